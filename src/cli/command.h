@@ -1,0 +1,37 @@
+// The pgshift command's subcommands register themselves on the CLI11 app through these
+// functions, one file per subcommand. Exceptions stop here: library code returns Status,
+// and a command turns a failed Status into a message on stderr and a non-zero exit.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "common/status.h"
+
+namespace pgshift::cli {
+
+struct GlobalOptions {
+  std::string store_path;  // --store or PGSHIFT_STORE
+  bool json = false;
+};
+
+// Thrown by a command to end the process with `code` after printing `status` on stderr.
+struct CommandFailed {
+  Status status;
+  int exit_code = 1;
+};
+
+// Throws CommandFailed for a non-ok status.
+void OrFail(const Status& status, int exit_code = 1);
+template <typename T>
+T OrFail(Result<T> r, int exit_code = 1) {
+  OrFail(r.status(), exit_code);
+  return std::move(r).value();
+}
+
+void AddCheckCommand(CLI::App& app, GlobalOptions& global);
+void AddMigrateCommands(CLI::App& app, GlobalOptions& global);
+void AddDemoCommand(CLI::App& app, GlobalOptions& global);
+void AddProxyCommand(CLI::App& app, GlobalOptions& global);
+
+}  // namespace pgshift::cli

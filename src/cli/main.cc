@@ -1,0 +1,40 @@
+// Entry point of the pgshift binary: parses the command line and dispatches.
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/command.h"
+#include "common/log.h"
+
+namespace pgshift::cli {
+
+void OrFail(const Status& status, int exit_code) {
+  if (!status.ok()) throw CommandFailed{status, exit_code};
+}
+
+}  // namespace pgshift::cli
+
+int main(int argc, char** argv) {
+  using namespace pgshift::cli;
+  CLI::App app{"pgshift: move live PostgreSQL clusters with near-zero downtime"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalOptions global;
+  if (const char* s = std::getenv("PGSHIFT_STORE")) global.store_path = s;
+  if (global.store_path.empty()) global.store_path = "pgshift.db";
+  app.add_option("--store", global.store_path,
+                 "SQLite file holding migration state (default: $PGSHIFT_STORE or ./pgshift.db)");
+  pgshift::InitLogging();
+  AddCheckCommand(app, global);
+  AddMigrateCommands(app, global);
+  AddDemoCommand(app, global);
+  AddProxyCommand(app, global);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const CommandFailed& f) {
+    std::cerr << "pgshift: error: " << f.status.message() << "\n";
+    return f.exit_code;
+  }
+  return 0;
+}
