@@ -33,5 +33,6 @@ void AddCheckCommand(CLI::App& app, GlobalOptions& global);
 void AddMigrateCommands(CLI::App& app, GlobalOptions& global);
 void AddDemoCommand(CLI::App& app, GlobalOptions& global);
 void AddProxyCommand(CLI::App& app, GlobalOptions& global);
+void AddSlotsCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace pgshift::cli

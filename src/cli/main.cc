@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   AddMigrateCommands(app, global);
   AddDemoCommand(app, global);
   AddProxyCommand(app, global);
+  AddSlotsCommand(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
