@@ -1,0 +1,50 @@
+// MigrationSpec: what the operator asked for when the migration was started. Stored as JSON
+// in the migration's row; connection strings in it hold passwords, so ToPublicJson() is the
+// only form that leaves the process.
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "pg/conninfo.h"
+
+namespace pgshift {
+
+struct MigrationSpec {
+  std::string name;
+  ConnInfo source;
+  ConnInfo target;                // for "local", filled in from target_dir/target_port
+  std::string platform = "local";  // "local" (pgshift builds the target) or "external"
+  std::string target_dir;          // local: where pg_basebackup puts the replica
+  int target_port = 0;             // local: the replica's port
+  std::string source_data_dir;     // local: for the pg_hba fence and pg_rewind
+  bool auto_cutover = false;
+
+  // Gates.
+  std::chrono::milliseconds check_window{5000};
+  uint64_t max_lag_bytes = 16ull << 20;
+  double max_lag_seconds = 5.0;
+  std::chrono::milliseconds validate_timeout{std::chrono::minutes(10)};
+
+  // Cutover bounds.
+  std::chrono::milliseconds pause_deadline{5000};
+  std::chrono::milliseconds pause_lease{30000};
+  std::chrono::milliseconds fence_deadline{10000};
+  std::chrono::milliseconds drain_timeout{30000};
+  std::chrono::milliseconds cdc_timeout{30000};
+  std::chrono::milliseconds promote_timeout{60000};
+  std::optional<std::string> fence_command;
+  std::optional<std::string> unfence_command;
+
+  nlohmann::json router = {{"kind", "none"}};
+  bool rollback_keeps_target_writes = false;  // rewind the old source behind the new primary
+
+  nlohmann::json ToJson() const;  // complete, with secrets: for the store only
+  nlohmann::json ToPublicJson() const;
+  static Result<MigrationSpec> FromJson(const nlohmann::json& j);
+};
+
+}  // namespace pgshift

@@ -1,0 +1,35 @@
+// ProxyRouter: drives every registered pgshift proxy of one cluster through its admin API.
+// A pause counts only when all proxies acknowledge; if any does not, the ones that did are
+// resumed and the pause fails, so the cutover aborts with traffic still on the source.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "workflow/router.h"
+
+namespace pgshift {
+
+struct ProxyAdmin {
+  std::string address;  // host:port of the admin API
+  std::string token;    // bearer token (a secret: never printed)
+};
+
+class ProxyRouter : public Router {
+ public:
+  ProxyRouter(std::string cluster, std::vector<ProxyAdmin> proxies)
+      : cluster_(std::move(cluster)), proxies_(std::move(proxies)) {}
+  Status Pause(std::chrono::milliseconds deadline, std::chrono::milliseconds lease) override;
+  Status Renew(std::chrono::milliseconds lease) override;
+  Status Switch(const Endpoint& to, uint64_t version) override;
+  Status Resume() override;
+  std::string Describe() const override;
+
+ private:
+  Result<nlohmann::json> Call(const ProxyAdmin& p, const std::string& verb,
+                              const nlohmann::json& body, std::chrono::milliseconds timeout);
+  std::string cluster_;
+  std::vector<ProxyAdmin> proxies_;
+};
+
+}  // namespace pgshift

@@ -1,0 +1,42 @@
+// Router: the small interface through which the workflow moves application traffic. The data
+// access layer (pgshift proxy) implements it over its admin API (ProxyRouter); RouteFile is the
+// plain implementation for deployments without the proxy, where the load reads its endpoint
+// from a file. A migration with no router switches nothing: the operator repoints clients.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+
+namespace pgshift {
+
+struct Endpoint {
+  std::string host;
+  int port = 0;
+  nlohmann::json ToJson() const { return {{"host", host}, {"port", port}}; }
+};
+
+class Router {
+ public:
+  virtual ~Router() = default;
+  // Holds every session at its next transaction boundary. Ok only once ALL proxies
+  // acknowledged; otherwise an error and nothing stays paused. The pause is a lease that
+  // lapses after `lease` unless renewed, so a dead orchestrator cannot hold traffic forever.
+  virtual Status Pause(std::chrono::milliseconds deadline, std::chrono::milliseconds lease) = 0;
+  virtual Status Renew(std::chrono::milliseconds lease) = 0;
+  // Points traffic at `to`. `version` only increases; a stale switch is refused.
+  virtual Status Switch(const Endpoint& to, uint64_t version) = 0;
+  virtual Status Resume() = 0;
+  virtual std::string Describe() const = 0;
+};
+
+// Builds the router named in a migration spec's "router" object:
+//   {"kind":"none"} | {"kind":"file","path":...}
+//   | {"kind":"proxy","cluster":NAME,"proxies":[{"admin":"127.0.0.1:PORT","token_file":PATH}]}
+Result<std::unique_ptr<Router>> MakeRouter(const nlohmann::json& spec);
+
+}  // namespace pgshift
