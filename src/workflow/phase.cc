@@ -52,6 +52,8 @@ bool IsLegalTransition(Phase from, Phase to) {
       {P::kPromoting, P::kSlotHandover},     {P::kSlotHandover, P::kSwitching},
       {P::kSwitching, P::kVerifying},        {P::kVerifying, P::kCompleted},
       {P::kRollingBack, P::kRolledBack},     {P::kFailed, P::kRollingBack},
+      // A migration stopped by a failed gate is re-judged when the operator runs it again.
+      {P::kFailed, P::kReplicating},        {P::kFailed, P::kValidating},
   };
   for (const auto& [f, t] : kForward) {
     if (f == from && t == to) return true;
