@@ -1,0 +1,61 @@
+// CDC slot hand-over: the steps that move logical replication consumers from the source to
+// the promoted target without a gap (invariant I4).
+//
+//   1. before the fence: ListLogicalSlots(source) -> inventory
+//   2. after the fence:  lsn = MarkCdcFencePoint(source); WaitForSlotsConfirmed(source, inventory,
+//   lsn)
+//   3. after promotion, before any application write reaches the target:
+//                        RecreateSlots(target, inventory)
+//   4. consumers reconnect to the target and continue from the new slots.
+//
+// Every change committed on the source before the fence point has then been confirmed by
+// each consumer, and every change written to the target after step 3 is in its slots.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "cdc/logical_slot.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+#include "pg/lsn.h"
+
+namespace pgshift {
+
+// Waits until every slot's confirmed_flush_lsn >= `lsn`, polling every ~10 ms on `clock`.
+// kDeadlineExceeded on timeout, naming each slot that has not confirmed, its position, how
+// far behind it is and whether a consumer is connected; kFailedPrecondition when a slot no
+// longer exists (its consumer can never confirm). An empty `slots` is immediately Ok.
+Status WaitForSlotsConfirmed(PgConnection& source, const std::vector<LogicalSlot>& slots, Lsn lsn,
+                             std::chrono::milliseconds timeout, Clock& clock);
+
+// Marks the CDC fence point on the (fenced) source: emits the non-transactional logical
+// message pg_logical_emit_message(false, 'pgshift.fence', label) and returns the LSN it
+// returns, which is the END of the message record. Logical decoding delivers the message
+// with exactly that LSN, so a consumer that received it confirms that position (pg_recvlogical
+// confirms the LSN of the last message it received); and since every commit before it ends
+// at or before the message's start, such a consumer has received every change committed
+// before the fence. pg_current_wal_lsn() would be wrong: it may lag behind the insert
+// position (too early) or, once later non-decoded WAL exists, be a position no consumer ever
+// receives a message at (wait forever). The message is flushed by the WAL writer within
+// wal_writer_delay, like any asynchronous commit. Works under default_transaction_read_only.
+Result<Lsn> MarkCdcFencePoint(PgConnection& source, const std::string& label);
+
+// Creates each slot on the (promoted) target with the same name, plugin, database and
+// two_phase, through pg_create_logical_replication_slot on a connection to that slot's
+// database (target_any_db with dbname replaced). Idempotent: an existing logical slot with
+// the same plugin and database is kept; a conflicting one (other plugin, database or a
+// physical slot of that name) is kFailedPrecondition and nothing is created. A target still
+// in recovery is kFailedPrecondition. Returns the slots as they now are on the target.
+Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
+                                               const std::vector<LogicalSlot>& slots);
+
+// Drops the named slots (logical or physical). All names are checked first: an unknown name
+// is kNotFound, an active slot kFailedPrecondition naming its consumer's pid unless `force`,
+// and then nothing is dropped. With `force`, active consumers are terminated first.
+Status DropSlots(const ConnInfo& server, const std::vector<std::string>& names, bool force);
+
+}  // namespace pgshift
