@@ -3,8 +3,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -118,8 +118,8 @@ Result<LocalInstance> LocalInstance::Init(const LocalInstanceSpec& spec) {
       {"wal_sender_timeout", "10s"},
   };
   for (const auto& [k, v] : spec.settings) base[k] = v;
-  std::ofstream(spec.data_dir + "/postgresql.conf", std::ios::app)
-      << "\n# pgshift local instance\n" << ConfLines(base);
+  std::ofstream(spec.data_dir + "/postgresql.conf", std::ios::app) << "\n# pgshift local instance\n"
+                                                                   << ConfLines(base);
   RETURN_IF_ERROR(inst.WriteHba(DefaultHba()));
   return inst;
 }
@@ -142,8 +142,8 @@ Result<LocalInstance> LocalInstance::CreateReplica(const ConnInfo& source,
   ConnInfo repl = source.With("password", "");
   // The password travels in the environment, never on a command line others can read.
   std::string dsn = repl.Redacted();
-  auto out = Run({BinDir() + "/pg_basebackup", "-d", dsn, "-D", spec.data_dir, "-X", "stream",
-                  "-c", "fast", "-R", "--no-password"},
+  auto out = Run({BinDir() + "/pg_basebackup", "-d", dsn, "-D", spec.data_dir, "-X", "stream", "-c",
+                  "fast", "-R", "--no-password"},
                  o);
   if (!out.ok()) return out.status().Context("pg_basebackup from " + source.Label());
   std::map<std::string, std::string> s = {{"port", std::to_string(spec.port)},
@@ -264,8 +264,8 @@ bool LocalInstance::Running() const {
 
 ConnInfo LocalInstance::Conn(const std::string& dbname, const std::string& user) const {
   std::string u = user.empty() ? spec_.superuser : user;
-  std::string raw = "host=127.0.0.1 port=" + std::to_string(spec_.port) + " dbname=" + dbname +
-                    " user=" + u;
+  std::string raw =
+      "host=127.0.0.1 port=" + std::to_string(spec_.port) + " dbname=" + dbname + " user=" + u;
   auto ci = ConnInfo::Parse(raw, "local:" + std::to_string(spec_.port)).value();
   if (u == spec_.superuser && !spec_.superuser_password.empty()) {
     ci = ci.With("password", spec_.superuser_password);

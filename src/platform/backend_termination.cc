@@ -1,0 +1,81 @@
+// Termination loop of the fence: signal, re-list, repeat until the server shows none.
+#include "platform/backend_termination.h"
+
+#include <map>
+#include <set>
+
+namespace pgshift {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(5);
+
+constexpr const char* kForeignBackendsSql =
+    "SELECT pid, coalesce(usename, '') AS usename, "
+    "coalesce(application_name, '') AS application_name "
+    "FROM pg_stat_activity "
+    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
+    "AND NOT (usename IS NOT DISTINCT FROM $1 AND application_name LIKE 'pgshift%') "
+    "ORDER BY pid";
+
+}  // namespace
+
+Result<std::vector<ClientBackend>> ForeignClientBackends(PgConnection& conn,
+                                                         const std::string& orchestrator_user) {
+  ASSIGN_OR_RETURN(PgResult r, conn.Query(kForeignBackendsSql, {orchestrator_user}));
+  std::vector<ClientBackend> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    ClientBackend b;
+    b.pid = static_cast<int>(r.GetInt(i, "pid"));
+    b.user = r.Get(i, "usename");
+    b.application_name = r.Get(i, "application_name");
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Result<TerminationOutcome> TerminateForeignBackends(PgConnection& conn,
+                                                    const std::string& orchestrator_user,
+                                                    const Deadline& deadline, Clock& clock) {
+  std::set<int> signalled;
+  std::map<int, std::string> refusals;  // pid -> the server's reason
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<ClientBackend> alive,
+                     ForeignClientBackends(conn, orchestrator_user));
+    if (alive.empty()) return TerminationOutcome{static_cast<int>(signalled.size()), {}};
+    if (deadline.Expired()) {
+      for (ClientBackend& b : alive) {
+        auto it = refusals.find(b.pid);
+        b.refusal =
+            it != refusals.end() ? it->second : "signalled but still running (e.g. stuck in I/O)";
+      }
+      return TerminationOutcome{static_cast<int>(signalled.size()), std::move(alive)};
+    }
+    for (const ClientBackend& b : alive) {
+      if (signalled.count(b.pid) || refusals.count(b.pid)) continue;
+      // One pid per query: a refusal is an ERROR and must not stop the others.
+      auto ok = conn.QueryValue("SELECT pg_terminate_backend($1)", {std::to_string(b.pid)});
+      if (!ok.ok()) {
+        if (ok.status().code() == Code::kUnavailable) return ok.status();  // our own link broke
+        refusals[b.pid] = ok.status().message();
+      } else if (*ok == "t") {
+        signalled.insert(b.pid);
+      }
+      // "f": the backend exited between listing and signalling; the next listing shows it.
+    }
+    clock.SleepFor(kPollInterval);
+  }
+}
+
+std::string DescribeBackends(const std::vector<ClientBackend>& backends) {
+  std::string out;
+  for (const ClientBackend& b : backends) {
+    if (!out.empty()) out += "; ";
+    out += "pid " + std::to_string(b.pid) + " (user " + b.user + ", application '" +
+           b.application_name + "'";
+    if (!b.refusal.empty()) out += ": " + b.refusal;
+    out += ")";
+  }
+  return out;
+}
+
+}  // namespace pgshift

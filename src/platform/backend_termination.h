@@ -1,0 +1,43 @@
+// Fence layer 3: terminate every client backend that is not pgshift's own, until none is left.
+// Walsenders (physical and logical) are kept: standbys and CDC consumers must still receive and
+// confirm the final LSN. pgshift's own sessions are this connection plus any session of the
+// orchestrator role whose application_name starts with "pgshift".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "pg/connection.h"
+
+namespace pgshift {
+
+struct ClientBackend {
+  int pid = 0;
+  std::string user;
+  std::string application_name;
+  std::string refusal;  // why pg_terminate_backend did not act on it, if it did not
+};
+
+// Client backends on the server other than pgshift's own.
+Result<std::vector<ClientBackend>> ForeignClientBackends(PgConnection& conn,
+                                                         const std::string& orchestrator_user);
+
+struct TerminationOutcome {
+  int terminated = 0;                    // distinct pids signalled successfully
+  std::vector<ClientBackend> remaining;  // still alive when the deadline passed
+};
+
+// Signals every foreign client backend and re-lists them every few ms until none is left or
+// the deadline passes. A backend the role may not terminate (e.g. a superuser's, for a role
+// with only pg_signal_backend) is reported in `remaining` with the server's refusal; that is
+// not an error here, the caller decides.
+Result<TerminationOutcome> TerminateForeignBackends(PgConnection& conn,
+                                                    const std::string& orchestrator_user,
+                                                    const Deadline& deadline, Clock& clock);
+
+// "pid 123 (user alice, application psql: must be a superuser ...)" for an error message.
+std::string DescribeBackends(const std::vector<ClientBackend>& backends);
+
+}  // namespace pgshift

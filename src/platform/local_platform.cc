@@ -1,0 +1,94 @@
+// The local platform: both clusters are LocalInstances on this host, so the fence can edit the
+// source's pg_hba.conf and rollback can pg_rewind the old source.
+#include <memory>
+
+#include "platform/hba_fence.h"
+#include "platform/local_instance.h"
+#include "platform/platform.h"
+#include "platform/promotion.h"
+#include "platform/source_fence.h"
+#include "platform/source_rewind.h"
+
+namespace pgshift {
+namespace {
+
+class HbaBlock : public ConnectionBlock {
+ public:
+  explicit HbaBlock(HbaFence& fence) : fence_(fence) {}
+  std::string name() const override { return "block_connections:pg_hba"; }
+  bool configured() const override { return true; }
+  Status Block(const FenceOptions& options, const Deadline&) override {
+    return fence_.Apply(options.orchestrator_user);
+  }
+  Status Unblock(const FenceOptions&) override { return fence_.Lift(); }
+
+ private:
+  HbaFence& fence_;
+};
+
+class LocalPlatform : public Platform {
+ public:
+  LocalPlatform(std::string source_dir, std::string target_dir, std::string password)
+      : source_dir_(std::move(source_dir)),
+        target_dir_(std::move(target_dir)),
+        password_(std::move(password)),
+        hba_(source_dir_, password_) {}
+
+  std::string_view kind() const override { return "local"; }
+
+  Result<FenceReport> FenceSource(PgConnection& source, const FenceOptions& options,
+                                  Clock& clock) override {
+    RETURN_IF_ERROR(CheckIsSource(source));
+    HbaBlock block(hba_);
+    return RunFence(source, options, block, clock);
+  }
+
+  Status UnfenceSource(PgConnection& source, const FenceOptions& options) override {
+    RETURN_IF_ERROR(CheckIsSource(source));
+    HbaBlock block(hba_);
+    return RunUnfence(source, options, block, Clock::Real());
+  }
+
+  Result<std::chrono::milliseconds> PromoteTarget(PgConnection& target,
+                                                  std::chrono::milliseconds timeout,
+                                                  Clock& clock) override {
+    return PromoteAndWait(target, timeout, clock);
+  }
+
+  bool CanRewindSource() const override { return true; }
+
+  Status RewindSourceToFollowTarget(const ConnInfo& target, Clock& clock) override {
+    RewindRequest req{source_dir_, password_, target};
+    return RewindSourceToFollow(req, clock);
+  }
+
+ private:
+  // pg_hba.conf is edited by path: make sure the connection is to the server that reads it.
+  Status CheckIsSource(PgConnection& source) {
+    ASSIGN_OR_RETURN(LocalInstance inst, LocalInstance::Attach(source_dir_, password_));
+    ASSIGN_OR_RETURN(std::string port, source.QueryValue("SHOW port"));
+    if (port != std::to_string(inst.port())) {
+      return InvalidArgument("local platform: the source connection " + source.info().Label() +
+                             " is to port " + port + " but " + source_dir_ +
+                             " is configured for port " + std::to_string(inst.port()) +
+                             "; pass the data directory of the server you connect to");
+    }
+    return Status::Ok();
+  }
+
+  std::string source_dir_;
+  std::string target_dir_;  // kept for symmetry; promotion and rewind work over SQL/conninfo
+  std::string password_;
+  HbaFence hba_;
+};
+
+}  // namespace
+
+std::unique_ptr<Platform> MakeLocalPlatform(std::string source_data_dir,
+                                            std::string target_data_dir,
+                                            std::string superuser_password) {
+  return std::make_unique<LocalPlatform>(std::move(source_data_dir), std::move(target_data_dir),
+                                         std::move(superuser_password));
+}
+
+}  // namespace pgshift

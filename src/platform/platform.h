@@ -1,0 +1,75 @@
+// Platform: how pgshift fences the source, promotes the target and (where it can) makes the
+// old source follow the promoted target. Two kinds:
+//   local    both clusters are LocalInstances on this host: pgshift edits pg_hba.conf and
+//            runs pg_ctl / pg_rewind itself;
+//   external the operator's own clusters: SQL (and the replication protocol) only, plus the
+//            operator's optional fence / unfence commands (a security-group change, a firewall).
+// Every operation is idempotent and keeps its state in the server or its data directory, so an
+// orchestrator restarted after kill -9 can finish or undo what the previous one started.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+
+namespace pgshift {
+
+struct FenceOptions {
+  std::string orchestrator_user;              // role of pgshift's own connection: still allowed in
+  std::chrono::milliseconds deadline{10000};  // whole fence must hold within this, else error
+  std::optional<std::string> fence_command;   // external platform: operator's fence, run via sh -c
+  std::optional<std::string> unfence_command;
+};
+
+struct FenceReport {
+  int terminated_backends = 0;
+  int remaining_backends = 0;       // client backends still alive (0 when the fence holds)
+  int prepared_transactions = 0;    // they survive (in WAL, carried to the target)
+  std::vector<std::string> layers;  // which layers were applied, in order, for the report
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+  virtual std::string_view kind() const = 0;  // "local" or "external"
+
+  // Idempotent: applies every fence layer not yet in force, then verifies that no client
+  // backend other than pgshift's own is left and read-only holds. Returns kDeadlineExceeded
+  // (with what is still alive) if it cannot hold within options.deadline; the CALLER then
+  // calls UnfenceSource. `source` must be a connection as options.orchestrator_user; this
+  // session turns read-only off for itself so that it keeps working.
+  virtual Result<FenceReport> FenceSource(PgConnection& source, const FenceOptions& options,
+                                          Clock& clock) = 0;
+  // Idempotent: undoes every layer (also after a crash mid-fence): source writable again.
+  virtual Status UnfenceSource(PgConnection& source, const FenceOptions& options) = 0;
+
+  // Idempotent: promotes the target (if still in recovery) and polls pg_is_in_recovery()
+  // every few ms until false. Returns how long it took (zero when already promoted).
+  virtual Result<std::chrono::milliseconds> PromoteTarget(PgConnection& target,
+                                                          std::chrono::milliseconds timeout,
+                                                          Clock& clock) = 0;
+
+  // Rollback after promotion without losing the target's writes: make the old source follow
+  // the promoted target (pg_rewind + standby.signal + primary_conninfo), start it, and wait
+  // until it streams. kFailedPrecondition on platforms that cannot (external).
+  virtual bool CanRewindSource() const = 0;
+  virtual Status RewindSourceToFollowTarget(const ConnInfo& target, Clock& clock) = 0;
+};
+
+// local: both clusters are LocalInstances on this host. The directories are checked when an
+// operation needs them (errors name the directory), not here.
+std::unique_ptr<Platform> MakeLocalPlatform(std::string source_data_dir,
+                                            std::string target_data_dir,
+                                            std::string superuser_password);
+// external: SQL only, plus FenceOptions::fence_command / unfence_command when configured.
+std::unique_ptr<Platform> MakeExternalPlatform();
+
+}  // namespace pgshift

@@ -1,0 +1,27 @@
+// Fence layer 4: default_transaction_read_only = on for the whole server, through ALTER SYSTEM
+// (so it survives a restart and a crashed orchestrator) and a reload. A straggler that slips
+// in through a gap can then neither commit nor COMMIT PREPARED. pgshift's own session turns it
+// off for itself so that it keeps working.
+//
+// The role needs ALTER SYSTEM on default_transaction_read_only and EXECUTE on
+// pg_reload_conf() (a superuser has both; PostgreSQL 15 can GRANT them to another role).
+#pragma once
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "pg/connection.h"
+
+namespace pgshift {
+
+// SET default_transaction_read_only = off for this session only.
+Status ExemptSessionFromReadOnly(PgConnection& conn);
+// ALTER SYSTEM SET default_transaction_read_only = on; pg_reload_conf().
+Status EnableServerReadOnly(PgConnection& conn);
+// ALTER SYSTEM RESET default_transaction_read_only; pg_reload_conf().
+Status DisableServerReadOnly(PgConnection& conn);
+// Polls until the server-wide value (what new sessions get) is `on`: once this session has
+// processed the reload, the postmaster has too, and with it every file written before it
+// (pg_hba.conf included). kDeadlineExceeded if it does not happen in time.
+Status WaitServerReadOnly(PgConnection& conn, bool on, const Deadline& deadline, Clock& clock);
+
+}  // namespace pgshift

@@ -1,0 +1,81 @@
+// Fence and unfence sequences over a source connection.
+#include "platform/source_fence.h"
+
+#include "common/log.h"
+#include "platform/backend_termination.h"
+#include "platform/read_only_fence.h"
+
+namespace pgshift {
+namespace {
+
+// The fence trusts `orchestrator_user` to recognise pgshift's own sessions; a connection as
+// another role would leave that role's clients running or lock pgshift out.
+Status CheckConnectedAsOrchestrator(PgConnection& source, const FenceOptions& options) {
+  if (options.orchestrator_user.empty()) {
+    return InvalidArgument("fence: orchestrator_user is empty; name the role pgshift connects as");
+  }
+  if (options.deadline.count() <= 0) {
+    return InvalidArgument("fence: deadline must be positive (got " +
+                           std::to_string(options.deadline.count()) + " ms)");
+  }
+  ASSIGN_OR_RETURN(std::string user, source.QueryValue("SELECT session_user"));
+  if (user != options.orchestrator_user) {
+    return InvalidArgument("fence: the connection to " + source.info().Label() + " is as role '" +
+                           user + "' but orchestrator_user is '" + options.orchestrator_user +
+                           "'; they must be the same role");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
+                             ConnectionBlock& block, Clock& clock) {
+  RETURN_IF_ERROR(CheckConnectedAsOrchestrator(source, options));
+  Deadline deadline(clock, options.deadline);
+  FenceReport report;
+  RETURN_IF_ERROR(ExemptSessionFromReadOnly(source));
+  if (block.configured()) {
+    RETURN_IF_ERROR(block.Block(options, deadline));
+    report.layers.push_back(block.name());
+  }
+  RETURN_IF_ERROR(EnableServerReadOnly(source));
+  RETURN_IF_ERROR(WaitServerReadOnly(source, true, deadline, clock));
+  report.layers.push_back("read_only");
+
+  ASSIGN_OR_RETURN(TerminationOutcome outcome,
+                   TerminateForeignBackends(source, options.orchestrator_user, deadline, clock));
+  report.layers.push_back("terminate_backends");
+  report.terminated_backends = outcome.terminated;
+  report.remaining_backends = static_cast<int>(outcome.remaining.size());
+  if (!outcome.remaining.empty()) {
+    return DeadlineExceeded(
+        source.info().Label() + ": fence did not hold within " +
+        std::to_string(options.deadline.count()) +
+        " ms: " + std::to_string(outcome.remaining.size()) +
+        " client backend(s) still alive: " + DescribeBackends(outcome.remaining) +
+        ". Unfence the source, then terminate them by hand or give the orchestrator role the "
+        "right to (a superuser's sessions need a superuser)");
+  }
+  ASSIGN_OR_RETURN(std::string prepared,
+                   source.QueryValue("SELECT count(*) FROM pg_prepared_xacts"));
+  report.prepared_transactions = std::stoi(prepared);
+  spdlog::info("{}: fenced ({} backends terminated, {} prepared transactions kept)",
+               source.info().Label(), report.terminated_backends, report.prepared_transactions);
+  return report;
+}
+
+Status RunUnfence(PgConnection& source, const FenceOptions& options, ConnectionBlock& block,
+                  Clock& clock) {
+  // A fresh connection after a crash starts read-only like every other session.
+  RETURN_IF_ERROR(ExemptSessionFromReadOnly(source));
+  RETURN_IF_ERROR(DisableServerReadOnly(source));
+  auto budget = options.deadline.count() > 0 ? options.deadline : std::chrono::milliseconds(10000);
+  Deadline deadline(clock, budget);
+  RETURN_IF_ERROR(WaitServerReadOnly(source, false, deadline, clock));
+  if (block.configured()) RETURN_IF_ERROR(block.Unblock(options));
+  spdlog::info("{}: unfenced", source.info().Label());
+  return Status::Ok();
+}
+
+}  // namespace pgshift

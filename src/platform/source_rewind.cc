@@ -1,0 +1,151 @@
+// pg_rewind of the old source onto the promoted target, run as the postgres user.
+#include "platform/source_rewind.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "common/log.h"
+#include "common/process.h"
+#include "pg/connection.h"
+#include "platform/config_snapshot.h"
+#include "platform/data_dir_files.h"
+#include "platform/hba_fence.h"
+#include "platform/local_instance.h"
+#include "platform/replication_status.h"
+
+namespace fs = std::filesystem;
+
+namespace pgshift {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
+
+// A value for a postgresql.conf-style file: single-quoted, quotes doubled, backslashes escaped.
+std::string ConfQuote(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'')
+      out += "''";
+    else if (c == '\\')
+      out += "\\\\";
+    else
+      out.push_back(c);
+  }
+  return out + "'";
+}
+
+bool SetsParameter(const std::string& line, const std::string& name) {
+  size_t i = line.find_first_not_of(" \t");
+  return i != std::string::npos && line.compare(i, name.size(), name) == 0 &&
+         line.find_first_not_of(" \t=", i + name.size()) != i + name.size();
+}
+
+// Is the source already a standby streaming from the target? (The idempotent fast path.)
+Result<bool> StreamsFrom(LocalInstance& source, const ConnInfo& target) {
+  if (!source.Running()) return false;
+  auto conn = PgConnection::Connect(source.Conn());
+  if (!conn.ok()) return false;  // starting up or shutting down: not (yet) following
+  ASSIGN_OR_RETURN(PgResult r, conn->Query("SELECT status, sender_port FROM pg_stat_wal_receiver"));
+  if (r.rows() == 0) return false;
+  std::string want_port = target.Get("port").empty() ? "5432" : target.Get("port");
+  return r.Get(0, "status") == "streaming" && r.Get(0, "sender_port") == want_port;
+}
+
+Status CheckTargetPromoted(const ConnInfo& target) {
+  ASSIGN_OR_RETURN(PgConnection conn, PgConnection::Connect(target));
+  ASSIGN_OR_RETURN(bool recovering, InRecovery(conn));
+  if (recovering) {
+    return FailedPrecondition(target.Label() +
+                              " is still a standby; the old source can follow it only after "
+                              "it has been promoted (otherwise just unfence the source)");
+  }
+  return Status::Ok();
+}
+
+Status RunPgRewind(const std::string& data_dir, const ConnInfo& target) {
+  ProcessOptions o;
+  o.run_as = "postgres";
+  o.cwd = "/tmp";
+  o.env["LC_ALL"] = "C.UTF-8";
+  o.timeout = std::chrono::minutes(30);
+  // The password travels in the environment, never on a command line others can read.
+  if (!target.Get("password").empty()) o.env["PGPASSWORD"] = target.Get("password");
+  ASSIGN_OR_RETURN(CommandOutput out, RunCommand({LocalInstance::BinDir() + "/pg_rewind", "-D",
+                                                  data_dir, "--source-server=" + target.Redacted()},
+                                                 o));
+  if (out.exit_code != 0) {
+    return FailedPrecondition("pg_rewind of " + data_dir + " from " + target.Label() +
+                              " failed (exit " + std::to_string(out.exit_code) +
+                              "): " + out.output);
+  }
+  return Status::Ok();
+}
+
+// The source's own configuration back, without the fence, pointed at the target.
+Status ConfigureAsFollower(const std::string& data_dir, const ConfigSnapshot& snapshot,
+                           const ConnInfo& target) {
+  RETURN_IF_ERROR(snapshot.Restore());
+  std::error_code ec;
+  fs::remove(data_dir + "/" + kHbaBackupName, ec);  // the restored pg_hba.conf is the original
+  std::string auto_conf_path = data_dir + "/postgresql.auto.conf";
+  std::string auto_conf;
+  if (fs::exists(auto_conf_path)) {
+    ASSIGN_OR_RETURN(auto_conf, ReadTextFile(auto_conf_path));
+  }
+  RETURN_IF_ERROR(WriteDataDirFile(auto_conf_path, FollowerAutoConf(auto_conf, target.raw())));
+  return WriteDataDirFile(data_dir + "/standby.signal", "");
+}
+
+Status WaitStreaming(LocalInstance& source, const ConnInfo& target,
+                     std::chrono::milliseconds timeout, Clock& clock) {
+  Deadline deadline(clock, timeout);
+  while (true) {
+    auto streaming = StreamsFrom(source, target);
+    if (streaming.ok() && *streaming) return Status::Ok();
+    if (deadline.Expired()) {
+      return DeadlineExceeded("rewound source " + source.data_dir() + " does not stream from " +
+                              target.Label() + " after " + std::to_string(timeout.count()) +
+                              " ms; see " + source.data_dir() + "/server.log");
+    }
+    clock.SleepFor(kPollInterval);
+  }
+}
+
+}  // namespace
+
+std::string FollowerAutoConf(const std::string& auto_conf, const std::string& primary_conninfo) {
+  std::istringstream in(auto_conf);
+  std::string out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (SetsParameter(line, "default_transaction_read_only")) continue;
+    if (SetsParameter(line, "primary_conninfo")) continue;
+    out += line + "\n";
+  }
+  return out + "primary_conninfo = " + ConfQuote(primary_conninfo) + "\n";
+}
+
+Status RewindSourceToFollow(const RewindRequest& request, Clock& clock) {
+  ASSIGN_OR_RETURN(LocalInstance source,
+                   LocalInstance::Attach(request.source_data_dir, request.superuser_password));
+  ConfigSnapshot snapshot(request.source_data_dir);
+  ASSIGN_OR_RETURN(bool following, StreamsFrom(source, request.target));
+  if (following) return snapshot.Discard();
+  RETURN_IF_ERROR(CheckTargetPromoted(request.target));
+
+  RETURN_IF_ERROR(snapshot.Save());
+  // pg_rewind needs the source shut down cleanly.
+  RETURN_IF_ERROR(source.Stop(/*immediate=*/false));
+  if (!snapshot.Rewound()) {
+    RETURN_IF_ERROR(RunPgRewind(request.source_data_dir, request.target));
+    RETURN_IF_ERROR(snapshot.MarkRewound());
+  }
+  RETURN_IF_ERROR(ConfigureAsFollower(request.source_data_dir, snapshot, request.target));
+  RETURN_IF_ERROR(source.Start());
+  RETURN_IF_ERROR(WaitStreaming(source, request.target, request.stream_timeout, clock));
+  spdlog::info("old source {} now streams from {}", request.source_data_dir,
+               request.target.Label());
+  return snapshot.Discard();
+}
+
+}  // namespace pgshift
