@@ -1,0 +1,263 @@
+// Blocking backend connection, authentication and state replay.
+#include "proxy/backend_login.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/scram_client.h"
+#include "proxy/wire_format.h"
+
+namespace pgshift::proxy {
+namespace {
+
+std::string Where(const BackendLogin& l) {
+  return "backend " + l.endpoint.host + ":" + std::to_string(l.endpoint.port) + " of cluster " +
+         l.cluster + " (role " + l.user + ")";
+}
+
+// A connected blocking TCP socket with send/receive timeouts, or kUnavailable.
+Result<int> ConnectTcp(const std::string& host, int port, int timeout_ms) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (rc != 0) return Unavailable(std::string("cannot resolve: ") + gai_strerror(rc));
+  std::string last = "no address";
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    int r = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (r < 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      r = ::poll(&p, 1, timeout_ms) == 1 ? 0 : -1;
+      int err = r == 0 ? 0 : ETIMEDOUT;
+      socklen_t len = sizeof(err);
+      if (r == 0) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        errno = err;
+        r = -1;
+      }
+    }
+    if (r == 0) {
+      freeaddrinfo(res);
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      return fd;
+    }
+    last = std::strerror(errno);
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  return Unavailable("cannot connect: " + last);
+}
+
+// Blocking message I/O over the (maybe TLS) connection.
+class Channel {
+ public:
+  explicit Channel(Transport& t) : t_(t) {}
+  bool Send(const std::string& bytes) {
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t n = t_.Write(bytes.data() + off, bytes.size() - off);
+      if (n <= 0) return false;
+      off += size_t(n);
+    }
+    return true;
+  }
+  // Next message: type and body. False on timeout, close or an absurd length.
+  bool Receive(char& type, std::string& body) {
+    if (!Fill(5)) return false;
+    type = in_[0];
+    uint32_t len = wire::ReadU32(in_.data() + 1);
+    if (len < 4 || len > (64u << 20)) return false;
+    if (!Fill(1 + len)) return false;
+    body.assign(in_, 5, len - 4);
+    in_.erase(0, 1 + len);
+    return true;
+  }
+
+ private:
+  bool Fill(size_t n) {
+    char buf[16384];
+    while (in_.size() < n) {
+      ssize_t r = t_.Read(buf, sizeof(buf));
+      if (r <= 0) return false;  // blocking socket: would-block means the timeout hit
+      in_.append(buf, size_t(r));
+    }
+    return true;
+  }
+  Transport& t_;
+  std::string in_;
+};
+
+Status ServerError(const BackendLogin& l, const std::string& body, Code code) {
+  auto f = wire::ParseErrorFields(body);
+  return Status(code, Where(l) + ": server said: " + f['M'] + " (SQLSTATE " + f['C'] + ")");
+}
+
+Status StartTls(const BackendLogin& l, Transport& t, SSL_CTX* ctx) {
+  std::string req;
+  wire::AppendU32(req, 8);
+  wire::AppendU32(req, wire::kSslRequestCode);
+  if (::send(t.fd(), req.data(), req.size(), MSG_NOSIGNAL) != 8) {
+    return Unavailable(Where(l) + ": cannot send SSLRequest");
+  }
+  char answer = 0;
+  if (::recv(t.fd(), &answer, 1, 0) != 1)
+    return Unavailable(Where(l) + ": no answer to SSLRequest");
+  if (answer != 'S') return Unavailable(Where(l) + ": the server does not accept TLS (tls = on)");
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, t.fd());
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  t.AdoptTls(ssl);
+  if (SSL_connect(ssl) != 1) return Unavailable(Where(l) + ": TLS handshake failed");
+  return Status::Ok();
+}
+
+// Answers authentication requests until AuthenticationOk.
+Status Authenticate(const BackendLogin& l, Channel& ch) {
+  std::unique_ptr<ScramClient> scram;
+  for (;;) {
+    char type;
+    std::string body;
+    if (!ch.Receive(type, body)) return Unavailable(Where(l) + ": connection lost during login");
+    if (type == 'E') return ServerError(l, body, Code::kUnauthenticated);
+    if (type != 'R' || body.size() < 4) {
+      return Unavailable(Where(l) + ": unexpected message during login");
+    }
+    uint32_t kind = wire::ReadU32(body.data());
+    std::string reply;
+    switch (kind) {
+      case 0:
+        return Status::Ok();
+      case 3:  // cleartext
+        reply = wire::Message('p', l.password + std::string(1, '\0'));
+        break;
+      case 5: {  // md5
+        if (body.size() < 8) return Unavailable(Where(l) + ": malformed md5 request");
+        reply = wire::Message(
+            'p', Md5PasswordResponse(l.user, l.password, body.substr(4, 4)) + std::string(1, '\0'));
+        break;
+      }
+      case 10: {  // SASL: mechanisms list
+        if (body.find("SCRAM-SHA-256") == std::string::npos) {
+          return Unauthenticated(Where(l) +
+                                 ": the server offers no SASL mechanism the proxy knows");
+        }
+        scram = std::make_unique<ScramClient>(l.password);
+        std::string first = scram->ClientFirst();
+        std::string msg = "SCRAM-SHA-256";
+        msg.push_back('\0');
+        wire::AppendU32(msg, uint32_t(first.size()));
+        msg += first;
+        reply = wire::Message('p', msg);
+        break;
+      }
+      case 11: {  // SASLContinue
+        if (!scram) return Unavailable(Where(l) + ": SASLContinue before SASL");
+        auto fin = scram->ClientFinal(std::string_view(body).substr(4));
+        if (!fin.ok()) return Unauthenticated(Where(l) + ": " + fin.status().message());
+        reply = wire::Message('p', *fin);
+        break;
+      }
+      case 12: {  // SASLFinal
+        if (!scram) return Unavailable(Where(l) + ": SASLFinal before SASL");
+        Status st = scram->VerifyServerFinal(std::string_view(body).substr(4));
+        if (!st.ok()) return Unauthenticated(Where(l) + ": " + st.message());
+        continue;
+      }
+      default:
+        return Unauthenticated(Where(l) + ": unsupported authentication method " +
+                               std::to_string(kind));
+    }
+    if (!ch.Send(reply)) return Unavailable(Where(l) + ": connection lost during login");
+  }
+}
+
+// Reads until ReadyForQuery, collecting ParameterStatus and BackendKeyData.
+Status ReadUntilReady(const BackendLogin& l, Channel& ch, BackendLink* link, Code error_code) {
+  Status first_error;
+  for (;;) {
+    char type;
+    std::string body;
+    if (!ch.Receive(type, body)) return Unavailable(Where(l) + ": connection lost");
+    if (type == 'Z') return first_error;
+    if (type == 'E' && first_error.ok()) first_error = ServerError(l, body, error_code);
+    if (link && type == 'S') {
+      size_t z = body.find('\0');
+      if (z != std::string::npos) {
+        link->parameters.emplace_back(body.substr(0, z),
+                                      body.substr(z + 1, body.find('\0', z + 1) - z - 1));
+      }
+    }
+    if (link && type == 'K' && body.size() >= 8) {
+      link->pid = wire::ReadU32(body.data());
+      link->secret = wire::ReadU32(body.data() + 4);
+    }
+  }
+}
+
+Status Replay(const BackendLogin& l, Channel& ch) {
+  for (const std::string& sql : l.replay_sql) {
+    if (!ch.Send(wire::Query(sql))) return Unavailable(Where(l) + ": connection lost in replay");
+    Status st = ReadUntilReady(l, ch, nullptr, Code::kFailedPrecondition);
+    if (!st.ok()) return st.Context("replaying a SET");
+  }
+  if (l.replay_parse.empty()) return Status::Ok();
+  std::string batch;
+  for (const std::string& parse : l.replay_parse) batch += parse;
+  batch += wire::Sync();
+  if (!ch.Send(batch)) return Unavailable(Where(l) + ": connection lost in replay");
+  Status st = ReadUntilReady(l, ch, nullptr, Code::kFailedPrecondition);
+  return st.ok() ? st : st.Context("replaying prepared statements");
+}
+
+}  // namespace
+
+Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) {
+  auto fd = ConnectTcp(l.endpoint.host, l.endpoint.port, l.timeout_ms);
+  if (!fd.ok()) return Unavailable(Where(l) + ": " + fd.status().message());
+  BackendLink link;
+  link.transport = Transport(*fd);
+  if (l.endpoint.tls == BackendTls::kRequire)
+    RETURN_IF_ERROR(StartTls(l, link.transport, backend_tls));
+  std::map<std::string, std::string> params = l.options;
+  params["user"] = l.user;
+  params["database"] = l.database;
+  Channel ch(link.transport);
+  if (!ch.Send(wire::StartupMessage(params)))
+    return Unavailable(Where(l) + ": cannot send startup");
+  RETURN_IF_ERROR(Authenticate(l, ch));
+  RETURN_IF_ERROR(ReadUntilReady(l, ch, &link, Code::kUnavailable));
+  RETURN_IF_ERROR(Replay(l, ch));
+  int f = link.transport.fd();
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
+  return link;
+}
+
+Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms) {
+  auto fd = ConnectTcp(endpoint.host, endpoint.port, timeout_ms);
+  if (!fd.ok()) return fd.status();
+  std::string req = wire::CancelRequest(pid, secret);
+  ssize_t n = ::send(*fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char c;
+  (void)::recv(*fd, &c, 1, 0);  // the server closes once it has read the request
+  ::close(*fd);
+  return n == ssize_t(req.size()) ? Status::Ok() : Unavailable("cannot send CancelRequest");
+}
+
+}  // namespace pgshift::proxy

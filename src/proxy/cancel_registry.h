@@ -1,0 +1,38 @@
+// CancelRegistry: the proxy issues its own BackendKeyData to clients (so backend pids and
+// secrets never leave the proxy, and a switch does not invalidate the client's key) and
+// maps each issued key to the backend key the session currently uses.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "proxy/route_table.h"
+
+namespace pgshift::proxy {
+
+struct CancelTarget {
+  Endpoint endpoint;
+  uint32_t pid = 0, secret = 0;
+};
+
+struct ProxyKey {
+  uint32_t pid = 0, secret = 0;
+};
+
+class CancelRegistry {
+ public:
+  // A fresh random key for a new session.
+  ProxyKey Issue(const CancelTarget& target);
+  void Update(ProxyKey key, const CancelTarget& target);
+  void Remove(ProxyKey key);
+  std::optional<CancelTarget> Find(ProxyKey key) const;
+
+ private:
+  static uint64_t Pack(ProxyKey k) { return (uint64_t(k.pid) << 32) | k.secret; }
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, CancelTarget> targets_;
+};
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,143 @@
+// Conservative statement scanning for session state a switch must carry or cannot carry.
+#include "proxy/carried_state.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace pgshift::proxy {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Collapses whitespace runs so that "create   temp\ntable" matches "create temp table".
+std::string Normalize(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char c : Lower(s)) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Case-insensitive substring test that allocates nothing (the common query path).
+bool ContainsCI(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) return false;
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    size_t k = 0;
+    while (k < needle.size() && std::tolower(static_cast<unsigned char>(hay[i + k])) == needle[k]) {
+      ++k;
+    }
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
+// Whether `sql` could touch carried state at all; most statements cannot and skip the rest.
+bool MayMatter(std::string_view sql) {
+  for (std::string_view w : {"set", "temp", "advisory", "listen", "hold", "prepare", "discard"}) {
+    if (ContainsCI(sql, w)) return true;
+  }
+  return false;
+}
+
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// A NUL-terminated string at `pos` of a message body.
+std::string_view CString(std::string_view body, size_t pos) {
+  if (pos >= body.size()) return {};
+  size_t end = body.find('\0', pos);
+  return body.substr(pos, end == std::string_view::npos ? body.size() - pos : end - pos);
+}
+
+}  // namespace
+
+void CarriedState::ScanSql(std::string_view sql) {
+  std::string n = Normalize(sql);
+  static const std::pair<const char*, const char*> kPinning[] = {
+      {"temp table", "a temporary table"},
+      {"temporary table", "a temporary table"},
+      {"temp sequence", "a temporary object"},
+      {"temporary view", "a temporary object"},
+      {"temp view", "a temporary object"},
+      {"pg_advisory_lock", "a session advisory lock"},
+      {"pg_try_advisory_lock", "a session advisory lock"},
+      {"listen ", "LISTEN"},
+      {"with hold", "a WITH HOLD cursor"},
+      {"prepare ", "an SQL-level PREPARE"},
+      {"set session authorization", "SET SESSION AUTHORIZATION"},
+      {"set role", "SET ROLE"},
+  };
+  for (const auto& [needle, reason] : kPinning) {
+    if (n.find(needle) != std::string::npos) Pin(reason);
+  }
+}
+
+void CarriedState::OnQuery(std::string_view msg) {
+  std::string_view sql = CString(msg, 5);
+  if (!MayMatter(sql)) return;
+  ScanSql(sql);
+  // Split on ';' naively: a quoted ';' yields a statement that fails on replay, which ends
+  // the session at switch time (safe), rather than silently losing a setting.
+  size_t start = 0;
+  while (start <= sql.size()) {
+    size_t end = sql.find(';', start);
+    if (end == std::string_view::npos) end = sql.size();
+    std::string_view original = TrimView(sql.substr(start, end - start));
+    std::string stmt = Normalize(original);
+    start = end + 1;
+    if (stmt == "reset all" || stmt == "discard all") {
+      sets_.clear();
+      if (stmt == "discard all") prepared_.clear(), prepared_order_.clear();
+    } else if (StartsWith(stmt, "set ") && !StartsWith(stmt, "set local ") &&
+               !StartsWith(stmt, "set transaction") && !StartsWith(stmt, "set constraints")) {
+      sets_.emplace_back(original);
+    } else if (StartsWith(stmt, "reset ")) {
+      sets_.emplace_back(original);  // replaying in order keeps the final value right
+    }
+  }
+}
+
+void CarriedState::OnParse(std::string_view msg) {
+  std::string_view name = CString(msg, 5);
+  std::string_view sql = CString(msg, 5 + name.size() + 1);
+  if (MayMatter(sql)) ScanSql(sql);
+  if (name.empty()) return;  // the unnamed statement lives only until the next Parse
+  if (!prepared_.count(std::string(name))) prepared_order_.emplace_back(name);
+  prepared_[std::string(name)] = std::string(msg);
+}
+
+void CarriedState::OnClose(std::string_view msg) {
+  if (msg.size() < 6 || msg[5] != 'S') return;  // portals need no carrying
+  std::string name(CString(msg, 6));
+  if (prepared_.erase(name)) {
+    prepared_order_.erase(std::remove(prepared_order_.begin(), prepared_order_.end(), name),
+                          prepared_order_.end());
+  }
+}
+
+std::vector<std::string> CarriedState::ParseMessages() const {
+  std::vector<std::string> out;
+  for (const auto& name : prepared_order_) {
+    auto it = prepared_.find(name);
+    if (it != prepared_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,67 @@
+// Proxy metrics, declared once in PGSHIFT_PROXY_METRICS and exported from that list in
+// Prometheus text format. Counters are per cluster, relaxed atomics (monotonic totals).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace pgshift::proxy {
+
+// X(id, prometheus name, type, help)
+#define PGSHIFT_PROXY_METRICS(X)                                                                \
+  X(kSessionsOpened, "pgshift_proxy_sessions_opened_total", "counter", "Sessions admitted")     \
+  X(kSessionsActive, "pgshift_proxy_sessions_active", "gauge", "Sessions open now")             \
+  X(kBytesFromClients, "pgshift_proxy_client_bytes_total", "counter", "Bytes clients sent")     \
+  X(kBytesFromBackends, "pgshift_proxy_backend_bytes_total", "counter", "Bytes backends sent")  \
+  X(kQueries, "pgshift_proxy_queries_total", "counter", "Query and Sync messages forwarded")    \
+  X(kTransactions, "pgshift_proxy_transactions_total", "counter",                               \
+    "Transaction blocks that ended (ReadyForQuery back to idle)")                               \
+  X(kPauses, "pgshift_proxy_pauses_total", "counter", "Pauses acknowledged")                    \
+  X(kPauseFailures, "pgshift_proxy_pause_failures_total", "counter",                            \
+    "Pauses that did not drain before their deadline")                                          \
+  X(kPauseMillis, "pgshift_proxy_pause_milliseconds_total", "counter",                          \
+    "Time spent paused (from pause request to resume or lapse)")                                \
+  X(kLeaseLapses, "pgshift_proxy_lease_lapses_total", "counter", "Pauses ended by lease lapse") \
+  X(kSwitches, "pgshift_proxy_switches_total", "counter", "Route switches")                     \
+  X(kSessionsMoved, "pgshift_proxy_sessions_moved_total", "counter",                            \
+    "Sessions carried to a new backend by a switch")                                            \
+  X(kSessionsEndedOnSwitch, "pgshift_proxy_sessions_ended_on_switch_total", "counter",          \
+    "Sessions ended because their state could not be carried")                                  \
+  X(kAuthRejected, "pgshift_proxy_auth_rejected_total", "counter",                              \
+    "Clients refused (certificate, database or role)")                                          \
+  X(kProtocolErrors, "pgshift_proxy_protocol_errors_total", "counter",                          \
+    "Sessions closed for malformed protocol input")                                             \
+  X(kBackendErrors, "pgshift_proxy_backend_errors_total", "counter",                            \
+    "Backend connections or logins that failed")                                                \
+  X(kCancels, "pgshift_proxy_cancels_total", "counter", "Cancel requests forwarded")
+
+enum class Metric {
+#define PGSHIFT_METRIC_ENUM(id, name, type, help) id,
+  PGSHIFT_PROXY_METRICS(PGSHIFT_METRIC_ENUM)
+#undef PGSHIFT_METRIC_ENUM
+      kCount
+};
+
+struct ClusterMetrics {
+  std::array<std::atomic<int64_t>, size_t(Metric::kCount)> values{};
+  void Add(Metric m, int64_t n = 1) { values[size_t(m)].fetch_add(n, std::memory_order_relaxed); }
+  int64_t Get(Metric m) const { return values[size_t(m)].load(std::memory_order_relaxed); }
+};
+
+// Metrics of every cluster; "" holds those not yet tied to a cluster (refused clients).
+class MetricsRegistry {
+ public:
+  ClusterMetrics& For(const std::string& cluster);
+  std::string PrometheusText() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ClusterMetrics>> by_cluster_;
+};
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,130 @@
+// Pause, renew, resume, switch and the lease watchdog.
+#include "proxy/pause_controller.h"
+
+#include "common/log.h"
+
+namespace pgshift::proxy {
+
+using std::chrono::steady_clock;
+
+PauseController::PauseController(ProxyContext& ctx) : ctx_(ctx) {
+  lease_thread_ = std::thread([this] { WatchLeases(); });
+}
+
+PauseController::~PauseController() {
+  stopping_ = true;
+  lease_thread_.join();
+}
+
+void PauseController::Release(ClusterControl& c) {
+  if (!c.paused.load()) return;
+  c.paused.store(false);
+  ++c.generation;
+  auto held =
+      std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - c.paused_since);
+  c.metrics.Add(Metric::kPauseMillis, held.count());
+  ctx_.KickCluster(c.name);
+}
+
+Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
+                                            std::chrono::milliseconds deadline,
+                                            std::chrono::milliseconds lease) {
+  ClusterControl* c = ctx_.Cluster(cluster);
+  if (!c) return NotFound("unknown cluster '" + cluster + "'");
+  auto end = steady_clock::now() + deadline;
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> l(c->mu);
+    // Until drained, the deadline bounds the pause; the watchdog enforces it too.
+    if (!c->paused.load()) {
+      c->paused.store(true);  // seq_cst: see cluster_control.h
+      ++c->generation;
+      c->paused_since = steady_clock::now();
+      c->lease_end = end;
+    } else {
+      c->lease_end = std::max(c->lease_end, end);
+    }
+    generation = c->generation;
+  }
+  for (;;) {
+    bool drained = c->busy.load() == 0;
+    std::lock_guard<std::mutex> l(c->mu);
+    if (c->generation != generation || !c->paused.load()) {
+      return PauseOutcome{.reason = "released (resume or lease lapse) while draining"};
+    }
+    if (drained) {
+      c->lease_end = steady_clock::now() + lease;
+      c->metrics.Add(Metric::kPauses);
+      return PauseOutcome{.paused = true, .sessions = int(ctx_.sessions.OfCluster(cluster).size())};
+    }
+    if (steady_clock::now() >= end) {
+      PauseOutcome out{.reason = "sessions still in a transaction at the deadline"};
+      for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
+        if (s->busy.load()) out.not_drained.push_back(s->id);
+      }
+      c->metrics.Add(Metric::kPauseFailures);
+      Release(*c);
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+Status PauseController::Renew(const std::string& cluster, std::chrono::milliseconds lease) {
+  ClusterControl* c = ctx_.Cluster(cluster);
+  if (!c) return NotFound("unknown cluster '" + cluster + "'");
+  std::lock_guard<std::mutex> l(c->mu);
+  if (!c->paused.load()) {
+    return FailedPrecondition("cluster " + cluster + " is not paused (its lease may have lapsed)");
+  }
+  c->lease_end = steady_clock::now() + lease;
+  return Status::Ok();
+}
+
+Status PauseController::Resume(const std::string& cluster) {
+  ClusterControl* c = ctx_.Cluster(cluster);
+  if (!c) return NotFound("unknown cluster '" + cluster + "'");
+  std::lock_guard<std::mutex> l(c->mu);
+  Release(*c);
+  return Status::Ok();
+}
+
+Result<SwitchOutcome> PauseController::Switch(const std::string& cluster, const std::string& host,
+                                              int port, uint64_t version) {
+  ClusterControl* c = ctx_.Cluster(cluster);
+  if (!c) return NotFound("unknown cluster '" + cluster + "'");
+  ASSIGN_OR_RETURN(auto table, ctx_.routes.Switch(cluster, host, port, version));
+  (void)table;
+  c->route_version.store(version, std::memory_order_release);
+  c->metrics.Add(Metric::kSwitches);
+  spdlog::info("proxy: cluster {} switched to {}:{} (version {})", cluster, host, port, version);
+  ctx_.KickCluster(cluster);
+  // Idle sessions move at once; wait a little so that a resume finds them on the new route.
+  SwitchOutcome out{.version = version};
+  auto end = steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    out.moved = out.pending = 0;
+    for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
+      (s->route_version.load() >= version ? out.moved : out.pending)++;
+    }
+    if (out.pending == 0 || steady_clock::now() >= end) return out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+void PauseController::WatchLeases() {
+  while (!stopping_) {
+    auto now = steady_clock::now();
+    for (auto& [name, c] : ctx_.clusters) {
+      std::lock_guard<std::mutex> l(c->mu);
+      if (c->paused.load() && now >= c->lease_end) {
+        spdlog::warn("proxy: pause of cluster {} lapsed (not renewed); resuming", name);
+        c->metrics.Add(Metric::kLeaseLapses);
+        Release(*c);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace pgshift::proxy

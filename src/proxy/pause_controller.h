@@ -1,0 +1,55 @@
+// PauseController: the cutover verbs of the admin API, per cluster. A pause holds new work
+// and waits for every session to be idle; it is a lease that lapses by itself; a resume
+// (or a lapse, or a failed drain) releases it. Each pause has a generation number so that
+// a pause racing a resume sees the release and returns instead of wedging.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "proxy/proxy_context.h"
+
+namespace pgshift::proxy {
+
+struct PauseOutcome {
+  bool paused = false;
+  int sessions = 0;                   // sessions of the cluster when the pause took hold
+  std::vector<uint64_t> not_drained;  // sessions still busy when the deadline passed
+  std::string reason;                 // why the pause did not take hold
+};
+
+struct SwitchOutcome {
+  uint64_t version = 0;
+  int moved = 0;    // sessions now on the new route
+  int pending = 0;  // sessions still in a transaction on the old one (they move when idle)
+};
+
+class PauseController {
+ public:
+  explicit PauseController(ProxyContext& ctx);
+  ~PauseController();
+
+  // Blocks until drained or the deadline. kNotFound for an unknown cluster.
+  Result<PauseOutcome> Pause(const std::string& cluster, std::chrono::milliseconds deadline,
+                             std::chrono::milliseconds lease);
+  // kFailedPrecondition when the cluster is not paused (the lease already lapsed).
+  Status Renew(const std::string& cluster, std::chrono::milliseconds lease);
+  Status Resume(const std::string& cluster);
+  // Swaps the route (kAborted if version is not newer) and waits briefly for idle
+  // sessions to move.
+  Result<SwitchOutcome> Switch(const std::string& cluster, const std::string& host, int port,
+                               uint64_t version);
+
+ private:
+  void Release(ClusterControl& c);  // under c.mu
+  void WatchLeases();
+
+  ProxyContext& ctx_;
+  std::atomic<bool> stopping_{false};
+  std::thread lease_thread_;
+};
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,261 @@
+// Parsing and validation of the proxy's configuration file.
+#include "proxy/proxy_config.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace pgshift::proxy {
+namespace {
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::set<std::string> SplitList(const std::string& v) {
+  std::set<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = Trim(item);
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+// Everything the parser needs to name a location in an error.
+struct Where {
+  std::string origin;
+  std::string dir;  // relative file paths are resolved against the config's folder
+  int line = 0;
+  std::string key;
+  Status Error(const std::string& problem) const {
+    std::string at = origin + ":" + std::to_string(line) + ": ";
+    if (!key.empty()) at += key + ": ";
+    return InvalidArgument(at + problem);
+  }
+};
+
+Result<int> ParsePort(const Where& w, const std::string& v) {
+  int port = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
+  if (ec != std::errc() || p != v.data() + v.size() || port < 1 || port > 65535) {
+    return w.Error("'" + v + "' is not a port (1-65535)");
+  }
+  return port;
+}
+
+// "127.0.0.1:6432" -> host, port.
+Status ParseAddress(const Where& w, const std::string& v, std::string& host, int& port) {
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return w.Error("'" + v + "' is not HOST:PORT (e.g. 127.0.0.1:6432)");
+  }
+  host = v.substr(0, colon);
+  ASSIGN_OR_RETURN(port, ParsePort(w, v.substr(colon + 1)));
+  return Status::Ok();
+}
+
+Result<bool> ParseBool(const Where& w, const std::string& v) {
+  if (v == "on" || v == "true" || v == "yes" || v == "require") return true;
+  if (v == "off" || v == "false" || v == "no" || v == "disable") return false;
+  return w.Error("'" + v + "' is not on/off");
+}
+
+std::string Resolve(const Where& w, const std::string& path) {
+  if (path.empty() || path[0] == '/' || w.dir.empty()) return path;
+  return (std::filesystem::path(w.dir) / path).string();
+}
+
+// Reads a one-line secret; the message names the file, never the content.
+Result<std::string> ReadSecret(const Where& w, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return w.Error("cannot read file " + path);
+  std::string first;
+  std::getline(in, first);
+  while (!first.empty() && (first.back() == '\r' || first.back() == ' ')) first.pop_back();
+  if (first.empty()) return w.Error("file " + path + " is empty (expected the secret on line 1)");
+  return first;
+}
+
+Status ReadableFile(const Where& w, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return w.Error("cannot read file " + path);
+  return Status::Ok();
+}
+
+Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
+  const std::string& k = w.key;
+  if (k == "listen") return ParseAddress(w, v, c.listen_host, c.listen_port);
+  if (k == "admin_listen") return ParseAddress(w, v, c.admin_host, c.admin_port);
+  if (k == "admin_token_file") {
+    ASSIGN_OR_RETURN(c.admin_token, ReadSecret(w, Resolve(w, v)));
+    return Status::Ok();
+  }
+  if (k == "client_tls") {
+    ASSIGN_OR_RETURN(c.client_tls, ParseBool(w, v));
+    return Status::Ok();
+  }
+  if (k == "tls_cert" || k == "tls_key" || k == "client_ca") {
+    std::string path = Resolve(w, v);
+    RETURN_IF_ERROR(ReadableFile(w, path));
+    (k == "tls_cert" ? c.tls_cert : k == "tls_key" ? c.tls_key : c.client_ca) = path;
+    return Status::Ok();
+  }
+  if (k == "threads") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 256) {
+      return w.Error("'" + v + "' is not a thread count (1-256)");
+    }
+    c.threads = n;
+    return Status::Ok();
+  }
+  if (k == "buffer_kb") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 16 || n > 65536) {
+      return w.Error("'" + v + "' is not a buffer size in KiB (16-65536)");
+    }
+    c.buffer_bytes = size_t(n) * 1024;
+    return Status::Ok();
+  }
+  return w.Error(
+      "unknown key in [proxy] (expected listen, admin_listen, admin_token_file, "
+      "client_tls, tls_cert, tls_key, client_ca, threads, buffer_kb)");
+}
+
+Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v) {
+  const std::string& k = w.key;
+  if (k == "host")
+    c.host = v;
+  else if (k == "port") {
+    ASSIGN_OR_RETURN(c.port, ParsePort(w, v));
+  } else if (k == "database")
+    c.database = v;
+  else if (k == "user")
+    c.user = v;
+  else if (k == "password_file") {
+    ASSIGN_OR_RETURN(c.password, ReadSecret(w, Resolve(w, v)));
+  } else if (k == "tls") {
+    ASSIGN_OR_RETURN(bool on, ParseBool(w, v));
+    c.tls = on ? BackendTls::kRequire : BackendTls::kDisable;
+  } else {
+    return w.Error("unknown key in [cluster " + c.name +
+                   "] (expected host, port, database, user, password_file, tls)");
+  }
+  return Status::Ok();
+}
+
+Status SetIdentityKey(IdentityConfig& c, const Where& w, const std::string& v) {
+  if (w.key == "databases")
+    c.databases = SplitList(v);
+  else if (w.key == "roles")
+    c.roles = SplitList(v);
+  else
+    return w.Error("unknown key in [identity " + c.name + "] (expected databases, roles)");
+  return Status::Ok();
+}
+
+Status Validate(const ProxyConfig& c, const std::string& origin) {
+  auto missing = [&](const std::string& what) { return InvalidArgument(origin + ": " + what); };
+  if (c.listen_port == 0)
+    return missing("[proxy] listen is required (e.g. listen = 127.0.0.1:6432)");
+  if (c.admin_port == 0) return missing("[proxy] admin_listen is required");
+  if (c.admin_token.empty()) return missing("[proxy] admin_token_file is required");
+  if (c.client_tls && (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty())) {
+    return missing("[proxy] tls_cert, tls_key and client_ca are required unless client_tls = off");
+  }
+  if (c.clusters.empty())
+    return missing("no [cluster NAME] section: clients would have nowhere to go");
+  for (const auto& [name, cl] : c.clusters) {
+    if (cl.port == 0) return missing("[cluster " + name + "] port is required");
+    if (cl.user.empty()) return missing("[cluster " + name + "] user is required");
+  }
+  if (c.client_tls && c.identities.empty()) {
+    return missing("no [identity NAME] section: no client certificate would be admitted");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IdentityConfig::AllowsDatabase(const std::string& db) const {
+  return databases.count("*") > 0 || databases.count(db) > 0;
+}
+bool IdentityConfig::AllowsRole(const std::string& role) const {
+  return roles.count("*") > 0 || roles.count(role) > 0;
+}
+
+Result<ProxyConfig> ParseProxyConfig(const std::string& text, const std::string& origin) {
+  ProxyConfig c;
+  Where w{origin, std::filesystem::path(origin).parent_path().string()};
+  enum class Section { kNone, kProxy, kCluster, kIdentity } section = Section::kNone;
+  std::string section_name;
+  std::stringstream in(text);
+  std::string raw;
+  while (std::getline(in, raw)) {
+    ++w.line;
+    w.key.clear();
+    std::string line = Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line[0] == '[') {
+      if (line.back() != ']') return w.Error("section header '" + line + "' lacks ']'");
+      std::string inner = Trim(line.substr(1, line.size() - 2));
+      size_t sp = inner.find(' ');
+      std::string kind = inner.substr(0, sp);
+      section_name = sp == std::string::npos ? "" : Trim(inner.substr(sp + 1));
+      if (kind == "proxy" && section_name.empty()) {
+        section = Section::kProxy;
+      } else if ((kind == "cluster" || kind == "identity") && !section_name.empty()) {
+        section = kind == "cluster" ? Section::kCluster : Section::kIdentity;
+        bool dup = kind == "cluster" ? c.clusters.count(section_name) > 0
+                                     : c.identities.count(section_name) > 0;
+        if (dup) return w.Error("[" + inner + "] appears twice");
+        if (kind == "cluster") {
+          c.clusters[section_name] = ClusterConfig{.name = section_name, .database = section_name};
+        } else {
+          c.identities[section_name] = IdentityConfig{.name = section_name};
+        }
+      } else {
+        return w.Error("unknown section [" + inner +
+                       "] (expected [proxy], [cluster NAME] or [identity NAME])");
+      }
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return w.Error("expected 'key = value', got '" + line + "'");
+    w.key = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (value.empty()) return w.Error("empty value");
+    switch (section) {
+      case Section::kNone:
+        return w.Error("key outside of any section");
+      case Section::kProxy:
+        RETURN_IF_ERROR(SetProxyKey(c, w, value));
+        break;
+      case Section::kCluster:
+        RETURN_IF_ERROR(SetClusterKey(c.clusters[section_name], w, value));
+        break;
+      case Section::kIdentity:
+        RETURN_IF_ERROR(SetIdentityKey(c.identities[section_name], w, value));
+        break;
+    }
+  }
+  RETURN_IF_ERROR(Validate(c, origin));
+  return c;
+}
+
+Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("cannot read proxy config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseProxyConfig(ss.str(), path);
+}
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,48 @@
+// Assembly and orderly shutdown of the proxy's parts.
+#include "proxy/proxy_server.h"
+
+#include "proxy/admin_server.h"
+#include "proxy/pause_controller.h"
+#include "proxy/proxy_context.h"
+#include "proxy/worker.h"
+
+namespace pgshift::proxy {
+
+Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& config) {
+  std::unique_ptr<ProxyServer> s(new ProxyServer());
+  s->ctx_ = std::make_unique<ProxyContext>(config);
+  ProxyContext& ctx = *s->ctx_;
+  if (config.client_tls) {
+    ASSIGN_OR_RETURN(ctx.client_tls,
+                     MakeServerTlsContext(config.tls_cert, config.tls_key, config.client_ca));
+  }
+  ASSIGN_OR_RETURN(ctx.backend_tls, MakeBackendTlsContext());
+  ctx.pool = std::make_unique<TaskPool>(4);
+  s->pauses_ = std::make_unique<PauseController>(ctx);
+  s->admin_ = std::make_unique<AdminServer>(ctx, *s->pauses_);
+  for (int i = 0; i < config.threads; ++i) {
+    s->workers_.push_back(std::make_unique<Worker>(ctx, i));
+    ctx.workers.push_back(s->workers_.back().get());
+  }
+  for (auto& w : s->workers_) RETURN_IF_ERROR(w->Start(config.listen_host, config.listen_port));
+  RETURN_IF_ERROR(s->admin_->Start(config.admin_host, config.admin_port));
+  return s;
+}
+
+ProxyServer::~ProxyServer() { Stop(); }
+
+void ProxyServer::Stop() {
+  if (!ctx_) return;
+  if (admin_) admin_->Stop();          // no new admin work
+  for (auto& w : workers_) w->Stop();  // loops end; sessions still exist
+  ctx_->pool.reset();                  // login threads end (they may still post to workers)
+  pauses_.reset();
+  admin_.reset();
+  workers_.clear();  // sessions close here
+  ctx_.reset();
+}
+
+int ProxyServer::port() const { return ctx_ ? ctx_->config.listen_port : 0; }
+int ProxyServer::admin_port() const { return ctx_ ? ctx_->config.admin_port : 0; }
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,148 @@
+// SCRAM-SHA-256 and md5 password responses computed with OpenSSL.
+#include "proxy/scram_client.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <charconv>
+
+namespace pgshift::proxy {
+namespace {
+
+std::string Hmac(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), int(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<char*>(out), sizeof(out));
+}
+
+// The value of attribute `name` ("r", "s", "i", "v", "e") in a comma-separated SCRAM message.
+bool Attribute(std::string_view msg, char name, std::string_view& value) {
+  size_t i = 0;
+  while (i < msg.size()) {
+    size_t end = msg.find(',', i);
+    if (end == std::string_view::npos) end = msg.size();
+    std::string_view part = msg.substr(i, end - i);
+    if (part.size() >= 2 && part[0] == name && part[1] == '=') {
+      value = part.substr(2);
+      return true;
+    }
+    i = end + 1;
+  }
+  return false;
+}
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s.push_back(d[p[i] >> 4]);
+    s.push_back(d[p[i] & 15]);
+  }
+  return s;
+}
+
+std::string Md5Hex(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
+  return Hex(out, len);
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()));
+  out.resize(n);
+  return out;
+}
+
+bool Base64Decode(std::string_view text, std::string& out) {
+  if (text.size() % 4 != 0) return false;
+  out.assign(3 * text.size() / 4 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), int(text.size()));
+  if (n < 0) return false;
+  size_t pad = 0;
+  if (!text.empty() && text.back() == '=') ++pad;
+  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
+  out.resize(size_t(n) - pad);
+  return true;
+}
+
+std::string Md5PasswordResponse(std::string_view user, std::string_view password,
+                                std::string_view salt4) {
+  std::string inner = Md5Hex(std::string(password) + std::string(user));
+  return "md5" + Md5Hex(inner + std::string(salt4));
+}
+
+ScramClient::ScramClient(std::string password, std::string nonce)
+    : password_(std::move(password)), nonce_(std::move(nonce)) {
+  if (nonce_.empty()) {
+    unsigned char raw[18];
+    RAND_bytes(raw, sizeof(raw));
+    nonce_ = Base64Encode(std::string_view(reinterpret_cast<char*>(raw), sizeof(raw)));
+  }
+  // PostgreSQL ignores the SCRAM user name (it uses the startup packet's) so it is empty.
+  client_first_bare_ = "n=,r=" + nonce_;
+}
+
+std::string ScramClient::ClientFirst() const { return "n,," + client_first_bare_; }
+
+Result<std::string> ScramClient::ClientFinal(std::string_view server_first) {
+  std::string_view r, s, i;
+  if (!Attribute(server_first, 'r', r) || !Attribute(server_first, 's', s) ||
+      !Attribute(server_first, 'i', i)) {
+    return Unauthenticated("SCRAM: malformed server-first-message");
+  }
+  if (r.size() <= nonce_.size() || r.substr(0, nonce_.size()) != nonce_) {
+    return Unauthenticated("SCRAM: the server's nonce does not extend the client's");
+  }
+  std::string salt;
+  if (!Base64Decode(s, salt) || salt.empty()) return Unauthenticated("SCRAM: malformed salt");
+  int iterations = 0;
+  auto [p, ec] = std::from_chars(i.data(), i.data() + i.size(), iterations);
+  if (ec != std::errc() || p != i.data() + i.size() || iterations < 1 || iterations > 10000000) {
+    return Unauthenticated("SCRAM: invalid iteration count");
+  }
+  unsigned char salted[32];
+  PKCS5_PBKDF2_HMAC(password_.data(), int(password_.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()), int(salt.size()),
+                    iterations, EVP_sha256(), sizeof(salted), salted);
+  std::string_view salted_view(reinterpret_cast<char*>(salted), sizeof(salted));
+  std::string client_key = Hmac(salted_view, "Client Key");
+  std::string stored_key = Sha256(client_key);
+  std::string final_without_proof = "c=biws,r=" + std::string(r);  // biws = base64("n,,")
+  std::string auth_message =
+      client_first_bare_ + "," + std::string(server_first) + "," + final_without_proof;
+  std::string signature = Hmac(stored_key, auth_message);
+  std::string proof = client_key;
+  for (size_t k = 0; k < proof.size(); ++k) proof[k] ^= signature[k];
+  std::string server_key = Hmac(salted_view, "Server Key");
+  expected_server_signature_ = Base64Encode(Hmac(server_key, auth_message));
+  return final_without_proof + ",p=" + Base64Encode(proof);
+}
+
+Status ScramClient::VerifyServerFinal(std::string_view server_final) const {
+  std::string_view v;
+  if (Attribute(server_final, 'e', v)) {
+    return Unauthenticated("SCRAM: the server reported " + std::string(v));
+  }
+  if (!Attribute(server_final, 'v', v) || v != expected_server_signature_) {
+    return Unauthenticated("SCRAM: the server's signature does not verify");
+  }
+  return Status::Ok();
+}
+
+}  // namespace pgshift::proxy

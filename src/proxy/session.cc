@@ -1,0 +1,541 @@
+// Session protocol logic: admission, forwarding, pause holding, switching.
+#include "proxy/session.h"
+
+#include <sys/epoll.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "proxy/proxy_context.h"
+#include "proxy/wire_format.h"
+
+namespace pgshift::proxy {
+
+Session::Session(Worker& worker, uint64_t id, int client_fd, std::string peer)
+    : worker_(worker),
+      ctx_(worker.ctx()),
+      id_(id),
+      peer_(std::move(peer)),
+      client_(client_fd),
+      to_backend_(worker.ctx().config.buffer_bytes),
+      to_client_(worker.ctx().config.buffer_bytes) {
+  client_side_.s = this;
+  backend_side_.s = this;
+  metrics_ = &ctx_.metrics.For("");
+}
+
+Session::~Session() { Release(); }
+
+const std::string& Session::cluster_name() const {
+  static const std::string kNone;
+  return cluster_ ? cluster_->name : kNone;
+}
+
+void Session::OnClientEvent(uint32_t events) {
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) c_readable_ = true;
+  if (events & EPOLLOUT) c_writable_ = true;
+  if (client_.tls()) c_readable_ = c_writable_ = true;  // TLS reads may need writes and back
+  Pump();
+}
+
+void Session::OnBackendEvent(uint32_t events) {
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) b_readable_ = true;
+  if (events & EPOLLOUT) b_writable_ = true;
+  if (backend_.tls()) b_readable_ = b_writable_ = true;
+  Pump();
+}
+
+void Session::Pump() {
+  for (int round = 0; round < 1000 && phase_ != Phase::kClosed; ++round) {
+    if (!PumpOnce()) break;
+  }
+  if (info_) info_->held.store(held_, std::memory_order_relaxed);
+}
+
+bool Session::PumpOnce() {
+  bool progress = false;
+  // Client -> proxy.
+  bool read_client =
+      c_readable_ && !held_ && phase_ != Phase::kTlsHandshake && phase_ != Phase::kClosing;
+  if (read_client) {
+    char* space = to_backend_.Space();
+    size_t room = to_backend_.SpaceSize();
+    if (room > 0) {
+      ssize_t n = client_.Read(space, room);
+      if (n == Transport::kClosed) {
+        Close();
+        return false;
+      }
+      if (n > 0) {
+        to_backend_.Commit(size_t(n));
+        metrics_->Add(Metric::kBytesFromClients, n);
+        if (info_) info_->bytes_in.fetch_add(uint64_t(n), std::memory_order_relaxed);
+        progress = true;
+        // A short plain read drained the socket; the next arrival raises a new edge.
+        if (size_t(n) < room && !client_.tls()) c_readable_ = false;
+      } else {
+        c_readable_ = false;
+      }
+    }
+  }
+  if (phase_ == Phase::kTlsHandshake) {
+    int r = client_.Handshake();
+    if (r < 0) {
+      metrics_->Add(Metric::kAuthRejected);
+      Close();  // no TLS channel to say anything on
+      return false;
+    }
+    if (r == 1) {
+      phase_ = Phase::kStartupTls;
+      c_readable_ = true;
+      progress = true;
+    }
+  }
+  if (phase_ == Phase::kStartup || phase_ == Phase::kStartupTls) HandleStartupBytes();
+  if (phase_ == Phase::kClosed) return false;
+  if (phase_ == Phase::kReady) {
+    auto out = client_dec_.Scan(to_backend_, client_side_);
+    if (out == FrameDecoder::Outcome::kMalformed) {
+      metrics_->Add(Metric::kProtocolErrors);
+      End("08P01", std::string("pgshift: invalid message from client: ") + client_dec_.error());
+      return false;
+    }
+    if (out == FrameDecoder::Outcome::kClose) {
+      Close();
+      return false;
+    }
+  }
+  // Proxy -> backend.
+  if ((phase_ == Phase::kReady || phase_ == Phase::kMigrating) && backend_.open() && b_writable_ &&
+      client_dec_.forwardable() > 0) {
+    ssize_t n = backend_.Write(to_backend_.data(), client_dec_.forwardable());
+    if (n == Transport::kClosed) {
+      End("08006", "pgshift: the connection to the database server was lost");
+      return false;
+    }
+    if (n > 0) {
+      to_backend_.Consume(size_t(n));
+      client_dec_.Forwarded(size_t(n));
+      progress = true;
+    } else {
+      b_writable_ = false;
+    }
+  }
+  // Backend -> proxy.
+  if (backend_.open() && b_readable_ && phase_ != Phase::kClosing) {
+    char* space = to_client_.Space();
+    size_t room = to_client_.SpaceSize();
+    if (room > 0) {
+      ssize_t n = backend_.Read(space, room);
+      if (n == Transport::kClosed) {
+        // The server ended the session (e.g. terminated): pass on what it said, then close.
+        backend_.Close();
+        phase_ = Phase::kClosing;
+        progress = true;
+      } else if (n > 0) {
+        to_client_.Commit(size_t(n));
+        metrics_->Add(Metric::kBytesFromBackends, n);
+        if (info_) info_->bytes_out.fetch_add(uint64_t(n), std::memory_order_relaxed);
+        progress = true;
+        if (size_t(n) < room && !backend_.tls()) b_readable_ = false;
+      } else {
+        b_readable_ = false;
+      }
+    }
+    if (backend_.open()) {
+      auto out = backend_dec_.Scan(to_client_, backend_side_);
+      if (out == FrameDecoder::Outcome::kMalformed) {
+        metrics_->Add(Metric::kBackendErrors);
+        Close();
+        return false;
+      }
+    }
+  }
+  if (counted_busy_ && !Busy()) SetCountedBusy(false);
+  if (phase_ == Phase::kReady && !Busy() && RouteStale() && backend_dec_.AtBoundary()) {
+    StartMigration();
+    progress = true;
+  }
+  // Proxy -> client.
+  if (c_writable_ && backend_dec_.forwardable() > 0) {
+    ssize_t n = client_.Write(to_client_.data(), backend_dec_.forwardable());
+    if (n == Transport::kClosed) {
+      Close();
+      return false;
+    }
+    if (n > 0) {
+      to_client_.Consume(size_t(n));
+      backend_dec_.Forwarded(size_t(n));
+      progress = true;
+    } else {
+      c_writable_ = false;
+    }
+  }
+  if (phase_ == Phase::kClosing && backend_dec_.forwardable() == 0) {
+    Close();
+    return false;
+  }
+  return progress;
+}
+
+Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete) {
+  if (!Busy()) {
+    // This message starts new work: the point where a pause or a switch takes effect.
+    if (RouteStale()) {
+      held_ = true;
+      StartMigration();
+      return Verdict::kHold;
+    }
+    SetCountedBusy(true);  // before reading `paused`: see cluster_control.h
+    if (cluster_->paused.load()) {
+      SetCountedBusy(false);
+      held_ = true;
+      return Verdict::kHold;
+    }
+  }
+  switch (type) {
+    case 'Q':
+      ++pending_sync_;
+      metrics_->Add(Metric::kQueries);
+      if (complete)
+        carried_.OnQuery(msg);
+      else
+        carried_.OnUninspectable();
+      break;
+    case 'S':
+      ++pending_sync_;
+      unsynced_ = 0;
+      metrics_->Add(Metric::kQueries);
+      break;
+    case 'F':
+      ++pending_sync_;
+      break;
+    case 'P':
+      ++unsynced_;
+      if (complete)
+        carried_.OnParse(msg);
+      else
+        carried_.OnUninspectable();
+      break;
+    case 'C':
+      ++unsynced_;
+      if (complete) carried_.OnClose(msg);
+      break;
+    case 'd':
+    case 'c':
+    case 'f':
+      break;  // COPY data belongs to the statement already counted
+    default:
+      ++unsynced_;
+  }
+  if (info_ && carried_.pinned()) info_->pinned.store(true, std::memory_order_relaxed);
+  return Verdict::kForward;
+}
+
+Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete) {
+  if (type == 'Z' && complete && msg.size() >= 6) {
+    char status = msg[5];
+    if (status == 'I' && tx_ != 'I') metrics_->Add(Metric::kTransactions);
+    tx_ = status;
+    if (pending_sync_ > 0) --pending_sync_;
+    if (info_) info_->tx_status.store(status, std::memory_order_relaxed);
+  }
+  return Verdict::kForward;
+}
+
+void Session::SetCountedBusy(bool busy) {
+  if (busy == counted_busy_ || !cluster_) return;
+  counted_busy_ = busy;
+  if (busy)
+    cluster_->busy.fetch_add(1);
+  else
+    cluster_->busy.fetch_sub(1);
+  if (info_) info_->busy.store(busy, std::memory_order_relaxed);
+}
+
+bool Session::RouteStale() const {
+  return cluster_ && cluster_->route_version.load(std::memory_order_acquire) > route_version_;
+}
+
+bool Session::ComposeToClient(const std::string& bytes) {
+  // Only between whole backend messages, or the client would see a spliced stream.
+  if (!backend_dec_.AtBoundary() || backend_dec_.forwardable() != to_client_.size()) return false;
+  if (!to_client_.Append(bytes)) return false;
+  backend_dec_.Injected(bytes.size());
+  return true;
+}
+
+void Session::HandleStartupBytes() {
+  if (to_backend_.size() < 4) return;
+  const char* p = to_backend_.data();
+  uint32_t len = wire::ReadU32(p);
+  if (len < 8 || len > wire::kMaxStartupLength) {
+    metrics_->Add(Metric::kProtocolErrors);
+    return Reject("08P01", "pgshift: invalid startup packet length");
+  }
+  if (to_backend_.size() < len) return;
+  uint32_t code = wire::ReadU32(p + 4);
+  bool extra = to_backend_.size() > len;
+  if (code == uint32_t(wire::kSslRequestCode) || code == uint32_t(wire::kGssEncRequestCode)) {
+    if (len != 8 || phase_ == Phase::kStartupTls || extra) {
+      // Bytes pipelined after SSLRequest would be read as if encrypted (CVE-2021-23214).
+      metrics_->Add(Metric::kProtocolErrors);
+      return Reject("08P01", "pgshift: unexpected data with an encryption request");
+    }
+    to_backend_.Consume(len);
+    bool tls = code == uint32_t(wire::kSslRequestCode) && ctx_.config.client_tls;
+    char answer = tls ? 'S' : 'N';
+    if (client_.Write(&answer, 1) != 1) return Close();
+    if (tls) {
+      client_.StartServerTls(ctx_.client_tls.get());
+      phase_ = Phase::kTlsHandshake;
+    }
+    return;
+  }
+  if (code == uint32_t(wire::kCancelRequestCode)) {
+    if (len != 16) return Reject("08P01", "pgshift: invalid cancel request");
+    ProxyKey key{wire::ReadU32(p + 8), wire::ReadU32(p + 12)};
+    if (auto target = ctx_.cancels.Find(key)) {
+      metrics_->Add(Metric::kCancels);
+      int timeout = ctx_.config.connect_timeout_ms;
+      ctx_.pool->Submit([t = *target, timeout] {
+        (void)SendCancelRequest(t.endpoint, t.pid, t.secret, timeout);
+      });
+    }
+    return Close();  // as PostgreSQL: no reply either way
+  }
+  std::map<std::string, std::string> params;
+  if (!wire::ParseStartupParams(std::string_view(p + 4, len - 4), params)) {
+    metrics_->Add(Metric::kProtocolErrors);
+    return Reject("08P01", "pgshift: unsupported protocol version or malformed startup packet");
+  }
+  to_backend_.Consume(len);
+  if (extra) {
+    metrics_->Add(Metric::kProtocolErrors);
+    return Reject("08P01", "pgshift: data sent before authentication completed");
+  }
+  Admit(std::move(params));
+}
+
+void Session::Admit(std::map<std::string, std::string> params) {
+  if (ctx_.config.client_tls && phase_ != Phase::kStartupTls) {
+    return Reject("28000",
+                  "pgshift: TLS with a client certificate is required (use sslmode=verify-full "
+                  "with sslcert and sslkey)");
+  }
+  std::string user = params["user"];
+  std::string database = params.count("database") ? params["database"] : user;
+  if (user.empty()) return Reject("28000", "pgshift: no user name in the startup packet");
+  if (params.count("replication")) {
+    return Reject("28000", "pgshift: replication connections are not served by the proxy");
+  }
+  if (ctx_.config.client_tls) {
+    auto identity = VerifiedClientIdentity(client_.ssl());
+    if (!identity.ok()) return Reject("28000", "pgshift: " + identity.status().message());
+    identity_ = *identity;
+    auto it = ctx_.config.identities.find(identity_);
+    if (it == ctx_.config.identities.end()) {
+      return Reject("28000", "pgshift: certificate identity \"" + identity_ +
+                                 "\" is not allowed by this proxy");
+    }
+    if (!it->second.AllowsDatabase(database)) {
+      return Reject("28000", "pgshift: identity \"" + identity_ +
+                                 "\" may not connect to database \"" + database + "\"");
+    }
+    if (!it->second.AllowsRole(user)) {
+      return Reject("28000",
+                    "pgshift: identity \"" + identity_ + "\" may not use role \"" + user + "\"");
+    }
+  }
+  auto cl = ctx_.config.clusters.find(database);
+  if (cl == ctx_.config.clusters.end()) {
+    return Reject("3D000", "pgshift: database \"" + database + "\" is not served by this proxy");
+  }
+  if (cl->second.user != user) {
+    return Reject("28000", "pgshift: role \"" + user +
+                               "\" has no credential at this proxy for database \"" + database +
+                               "\"");
+  }
+  cluster_config_ = &cl->second;
+  cluster_ = ctx_.Cluster(database);
+  metrics_ = &cluster_->metrics;
+  startup_params_ = std::move(params);
+  if (cluster_->paused.load()) {
+    phase_ = Phase::kWaitResume;  // logging in to a fenced source would fail: wait
+    return;
+  }
+  StartLogin();
+}
+
+void Session::StartLogin() {
+  phase_ = Phase::kConnecting;
+  auto table = ctx_.routes.Get();
+  BackendLogin login;
+  login.cluster = cluster_->name;
+  login.endpoint = table->routes.at(cluster_->name);
+  login.database = cluster_config_->database;
+  login.user = cluster_config_->user;
+  login.password = cluster_config_->password;
+  login.timeout_ms = ctx_.config.connect_timeout_ms;
+  for (const auto& [k, v] : startup_params_) {
+    if (k != "user" && k != "database") login.options[k] = v;
+  }
+  Worker* w = &worker_;
+  uint64_t id = id_;
+  SSL_CTX* tls = ctx_.backend_tls.get();
+  auto job = std::make_shared<BackendLogin>(std::move(login));
+  ctx_.pool->Submit([w, id, tls, job] {
+    auto result = std::make_shared<Result<BackendLink>>(LoginToBackend(*job, tls));
+    Endpoint ep = job->endpoint;
+    w->Post([id, result, ep](Worker& worker) {
+      if (Session* s = worker.Find(id)) s->OnBackendLogin(std::move(*result), ep);
+    });
+  });
+}
+
+void Session::StartMigration() {
+  if (carried_.pinned()) {
+    metrics_->Add(Metric::kSessionsEndedOnSwitch);
+    return End("57P01", "pgshift: database \"" + cluster_->name +
+                            "\" moved to a new server and this session held " +
+                            carried_.pin_reason() + ", which cannot be carried over; reconnect");
+  }
+  phase_ = Phase::kMigrating;
+  held_ = true;
+  auto table = ctx_.routes.Get();
+  auto job = std::make_shared<BackendLogin>();
+  job->cluster = cluster_->name;
+  job->endpoint = table->routes.at(cluster_->name);
+  job->database = cluster_config_->database;
+  job->user = cluster_config_->user;
+  job->password = cluster_config_->password;
+  job->timeout_ms = ctx_.config.connect_timeout_ms;
+  for (const auto& [k, v] : startup_params_) {
+    if (k != "user" && k != "database") job->options[k] = v;
+  }
+  job->replay_sql = carried_.SetStatements();
+  job->replay_parse = carried_.ParseMessages();
+  Worker* w = &worker_;
+  uint64_t id = id_;
+  SSL_CTX* tls = ctx_.backend_tls.get();
+  ctx_.pool->Submit([w, id, tls, job] {
+    auto result = std::make_shared<Result<BackendLink>>(LoginToBackend(*job, tls));
+    Endpoint ep = job->endpoint;
+    w->Post([id, result, ep](Worker& worker) {
+      if (Session* s = worker.Find(id)) s->OnBackendLogin(std::move(*result), ep);
+    });
+  });
+}
+
+void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
+  if (phase_ != Phase::kConnecting && phase_ != Phase::kMigrating) return;
+  bool migrating = phase_ == Phase::kMigrating;
+  if (!link.ok()) {
+    metrics_->Add(Metric::kBackendErrors);
+    spdlog::warn("proxy session {}: {}", id_, link.status().ToString());
+    if (migrating) {
+      metrics_->Add(Metric::kSessionsEndedOnSwitch);
+      return End("08006",
+                 "pgshift: database \"" + cluster_->name +
+                     "\" moved to a new server and this session could not be carried over; "
+                     "reconnect");
+    }
+    return End("08006", "pgshift: cannot reach the database server of \"" + cluster_->name +
+                            "\" right now; try again");
+  }
+  BackendLink& l = *link;
+  if (backend_.open()) worker_.Unwatch(backend_.fd());
+  backend_ = std::move(l.transport);
+  b_readable_ = b_writable_ = true;
+  worker_.Watch(backend_.fd(), &backend_tag_);
+  endpoint_ = endpoint;
+  route_version_ = endpoint.version;
+  CancelTarget target{endpoint, l.pid, l.secret};
+  tx_ = 'I';
+  if (migrating) {
+    ctx_.cancels.Update(key_, target);
+    metrics_->Add(Metric::kSessionsMoved);
+  } else {
+    key_ = ctx_.cancels.Issue(target);
+    key_issued_ = true;
+    std::string hello = wire::AuthenticationOk();
+    for (const auto& [k, v] : l.parameters) hello += wire::ParameterStatus(k, v);
+    hello += wire::BackendKeyData(key_.pid, key_.secret);
+    hello += wire::ReadyForQuery('I');
+    if (!ComposeToClient(hello)) return Close();
+    info_ = std::make_shared<SessionInfo>();
+    info_->id = id_;
+    info_->cluster = cluster_->name;
+    info_->database = startup_params_["database"];
+    info_->user = startup_params_["user"];
+    info_->identity = identity_;
+    info_->client = peer_;
+    info_->started_unix = Clock::Real().WallSeconds();
+    ctx_.sessions.Add(info_);
+    metrics_->Add(Metric::kSessionsOpened);
+    metrics_->Add(Metric::kSessionsActive);
+  }
+  info_->route_version.store(route_version_);
+  phase_ = Phase::kReady;
+  held_ = false;
+  Pump();
+}
+
+void Session::OnKick() {
+  if (phase_ == Phase::kWaitResume) {
+    if (!cluster_->paused.load()) StartLogin();
+    return;
+  }
+  if (phase_ != Phase::kReady) return;
+  held_ = false;
+  if (!Busy() && RouteStale()) {
+    StartMigration();
+    return;
+  }
+  Pump();
+}
+
+void Session::Reject(const char* sqlstate, const std::string& message) {
+  metrics_->Add(Metric::kAuthRejected);
+  spdlog::info("proxy session {} from {} refused: {}", id_, peer_, message);
+  End(sqlstate, message);
+}
+
+void Session::End(const char* sqlstate, const std::string& message) {
+  if (backend_.open()) {
+    worker_.Unwatch(backend_.fd());
+    backend_.Close();
+  }
+  if (!ComposeToClient(wire::ErrorResponse("FATAL", sqlstate, message))) return Close();
+  phase_ = Phase::kClosing;
+  held_ = true;
+  c_writable_ = true;
+  Pump();
+}
+
+void Session::Close() {
+  if (phase_ == Phase::kClosed) return;
+  Release();
+  worker_.Retire(this);
+}
+
+void Session::Release() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  SetCountedBusy(false);
+  if (client_.open()) {
+    worker_.Unwatch(client_.fd());
+    client_.Close();
+  }
+  if (backend_.open()) {
+    worker_.Unwatch(backend_.fd());
+    backend_.Close();
+  }
+  if (key_issued_) ctx_.cancels.Remove(key_);
+  if (info_) {
+    ctx_.sessions.Remove(id_);
+    metrics_->Add(Metric::kSessionsActive, -1);
+    info_.reset();
+  }
+}
+
+}  // namespace pgshift::proxy

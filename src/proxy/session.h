@@ -1,0 +1,126 @@
+// Session: one client connection and the backend connection it uses, on one worker.
+// It owns the protocol decisions: startup and mTLS admission, handing back-end login to
+// the task pool, forwarding with back-pressure, tracking transaction state, holding new
+// work while its cluster is paused, and moving to a new backend after a switch.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "proxy/backend_login.h"
+#include "proxy/byte_buffer.h"
+#include "proxy/cancel_registry.h"
+#include "proxy/carried_state.h"
+#include "proxy/cluster_control.h"
+#include "proxy/frame_decoder.h"
+#include "proxy/session_registry.h"
+#include "proxy/transport.h"
+#include "proxy/worker.h"
+
+namespace pgshift::proxy {
+
+struct ProxyContext;
+struct ClusterConfig;
+
+class Session {
+ public:
+  Session(Worker& worker, uint64_t id, int client_fd, std::string peer);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  uint64_t id() const { return id_; }
+  void WatchClient() { worker_.Watch(client_.fd(), &client_tag_); }
+  const std::string& cluster_name() const;
+  // Socket readiness from epoll.
+  void OnClientEvent(uint32_t events);
+  void OnBackendEvent(uint32_t events);
+  // The cluster's pause or route changed: continue held work, migrate if due.
+  void OnKick();
+  // Completion of a backend login started by this session.
+  void OnBackendLogin(Result<BackendLink> link, Endpoint endpoint);
+  // Moves bytes until nothing more can move now.
+  void Pump();
+
+ private:
+  enum class Phase {
+    kStartup,
+    kTlsHandshake,
+    kStartupTls,
+    kWaitResume,
+    kConnecting,
+    kReady,
+    kMigrating,
+    kClosing,
+    kClosed
+  };
+
+  struct ClientSide : FrameHandler {
+    Session* s;
+    bool WantsWhole(char type) const override { return type == 'Q' || type == 'P' || type == 'C'; }
+    Verdict OnMessage(char type, std::string_view msg, bool complete) override {
+      return s->OnClientMessage(type, msg, complete);
+    }
+  };
+  struct BackendSide : FrameHandler {
+    Session* s;
+    bool WantsWhole(char type) const override { return type == 'Z'; }
+    Verdict OnMessage(char type, std::string_view msg, bool complete) override {
+      return s->OnBackendMessage(type, msg, complete);
+    }
+  };
+
+  Verdict OnClientMessage(char type, std::string_view msg, bool complete);
+  Verdict OnBackendMessage(char type, std::string_view msg, bool complete);
+
+  bool PumpOnce();  // one round; true if anything moved
+  void HandleStartupBytes();
+  void Admit(std::map<std::string, std::string> params);
+  void StartLogin();
+  void StartMigration();
+  void Reject(const char* sqlstate, const std::string& message);
+  // Sends a FATAL error (when the stream is at a message boundary) then closes.
+  void End(const char* sqlstate, const std::string& message);
+  void Close();    // releases everything and retires the session
+  void Release();  // closes sockets and deregisters (idempotent)
+  bool Busy() const { return tx_ != 'I' || pending_sync_ > 0 || unsynced_ > 0; }
+  void SetCountedBusy(bool busy);
+  bool RouteStale() const;
+  bool ComposeToClient(const std::string& bytes);
+
+  Worker& worker_;
+  ProxyContext& ctx_;
+  const uint64_t id_;
+  const std::string peer_;
+  Phase phase_ = Phase::kStartup;
+  Transport client_, backend_;
+  EpollTag client_tag_{EpollTag::kClient, this}, backend_tag_{EpollTag::kBackend, this};
+  ByteBuffer to_backend_, to_client_;
+  FrameDecoder client_dec_{FrameDecoder::Side::kFrontend},
+      backend_dec_{FrameDecoder::Side::kBackend};
+  ClientSide client_side_;
+  BackendSide backend_side_;
+  bool c_readable_ = true, c_writable_ = true, b_readable_ = false, b_writable_ = false;
+
+  std::map<std::string, std::string> startup_params_;
+  std::string identity_;
+  ClusterControl* cluster_ = nullptr;
+  const ClusterConfig* cluster_config_ = nullptr;
+  char tx_ = 'I';
+  int pending_sync_ = 0;  // Query/Sync/FunctionCall sent, ReadyForQuery not yet back
+  int unsynced_ = 0;      // extended-protocol messages since the last Sync
+  bool counted_busy_ = false;
+  bool held_ = false;
+  uint64_t route_version_ = 0;
+  Endpoint endpoint_;
+  CarriedState carried_;
+  ProxyKey key_;
+  bool key_issued_ = false;
+  std::shared_ptr<SessionInfo> info_;
+  ClusterMetrics* metrics_ = nullptr;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace pgshift::proxy

@@ -1,0 +1,39 @@
+// SessionRegistry: every admitted session, for the admin API (listing, drain reports).
+// Session fields that change are atomics written by the session's event loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pgshift::proxy {
+
+struct SessionInfo {
+  uint64_t id = 0;
+  std::string cluster, database, user, identity, client;
+  double started_unix = 0;
+  std::atomic<bool> busy{false};
+  std::atomic<char> tx_status{'I'};
+  std::atomic<bool> held{false};
+  std::atomic<bool> pinned{false};
+  std::atomic<uint64_t> route_version{0};
+  std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
+};
+
+class SessionRegistry {
+ public:
+  void Add(std::shared_ptr<SessionInfo> s);
+  void Remove(uint64_t id);
+  std::vector<std::shared_ptr<SessionInfo>> Snapshot() const;
+  std::vector<std::shared_ptr<SessionInfo>> OfCluster(const std::string& cluster) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::shared_ptr<SessionInfo>> sessions_;
+};
+
+}  // namespace pgshift::proxy

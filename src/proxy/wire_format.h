@@ -1,0 +1,56 @@
+// PostgreSQL protocol v3 wire constants and the few messages the proxy composes itself
+// (errors, authentication results, startup, cancel). Composing allocates; it happens only at
+// connection setup, on errors and on a switch, never on the forwarding path.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace pgshift::proxy::wire {
+
+constexpr int32_t kProtocolV3 = 196608;        // 3.0
+constexpr int32_t kSslRequestCode = 80877103;  // 1234.5679
+constexpr int32_t kGssEncRequestCode = 80877104;
+constexpr int32_t kCancelRequestCode = 80877102;
+constexpr uint32_t kMaxMessageLength = 1u << 30;  // 1 GiB, PostgreSQL's own ceiling
+constexpr uint32_t kMaxStartupLength = 10000;     // PostgreSQL's MAX_STARTUP_PACKET_LENGTH
+
+inline uint32_t ReadU32(const char* p) {
+  auto u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t(u[0]) << 24) | (uint32_t(u[1]) << 16) | (uint32_t(u[2]) << 8) | u[3];
+}
+inline uint16_t ReadU16(const char* p) {
+  auto u = reinterpret_cast<const unsigned char*>(p);
+  return uint16_t((u[0] << 8) | u[1]);
+}
+void AppendU32(std::string& out, uint32_t v);
+void AppendU16(std::string& out, uint16_t v);
+
+// A typed message: type byte, length, body.
+std::string Message(char type, std::string_view body);
+
+// ErrorResponse (or NoticeResponse with type 'N') with severity, SQLSTATE and message.
+std::string ErrorResponse(std::string_view severity, std::string_view sqlstate,
+                          std::string_view message, std::string_view hint = {});
+std::string AuthenticationOk();
+std::string ParameterStatus(std::string_view name, std::string_view value);
+std::string BackendKeyData(uint32_t pid, uint32_t secret);
+std::string ReadyForQuery(char status);
+std::string Query(std::string_view sql);
+std::string Sync();
+std::string Terminate();
+
+// Untyped startup packet: protocol 3.0 and key/value parameters.
+std::string StartupMessage(const std::map<std::string, std::string>& params);
+std::string CancelRequest(uint32_t pid, uint32_t secret);
+
+// Parses a startup packet body (after the length word): the protocol code, then for a
+// StartupMessage its parameters. False when malformed (unterminated strings, odd pairs).
+bool ParseStartupParams(std::string_view body, std::map<std::string, std::string>& params);
+
+// Fields of an ErrorResponse/NoticeResponse body by code ('S','C','M'...).
+std::map<char, std::string> ParseErrorFields(std::string_view body);
+
+}  // namespace pgshift::proxy::wire
