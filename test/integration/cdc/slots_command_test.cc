@@ -1,0 +1,104 @@
+// `pgshift slots` through the built binary against a real server.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/process.h"
+#include "fixture/pg_cluster.h"
+
+namespace pgshift {
+namespace {
+
+using testing::PgCluster;
+
+CommandOutput Pgshift(std::vector<std::string> args) {
+  args.insert(args.begin(), PGSHIFT_BINARY);
+  auto out = RunCommand(args);  // stdin is /dev/null: not a terminal
+  EXPECT_TRUE(out.ok()) << out.status().ToString();
+  return out.ok() ? *out : CommandOutput{};
+}
+
+std::string SlotNames(const PgCluster& pg) {
+  return pg.Value(
+      "SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '') "
+      "FROM pg_replication_slots");
+}
+
+class SlotsCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pg_ = PgCluster::Primary();
+    pg_->Sql("SELECT pg_create_logical_replication_slot('stale_cdc', 'test_decoding')");
+    pg_->Sql("SELECT pg_create_physical_replication_slot('old_standby', true)");
+    // Some WAL for the slots to hold back.
+    pg_->Sql(
+        "CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad "
+        "FROM generate_series(1, 20000) g");
+  }
+  std::unique_ptr<PgCluster> pg_;
+};
+
+TEST_F(SlotsCommand, ListShowsEachSlotWithTheWalItRetains) {
+  CommandOutput out = Pgshift({"slots", "list", "--server", pg_->ConnString()});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("stale_cdc"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("old_standby"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("test_decoding"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("reserved"), std::string::npos) << out.output;
+  EXPECT_EQ(out.output.find(PgCluster::kPassword), std::string::npos);
+
+  CommandOutput js = Pgshift({"slots", "list", "--server", pg_->ConnString(), "--json"});
+  ASSERT_EQ(js.exit_code, 0) << js.output;
+  EXPECT_EQ(js.output.find(PgCluster::kPassword), std::string::npos);
+  auto j = nlohmann::json::parse(js.output);
+  ASSERT_EQ(j["slots"].size(), 2u);
+  for (const auto& s : j["slots"]) {
+    EXPECT_GT(s["retained_wal_bytes"].get<int64_t>(), 1000000) << s.dump();  // the filler
+    EXPECT_EQ(s["active"], false);
+  }
+  EXPECT_EQ(j["slots"][0]["name"], "old_standby");
+  EXPECT_EQ(j["slots"][0]["type"], "physical");
+  EXPECT_EQ(j["slots"][1]["plugin"], "test_decoding");
+}
+
+TEST_F(SlotsCommand, DropWithoutATerminalOrYesRefusesAndDropsNothing) {
+  CommandOutput out = Pgshift({"slots", "drop", "--server", pg_->ConnString(), "stale_cdc"});
+  EXPECT_EQ(out.exit_code, 2) << out.output;
+  EXPECT_NE(out.output.find("--yes"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("retains"), std::string::npos) << out.output;
+  EXPECT_EQ(SlotNames(*pg_), "old_standby,stale_cdc");
+}
+
+TEST_F(SlotsCommand, DropWithYesDropsOnlyTheNamedSlots) {
+  CommandOutput out =
+      Pgshift({"slots", "drop", "--server", pg_->ConnString(), "stale_cdc", "--yes"});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("dropped stale_cdc"), std::string::npos) << out.output;
+  EXPECT_EQ(SlotNames(*pg_), "old_standby");
+}
+
+TEST_F(SlotsCommand, BadInputIsAClearErrorAndChangesNothing) {
+  CommandOutput unknown = Pgshift(
+      {"slots", "drop", "--server", pg_->ConnString(), "stale_cdc", "no_such_slot", "--yes"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("no replication slot named 'no_such_slot'"), std::string::npos)
+      << unknown.output;
+
+  CommandOutput bad_name =
+      Pgshift({"slots", "drop", "--server", pg_->ConnString(), "Bad-Name", "--yes"});
+  EXPECT_EQ(bad_name.exit_code, 2) << bad_name.output;
+  EXPECT_NE(bad_name.output.find("not a replication slot name"), std::string::npos);
+
+  CommandOutput bad_conn = Pgshift({"slots", "list", "--server", "host=127.0.0.1 port"});
+  EXPECT_EQ(bad_conn.exit_code, 2) << bad_conn.output;
+  EXPECT_NE(bad_conn.output.find("server: malformed"), std::string::npos) << bad_conn.output;
+
+  CommandOutput wrong_pw = Pgshift(
+      {"slots", "list", "--server", pg_->Conn().With("password", "wrong-secret-123").raw()});
+  EXPECT_NE(wrong_pw.exit_code, 0);
+  EXPECT_EQ(wrong_pw.output.find("wrong-secret-123"), std::string::npos) << wrong_pw.output;
+  EXPECT_EQ(SlotNames(*pg_), "old_standby,stale_cdc");
+}
+
+}  // namespace
+}  // namespace pgshift
