@@ -87,15 +87,14 @@ std::string Md5PasswordResponse(std::string_view user, std::string_view password
   return "md5" + Md5Hex(inner + std::string(salt4));
 }
 
-ScramClient::ScramClient(std::string password, std::string nonce)
+ScramClient::ScramClient(std::string password, std::string nonce, std::string user)
     : password_(std::move(password)), nonce_(std::move(nonce)) {
   if (nonce_.empty()) {
     unsigned char raw[18];
     RAND_bytes(raw, sizeof(raw));
     nonce_ = Base64Encode(std::string_view(reinterpret_cast<char*>(raw), sizeof(raw)));
   }
-  // PostgreSQL ignores the SCRAM user name (it uses the startup packet's) so it is empty.
-  client_first_bare_ = "n=,r=" + nonce_;
+  client_first_bare_ = "n=" + user + ",r=" + nonce_;
 }
 
 std::string ScramClient::ClientFirst() const { return "n,," + client_first_bare_; }

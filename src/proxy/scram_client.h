@@ -13,7 +13,8 @@ namespace pgshift::proxy {
 class ScramClient {
  public:
   // `nonce` empty -> a random one (tests pass a fixed nonce to check RFC vectors).
-  ScramClient(std::string password, std::string nonce = "");
+  // PostgreSQL ignores the SCRAM user name (it uses the startup packet's): leave it empty.
+  ScramClient(std::string password, std::string nonce = "", std::string user = "");
 
   // client-first-message, e.g. "n,,n=,r=<nonce>".
   std::string ClientFirst() const;

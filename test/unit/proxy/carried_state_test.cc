@@ -1,0 +1,57 @@
+// CarriedState: what a switch replays, and what pins a session.
+#include "proxy/carried_state.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/wire_format.h"
+
+namespace pgshift::proxy {
+namespace {
+
+std::string Parse(const std::string& name, const std::string& sql) {
+  std::string body = name + std::string(1, '\0') + sql + std::string(1, '\0');
+  wire::AppendU16(body, 0);
+  return wire::Message('P', body);
+}
+
+TEST(CarriedState, RemembersSessionSetsButNotLocalOnes) {
+  CarriedState s;
+  s.OnQuery(wire::Query("SET application_name = 'Billing'"));
+  s.OnQuery(wire::Query("set local work_mem = '1MB'"));
+  s.OnQuery(wire::Query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"));
+  s.OnQuery(wire::Query("select * from t offset 3"));
+  ASSERT_EQ(s.SetStatements().size(), 1u);
+  EXPECT_EQ(s.SetStatements()[0], "SET application_name = 'Billing'");  // case kept
+  s.OnQuery(wire::Query("RESET ALL"));
+  EXPECT_TRUE(s.SetStatements().empty());
+  EXPECT_FALSE(s.pinned());
+}
+
+TEST(CarriedState, RemembersNamedPreparedStatementsUntilClosed) {
+  CarriedState s;
+  s.OnParse(Parse("q1", "select $1::int"));
+  s.OnParse(Parse("", "select 2"));
+  s.OnParse(Parse("q2", "select 3"));
+  EXPECT_EQ(s.prepared_count(), 2u);
+  std::string close_body = "Sq1";
+  close_body.push_back('\0');
+  s.OnClose(wire::Message('C', close_body));
+  ASSERT_EQ(s.ParseMessages().size(), 1u);
+  EXPECT_EQ(s.ParseMessages()[0], Parse("q2", "select 3"));
+}
+
+TEST(CarriedState, PinsSessionsWithStateItCannotCarry) {
+  for (const char* sql : {"CREATE TEMP TABLE x (a int)", "create temporary\n table y (a int)",
+                          "select pg_advisory_lock(1)", "LISTEN jobs",
+                          "DECLARE c CURSOR WITH HOLD FOR select 1", "PREPARE p AS select 1"}) {
+    CarriedState s;
+    s.OnQuery(wire::Query(sql));
+    EXPECT_TRUE(s.pinned()) << sql;
+  }
+  CarriedState plain;
+  plain.OnQuery(wire::Query("select pg_advisory_xact_lock(1); select 1"));
+  EXPECT_FALSE(plain.pinned());
+}
+
+}  // namespace
+}  // namespace pgshift::proxy
