@@ -1,0 +1,53 @@
+// Fence: the source stops accepting writes from anyone, then its final LSN is read.
+//
+//   1. apply every fence layer (platform: block new connections, read-only, terminate the
+//      remaining client backends; walsenders stay for replication and CDC);
+//   2. only once the fence holds, list the logical slots and mark the CDC fence point (a
+//      logical message consumers will confirm past);
+//   3. read the final LSN (after the mark) and record it with the slots and the fence report.
+// Reading the LSN before the fence holds would race a straggling commit (I2).
+// Assumes: kFencing, sessions paused. Idempotent: layers already in force are kept.
+#include "cdc/slot_handover.h"
+#include "platform/replication_status.h"
+#include "workflow/steps.h"
+
+namespace pgshift {
+
+FenceOptions FenceOptionsOf(const MigrationSpec& s) {
+  FenceOptions o;
+  o.orchestrator_user = s.source.Get("user").empty() ? "postgres" : s.source.Get("user");
+  o.deadline = s.fence_deadline;
+  o.fence_command = s.fence_command;
+  o.unfence_command = s.unfence_command;
+  return o;
+}
+
+Result<StepOutcome> RunFence(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
+  ctx.progress().Update({Phase::kFencing, "fencing " + s.source.Label()});
+  auto report = ctx.platform().FenceSource(*source, FenceOptionsOf(s), ctx.clock());
+  if (!report.ok()) {
+    return FailedPrecondition(s.name + ": fence: " + report.status().message());
+  }
+  ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, ListLogicalSlots(*source));
+  nlohmann::json slots_json = nlohmann::json::array();
+  for (const auto& slot : slots) slots_json.push_back(slot.ToJson());
+  Lsn cdc_lsn;
+  if (!slots.empty()) {
+    ASSIGN_OR_RETURN(cdc_lsn, MarkCdcFencePoint(*source, "pgshift:" + s.name));
+  }
+  ASSIGN_OR_RETURN(Lsn final_lsn, CurrentWalLsn(*source));
+  nlohmann::json fence = {{"terminated_backends", report->terminated_backends},
+                          {"prepared_transactions", report->prepared_transactions},
+                          {"layers", report->layers}};
+  RETURN_IF_ERROR(ctx.Transition(Phase::kFencing, Phase::kDraining,
+                                 "source fenced at " + final_lsn.ToString(),
+                                 {{"final_lsn", final_lsn.ToString()},
+                                  {"cdc_fence_lsn", cdc_lsn.ToString()},
+                                  {"slots", slots_json},
+                                  {"fence", fence}}));
+  return StepOutcome::kMoved;
+}
+
+}  // namespace pgshift

@@ -1,0 +1,86 @@
+// Loading, connections and transitions for steps.
+#include "workflow/migration_context.h"
+
+#include <signal.h>
+
+#include <cstdlib>
+
+#include "common/log.h"
+
+namespace pgshift {
+namespace {
+
+// Fault injection for the kill -9 matrix: PGSHIFT_CRASH_AFTER=<phase name> makes the process
+// SIGKILL itself right after the move into that phase is durable, before its step acts.
+void MaybeCrashAfter(Phase to) {
+  const char* at = std::getenv("PGSHIFT_CRASH_AFTER");
+  if (at && PhaseName(to) == at) raise(SIGKILL);
+}
+
+}  // namespace
+
+MigrationContext::MigrationContext(MigrationStore& store, std::string name, Clock& clock,
+                                   ProgressSink& progress)
+    : store_(store), name_(std::move(name)), clock_(clock), progress_(progress) {}
+
+Status MigrationContext::Load() {
+  ASSIGN_OR_RETURN(record_, store_.Get(name_));
+  if (!ParsePhaseValue(record_.phase, &phase_)) {
+    return FailedPrecondition("migration '" + name_ + "' has unknown phase value " +
+                              std::to_string(record_.phase) + "; is this store from a newer pgshift?");
+  }
+  if (!platform_) {
+    ASSIGN_OR_RETURN(spec_, MigrationSpec::FromJson(record_.spec));
+    if (spec_.platform == "local") {
+      platform_ = MakeLocalPlatform(spec_.source_data_dir, spec_.target_dir,
+                                    spec_.source.Get("password"));
+    } else {
+      platform_ = MakeExternalPlatform();
+    }
+    ASSIGN_OR_RETURN(router_, MakeRouter(spec_.router));
+  }
+  return Status::Ok();
+}
+
+Result<PgConnection*> MigrationContext::Open(std::optional<PgConnection>& slot,
+                                             const ConnInfo& info) {
+  if (slot && PQstatus(slot->raw()) == CONNECTION_OK) return &*slot;
+  slot.reset();
+  ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(info.With("application_name", "pgshift")));
+  // pgshift's own session must keep working on a fenced (read-only) source.
+  (void)c.Exec("SET default_transaction_read_only = off");
+  slot.emplace(std::move(c));
+  return &*slot;
+}
+
+Result<PgConnection*> MigrationContext::Source() { return Open(source_, spec_.source); }
+Result<PgConnection*> MigrationContext::Target() { return Open(target_, spec_.target); }
+
+void MigrationContext::DropConnections() {
+  source_.reset();
+  target_.reset();
+}
+
+Status MigrationContext::Transition(Phase from, Phase to, const std::string& reason,
+                                    const nlohmann::json& patch) {
+  if (!IsLegalTransition(from, to)) {
+    return Internal("migration '" + name_ + "': illegal transition " +
+                    std::string(PhaseName(from)) + " -> " + std::string(PhaseName(to)));
+  }
+  nlohmann::json p = patch;
+  p["phase_started"][std::string(PhaseName(to))] = clock_.WallSeconds();
+  RETURN_IF_ERROR(store_.ApplyTransition(name_, static_cast<int>(from), static_cast<int>(to),
+                                         reason, p, clock_.WallSeconds()));
+  spdlog::info("migration {}: {} -> {}: {}", name_, PhaseName(from), PhaseName(to), reason);
+  progress_.Transition(from, to, reason);
+  MaybeCrashAfter(to);
+  return Load();
+}
+
+Status MigrationContext::Record(const nlohmann::json& patch) {
+  RETURN_IF_ERROR(
+      store_.MergeData(name_, static_cast<int>(phase_), patch, clock_.WallSeconds()));
+  return Load();
+}
+
+}  // namespace pgshift

@@ -1,0 +1,71 @@
+// MigrationContext: what a step works with. It holds the migration's current record (re-read
+// after every transition), lazily opened connections to source and target (reopened when they
+// die), the platform and the router, and the one Transition() that moves the phase.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "pg/connection.h"
+#include "platform/platform.h"
+#include "store/migration_store.h"
+#include "workflow/data_verification.h"
+#include "workflow/migration_spec.h"
+#include "workflow/phase.h"
+#include "workflow/progress.h"
+#include "workflow/router.h"
+
+namespace pgshift {
+
+class MigrationContext {
+ public:
+  MigrationContext(MigrationStore& store, std::string name, Clock& clock, ProgressSink& progress);
+
+  // Re-reads the record; builds spec, platform and router on first use.
+  Status Load();
+
+  const MigrationRecord& record() const { return record_; }
+  const MigrationSpec& spec() const { return spec_; }
+  const nlohmann::json& data() const { return record_.data; }
+  Phase phase() const { return phase_; }
+  Clock& clock() { return clock_; }
+  ProgressSink& progress() { return progress_; }
+  Platform& platform() { return *platform_; }
+  Router& router() { return *router_; }
+  MigrationStore& store() { return store_; }
+
+  // Connections as the orchestrator (application_name pgshift*), reopened when dead.
+  Result<PgConnection*> Source();
+  Result<PgConnection*> Target();
+  void DropConnections();
+
+  // The one way a phase changes: checks the table of legal moves, then moves the phase and
+  // writes the event row (and `patch` into the data) in one store transaction.
+  Status Transition(Phase from, Phase to, const std::string& reason,
+                    const nlohmann::json& patch = nlohmann::json::object());
+  // Records what a step learned or intends, without moving the phase.
+  Status Record(const nlohmann::json& patch);
+
+  // Snapshots of the promoted target held open for verification (lost on a restart).
+  std::vector<HeldSnapshot>& held_snapshots() { return held_snapshots_; }
+
+ private:
+  Result<PgConnection*> Open(std::optional<PgConnection>& slot, const ConnInfo& info);
+  MigrationStore& store_;
+  std::string name_;
+  Clock& clock_;
+  ProgressSink& progress_;
+  MigrationRecord record_;
+  MigrationSpec spec_;
+  Phase phase_ = Phase::kCreated;
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<Router> router_;
+  std::optional<PgConnection> source_;
+  std::optional<PgConnection> target_;
+  std::vector<HeldSnapshot> held_snapshots_;
+};
+
+}  // namespace pgshift

@@ -1,0 +1,21 @@
+// MigrationStatus: the public view of a migration, as `migrate status`, `migrate list` and the
+// demo report show it. Phase display names are made here, at the edge; secrets never appear.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "store/migration_store.h"
+
+namespace pgshift {
+
+// {"name","phase","state","source","target","phases":[{"name","seconds"}],"events":[...],
+//  "checks":..., "final_lsn",...}
+nlohmann::json MigrationStatusJson(const MigrationRecord& record,
+                                   const std::vector<EventRecord>& events);
+
+// A few readable lines for a terminal.
+std::string MigrationStatusText(const nlohmann::json& status);
+
+}  // namespace pgshift

@@ -1,0 +1,101 @@
+// Rollback: back to the source, first class at every phase until the migration is finished.
+//
+// Before the promotion is recorded (I3), the source is still authoritative:
+//   1. unfence the source (every layer); 2. resume the routes, which never left it;
+//   3. kRolledBack: the source is exactly as it was, nothing lost.
+// After the promotion is recorded:
+//   1. pause the routes; 2. fence the target against writes (if it was promoted);
+//   3. if asked to keep the target's writes and the platform can: pg_rewind the old source to
+//      follow the target, let it replay the target's final LSN, promote it, recreate the
+//      logical slots on it;
+//   4. unfence the source; 5. route to the source with a new version and resume;
+//   6. kRolledBack.
+// Each sub-step is idempotent; the ones that must not repeat record that they are done.
+#include "cdc/slot_handover.h"
+#include "platform/replication_status.h"
+#include "workflow/steps.h"
+
+namespace pgshift {
+namespace {
+
+Status RouteBackToSource(MigrationContext& ctx) {
+  if (!ctx.data().contains("rollback_route_version")) {
+    auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000) + 1;
+    RETURN_IF_ERROR(ctx.Record({{"rollback_route_version", ms}}));
+  }
+  uint64_t version = ctx.data()["rollback_route_version"].get<uint64_t>();
+  RETURN_IF_ERROR(ctx.router().Switch(EndpointOf(ctx.spec().source), version));
+  return ctx.router().Resume();
+}
+
+// The old source catches up with the new primary, then takes over again with its writes.
+Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
+  const MigrationSpec& s = ctx.spec();
+  if (ctx.data().value("rollback_rewound", false)) return Status::Ok();
+  ASSIGN_OR_RETURN(Lsn target_final, CurrentWalLsn(target));
+  ctx.DropConnections();
+  RETURN_IF_ERROR(ctx.platform().RewindSourceToFollowTarget(s.target, ctx.clock()));
+  ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
+  RETURN_IF_ERROR(WaitForReplay(*source, target_final, s.drain_timeout, ctx.clock()));
+  auto took = ctx.platform().PromoteTarget(*source, s.promote_timeout, ctx.clock());
+  if (!took.ok()) return took.status();
+  ctx.DropConnections();
+  std::vector<LogicalSlot> slots;
+  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
+    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
+    slots.push_back(slot);
+  }
+  if (!slots.empty()) {
+    auto made = RecreateSlots(s.source, slots);
+    if (!made.ok()) return made.status();
+  }
+  return ctx.Record({{"rollback_rewound", true}, {"rollback_kept_target_writes", true}});
+}
+
+Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
+  const MigrationSpec& s = ctx.spec();
+  RETURN_IF_ERROR(ctx.router().Pause(s.pause_deadline, s.pause_lease));
+  ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
+  ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
+  if (!in_recovery) {
+    // Fence the promoted target with SQL only: its host files are not the source's.
+    auto fenced = MakeExternalPlatform()->FenceSource(*target, FenceOptionsOf(s), ctx.clock());
+    if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
+    if (keep_writes) {
+      if (!ctx.platform().CanRewindSource()) {
+        return FailedPrecondition("rollback: keeping the target's writes needs pg_rewind on the "
+                                  "source's host (platform 'local'); this is platform '" +
+                                  std::string(ctx.platform().kind()) + "'");
+      }
+      RETURN_IF_ERROR(RewindSourceBehindTarget(ctx, *target));
+    }
+  }
+  ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
+  RETURN_IF_ERROR(ctx.platform().UnfenceSource(*source, FenceOptionsOf(s)));
+  return RouteBackToSource(ctx);
+}
+
+}  // namespace
+
+Result<StepOutcome> RunRollback(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  std::string from = ctx.data().value("rollback_from", "");
+  bool after_promotion = ctx.data().value("rollback_after_promotion", false);
+  bool keep_writes =
+      s.rollback_keeps_target_writes || ctx.data().value("rollback_keeps_target_writes", false);
+  ctx.progress().Update({Phase::kRollingBack, "rolling back from " + from});
+  if (after_promotion) {
+    RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes));
+  } else {
+    ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
+    Status unfenced = ctx.platform().UnfenceSource(*source, FenceOptionsOf(s));
+    if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");
+    RETURN_IF_ERROR(ctx.router().Resume());
+  }
+  RETURN_IF_ERROR(ctx.Transition(Phase::kRollingBack, Phase::kRolledBack,
+                                 after_promotion ? "traffic back on the source"
+                                                 : "source unfenced, nothing lost"));
+  return StepOutcome::kMoved;
+}
+
+}  // namespace pgshift

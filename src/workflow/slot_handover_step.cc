@@ -1,0 +1,35 @@
+// Slot handover: logical slots exist on the new primary before any application write.
+//
+//   1. recreate every recorded slot (name, plugin, database, two_phase) on the target;
+//   2. record their new positions; kSwitching.
+// A slot created now starts at the promotion point, after every change consumers confirmed on
+// the source, so the stream continues with no gap (I4).
+// Assumes: kSlotHandover, target promoted, no application traffic on it. Idempotent.
+#include "cdc/slot_handover.h"
+#include "workflow/steps.h"
+
+namespace pgshift {
+
+Result<StepOutcome> RunSlotHandover(MigrationContext& ctx) {
+  std::vector<LogicalSlot> slots;
+  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
+    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
+    slots.push_back(slot);
+  }
+  nlohmann::json created = nlohmann::json::array();
+  if (!slots.empty()) {
+    ctx.progress().Update({Phase::kSlotHandover,
+                           "recreating " + std::to_string(slots.size()) + " logical slot(s)"});
+    auto made = RecreateSlots(ctx.spec().target, slots);
+    if (!made.ok()) {
+      return FailedPrecondition(ctx.spec().name + ": slot handover: " + made.status().message());
+    }
+    for (const auto& slot : *made) created.push_back(slot.ToJson());
+  }
+  RETURN_IF_ERROR(ctx.Transition(Phase::kSlotHandover, Phase::kSwitching,
+                                 std::to_string(slots.size()) + " logical slot(s) on the target",
+                                 {{"slots_on_target", created}}));
+  return StepOutcome::kMoved;
+}
+
+}  // namespace pgshift
