@@ -40,11 +40,11 @@ PgbenchRunTotals ParsePgbenchOutput(std::string_view output) {
   double progress_estimate = 0;
   double last_progress_at = 0;
   size_t start = 0;
-  while (start < output.size()) {
+  while (true) {
     size_t nl = output.find('\n', start);
-    std::string_view line =
-        output.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    start = nl == std::string_view::npos ? output.size() : nl + 1;
+    if (nl == std::string_view::npos) break;  // a killed run's partial last line
+    std::string_view line = output.substr(start, nl - start);
+    start = nl + 1;
     if (auto n = NumberAfter(line, "number of transactions actually processed: ")) {
       t.transactions = static_cast<uint64_t>(*n);
       t.summary_seen = true;
@@ -117,7 +117,7 @@ void PgbenchLoad::Supervise() {
       report_.transactions += t.transactions;
       report_.failed += t.failed;
       report_.aborted_clients += t.aborted_clients;
-      report_.estimated = report_.estimated || !t.summary_seen;
+      report_.estimated = report_.estimated || (!t.summary_seen && t.transactions > 0);
       if (!stop_ && std::chrono::steady_clock::now() + std::chrono::seconds(1) < end) {
         if (t.transactions > 0) {
           ++report_.restarts;
