@@ -64,7 +64,11 @@ std::pair<std::string, std::string> Problem(const ClusterFacts& source,
   }
   if (!target.wal_receiver || target.wal_receiver->status != "streaming") {
     std::string st = target.wal_receiver ? target.wal_receiver->status : "no WAL receiver";
-    return {"the target is not streaming (" + (st.empty() ? "status hidden" : st) + ")",
+    if (st.empty()) {
+      return {"the target's WAL receiver status is hidden from this role",
+              "connect as a superuser or a member of pg_monitor (see privileges)"};
+    }
+    return {"the target is not streaming (" + st + ")",
             "check primary_conninfo on the target and its server log; it must stream from "
             "the source"};
   }

@@ -2,7 +2,6 @@
 #include "checks/replication_window.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace pgshift {
 
@@ -54,6 +53,41 @@ Result<std::vector<ReplicationSample>> SampleReplication(PgConnection& source, P
   return samples;
 }
 
+namespace {
+
+// Whether the target replayed `position` at some sample of the window.
+bool ReplayedLater(const std::vector<ReplicationSample>& samples, Lsn position) {
+  for (const auto& s : samples) {
+    if (s.target_replay_lsn && *s.target_replay_lsn >= position) return true;
+  }
+  return false;
+}
+
+double SecondsBehind(const std::vector<ReplicationSample>& samples, size_t i) {
+  const ReplicationSample& s = samples[i];
+  Lsn replay = *s.target_replay_lsn;
+  // The first sample at which the source had written past `replay`.
+  size_t j = 0;
+  while (j < i && samples[j].source_lsn <= replay) ++j;
+  if (j > 0) {
+    double bound = s.at_seconds - samples[j - 1].at_seconds;
+    if (s.xact_replay_age_seconds) bound = std::min(bound, *s.xact_replay_age_seconds);
+    return bound;
+  }
+  // Behind since before the window began, so the samples cannot date the backlog. If the
+  // target replays it within the window it was no stuck replica (often a background record
+  // written just before the first reading, on a source idle for minutes, where the age of the
+  // last replayed commit would be absurd): count the time observed. Otherwise the age of the
+  // last replayed commit is the best bound there is.
+  double observed = s.at_seconds - samples[0].at_seconds;
+  if (ReplayedLater(samples, samples[0].source_lsn) || !s.xact_replay_age_seconds) {
+    return observed;
+  }
+  return std::max(observed, *s.xact_replay_age_seconds);
+}
+
+}  // namespace
+
 std::vector<std::optional<LagPoint>> LagPerSample(const std::vector<ReplicationSample>& samples) {
   std::vector<std::optional<LagPoint>> out;
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -62,21 +96,9 @@ std::vector<std::optional<LagPoint>> LagPerSample(const std::vector<ReplicationS
       out.push_back(std::nullopt);
       continue;
     }
-    Lsn replay = *s.target_replay_lsn;
     LagPoint p;
-    p.bytes = BytesBetween(replay, s.source_lsn);
-    if (p.bytes > 0) {
-      // The first sample at which the source had written past `replay`.
-      size_t j = 0;
-      while (j < i && samples[j].source_lsn <= replay) ++j;
-      double bound = j > 0 ? s.at_seconds - samples[j - 1].at_seconds
-                           : std::numeric_limits<double>::infinity();
-      if (s.xact_replay_age_seconds) bound = std::min(bound, *s.xact_replay_age_seconds);
-      // Behind since before the window and no replayed commit to date it: what we saw.
-      if (bound == std::numeric_limits<double>::infinity())
-        bound = s.at_seconds - samples[0].at_seconds;
-      p.seconds = std::max(0.0, bound);
-    }
+    p.bytes = BytesBetween(*s.target_replay_lsn, s.source_lsn);
+    if (p.bytes > 0) p.seconds = std::max(0.0, SecondsBehind(samples, i));
     out.push_back(p);
   }
   return out;

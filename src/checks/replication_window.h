@@ -40,10 +40,12 @@ Result<std::vector<ReplicationSample>> SampleReplication(PgConnection& source, P
                                                          const CheckOptions& options, Clock& clock);
 
 // The lag at each sample; none for samples where the target had no replay position.
-// bytes: source position minus replay position. seconds: an upper bound on the age of the
-// oldest WAL the target had not replayed: the time since the last sample at which the source
-// had not yet written past the replay position, tightened by the age of the last replayed
-// commit; 0 when the target had replayed everything the source had written.
+// bytes: source position minus replay position. seconds: 0 when the target had replayed
+// everything the source had written; else an upper bound on the age of the oldest WAL it had
+// not replayed: the time since the last sample at which the source had not yet written past
+// the replay position, tightened by the age of the last replayed commit. When the target was
+// behind since before the window began, the time observed if it caught up with that backlog
+// within the window, else the age of the last replayed commit.
 std::vector<std::optional<LagPoint>> LagPerSample(const std::vector<ReplicationSample>& samples);
 
 }  // namespace pgshift

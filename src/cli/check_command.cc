@@ -33,20 +33,33 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
+// One line of evidence for people: scalars as key=value, short lists and objects inline,
+// long ones by size (--json shows everything).
+std::string EvidenceLine(const nlohmann::json& evidence) {
+  constexpr size_t kInline = 90;
+  constexpr size_t kWidth = 240;
+  std::string line;
+  for (const auto& [key, value] : evidence.items()) {
+    std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+    if (v.size() > kInline && value.is_array()) v = "[" + std::to_string(value.size()) + " items]";
+    if (v.size() > kInline && value.is_object()) v = "{" + std::to_string(value.size()) + " keys}";
+    line += (line.empty() ? "" : " ") + key + "=" + v;
+  }
+  if (line.size() > kWidth) line = line.substr(0, kWidth) + "...";
+  return line;
+}
+
 void PrintTable(const CheckReport& report, std::ostream& out) {
-  constexpr size_t kEvidenceWidth = 220;
+  const std::string indent(33, ' ');
   for (const auto& c : report.checks) {
-    std::string evidence = c.evidence.dump();
-    if (evidence.size() > kEvidenceWidth) {
-      evidence = evidence.substr(0, kEvidenceWidth) + "... (--json shows all)";
-    }
-    out << fmt::format("{:<5} {:<26} ", Upper(VerdictName(c.verdict)), c.name) << evidence << "\n";
-    if (!c.advice.empty()) out << std::string(33, ' ') << "advice: " << c.advice << "\n";
+    out << fmt::format("{:<5} {:<26} ", Upper(VerdictName(c.verdict)), c.name)
+        << EvidenceLine(c.evidence) << "\n";
+    if (!c.advice.empty()) out << indent << "advice: " << c.advice << "\n";
   }
   auto s = report.ToJson()["summary"];
   out << "\n"
       << s["total"] << " checks: " << s["pass"] << " pass, " << s["warn"] << " warn, " << s["fail"]
-      << " fail\n";
+      << " fail (--json for all evidence and the queries)\n";
 }
 
 CheckOptions OptionsFrom(const CheckArgs& a) {

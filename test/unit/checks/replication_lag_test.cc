@@ -88,6 +88,23 @@ TEST(LagPerSample, BehindFromTheStartUsesTheReplayedCommitAge) {
   EXPECT_DOUBLE_EQ(lag[0]->seconds, 7.5);
 }
 
+TEST(LagPerSample, BacklogFromBeforeTheWindowClearedQuicklyIsNotDatedByAnOldCommit) {
+  // An idle source (last commit 10 minutes ago) wrote a background record just before the
+  // first reading; the target replayed it a moment later.
+  auto lag = LagPerSample({At(0, 1000, 900, 600.0), At(0.25, 1000, 1000, 600.25)});
+  EXPECT_EQ(lag[0]->bytes, 100u);
+  EXPECT_DOUBLE_EQ(lag[0]->seconds, 0.0);
+  EXPECT_EQ(
+      CheckReplicationLag({At(0, 1000, 900, 600.0), At(0.25, 1000, 1000, 600.25)}, 1 << 20, 5.0)
+          .verdict,
+      Verdict::kPass);
+}
+
+TEST(LagPerSample, StuckSinceBeforeTheWindowUsesTheReplayedCommitAge) {
+  auto lag = LagPerSample({At(0, 1000, 900, 600.0), At(1, 1000, 900, 601.0)});
+  EXPECT_DOUBLE_EQ(lag[1]->seconds, 601.0);
+}
+
 TEST(WalRates, ReplicaKeepingUpPasses) {
   std::vector<ReplicationSample> w;
   for (int i = 0; i <= 4; ++i) w.push_back(At(i, i * 10 * kMb, i * 10 * kMb - (i ? 1000 : 0)));
