@@ -38,9 +38,10 @@ Status WaitForSlotsConfirmed(PgConnection& source, const std::vector<LogicalSlot
 // with exactly that LSN, so a consumer that received it confirms that position (pg_recvlogical
 // confirms the LSN of the last message it received); and since every commit before it ends
 // at or before the message's start, such a consumer has received every change committed
-// before the fence. pg_current_wal_lsn() would be wrong: it may lag behind the insert
-// position (too early) or, once later non-decoded WAL exists, be a position no consumer ever
-// receives a message at (wait forever). The message is flushed by the WAL writer within
+// before the fence. pg_current_wal_lsn() is the wrong target: it is the WAL *write* position,
+// seen behind the message's end right after emitting it, and past the last decoded record a
+// consumer's confirmed position advances only as far as it happens to acknowledge
+// keepalives. The message is flushed by the WAL writer within
 // wal_writer_delay, like any asynchronous commit. Works under default_transaction_read_only.
 Result<Lsn> MarkCdcFencePoint(PgConnection& source, const std::string& label);
 
