@@ -11,9 +11,10 @@ constexpr auto kPollInterval = std::chrono::milliseconds(5);
 
 constexpr const char* kForeignBackendsSql =
     "SELECT pid, coalesce(usename, '') AS usename, "
-    "coalesce(application_name, '') AS application_name "
+    "coalesce(application_name, '') AS application_name, backend_type "
     "FROM pg_stat_activity "
-    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
+    "WHERE (backend_type = 'client backend' OR backend_type IS NULL) "
+    "AND pid <> pg_backend_pid() "
     "AND NOT (usename IS NOT DISTINCT FROM $1 AND application_name LIKE 'pgshift%') "
     "ORDER BY pid";
 
@@ -24,6 +25,11 @@ Result<std::vector<ClientBackend>> ForeignClientBackends(PgConnection& conn,
   ASSIGN_OR_RETURN(PgResult r, conn.Query(kForeignBackendsSql, {orchestrator_user}));
   std::vector<ClientBackend> out;
   for (int i = 0; i < r.rows(); ++i) {
+    if (!r.GetOpt(i, "backend_type")) {
+      return PermissionDenied(conn.info().Label() + ": role '" + orchestrator_user +
+                              "' cannot see the type of backend " + r.Get(i, "pid") +
+                              "; GRANT pg_read_all_stats to it so the fence sees every session");
+    }
     ClientBackend b;
     b.pid = static_cast<int>(r.GetInt(i, "pid"));
     b.user = r.Get(i, "usename");

@@ -58,7 +58,11 @@ class LocalPlatform : public Platform {
   bool CanRewindSource() const override { return true; }
 
   Status RewindSourceToFollowTarget(const ConnInfo& target, Clock& clock) override {
-    RewindRequest req{source_dir_, password_, target};
+    RewindRequest req;
+    req.source_data_dir = source_dir_;
+    req.superuser_password = password_;
+    req.target = target;
+    req.target_data_dir = target_dir_;
     return RewindSourceToFollow(req, clock);
   }
 
@@ -77,7 +81,7 @@ class LocalPlatform : public Platform {
   }
 
   std::string source_dir_;
-  std::string target_dir_;  // kept for symmetry; promotion and rewind work over SQL/conninfo
+  std::string target_dir_;  // its sockets are moved aside while pg_rewind reads it
   std::string password_;
   HbaFence hba_;
 };

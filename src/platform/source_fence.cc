@@ -8,9 +8,14 @@
 namespace pgshift {
 namespace {
 
+constexpr const char* kRoleAbilitiesSql =
+    "SELECT session_user AS user, pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, "
+    "has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM') AS can_alter, "
+    "has_function_privilege('pg_reload_conf()', 'EXECUTE') AS can_reload";
+
 // The fence trusts `orchestrator_user` to recognise pgshift's own sessions; a connection as
 // another role would leave that role's clients running or lock pgshift out.
-Status CheckConnectedAsOrchestrator(PgConnection& source, const FenceOptions& options) {
+Status CheckOrchestratorRole(PgConnection& source, const FenceOptions& options) {
   if (options.orchestrator_user.empty()) {
     return InvalidArgument("fence: orchestrator_user is empty; name the role pgshift connects as");
   }
@@ -18,11 +23,28 @@ Status CheckConnectedAsOrchestrator(PgConnection& source, const FenceOptions& op
     return InvalidArgument("fence: deadline must be positive (got " +
                            std::to_string(options.deadline.count()) + " ms)");
   }
-  ASSIGN_OR_RETURN(std::string user, source.QueryValue("SELECT session_user"));
+  ASSIGN_OR_RETURN(PgResult r, source.Query(kRoleAbilitiesSql));
+  const std::string user = r.Get(0, "user");
   if (user != options.orchestrator_user) {
     return InvalidArgument("fence: the connection to " + source.info().Label() + " is as role '" +
                            user + "' but orchestrator_user is '" + options.orchestrator_user +
                            "'; they must be the same role");
+  }
+  // Checked before anything changes, so that a role lacking one leaves the source untouched.
+  // Without pg_read_all_stats, pg_stat_activity hides other roles' backend_type, and a fence
+  // that cannot see a session would wrongly report that none is left.
+  std::string missing;
+  if (!r.GetBool(0, "sees_all")) missing += "GRANT pg_read_all_stats TO " + user + "; ";
+  if (!r.GetBool(0, "can_alter")) {
+    missing += "GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO " + user + "; ";
+  }
+  if (!r.GetBool(0, "can_reload")) {
+    missing += "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO " + user + "; ";
+  }
+  if (!missing.empty()) {
+    return FailedPrecondition("fence: role '" + user + "' on " + source.info().Label() +
+                              " lacks what the fence needs; nothing was changed. Run: " + missing +
+                              "(and GRANT pg_signal_backend so it can terminate)");
   }
   return Status::Ok();
 }
@@ -31,7 +53,7 @@ Status CheckConnectedAsOrchestrator(PgConnection& source, const FenceOptions& op
 
 Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                              ConnectionBlock& block, Clock& clock) {
-  RETURN_IF_ERROR(CheckConnectedAsOrchestrator(source, options));
+  RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
   Deadline deadline(clock, options.deadline);
   FenceReport report;
   RETURN_IF_ERROR(ExemptSessionFromReadOnly(source));

@@ -2,6 +2,7 @@
 #include "platform/source_rewind.h"
 
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "common/log.h"
@@ -12,6 +13,7 @@
 #include "platform/hba_fence.h"
 #include "platform/local_instance.h"
 #include "platform/replication_status.h"
+#include "platform/socket_aside.h"
 
 namespace fs = std::filesystem;
 
@@ -81,6 +83,14 @@ Status RunPgRewind(const std::string& data_dir, const ConnInfo& target) {
   return Status::Ok();
 }
 
+// pg_rewind copied the target's socket lock files (.s.PGSQL.<port>.lock); they are not ours.
+void RemoveCopiedSocketLocks(const std::string& data_dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
+    if (entry.path().filename().string().rfind(".s.PGSQL.", 0) == 0) fs::remove(entry.path(), ec);
+  }
+}
+
 // The source's own configuration back, without the fence, pointed at the target.
 Status ConfigureAsFollower(const std::string& data_dir, const ConfigSnapshot& snapshot,
                            const ConnInfo& target) {
@@ -137,7 +147,14 @@ Status RewindSourceToFollow(const RewindRequest& request, Clock& clock) {
   // pg_rewind needs the source shut down cleanly.
   RETURN_IF_ERROR(source.Stop(/*immediate=*/false));
   if (!snapshot.Rewound()) {
+    std::optional<SocketAside> sockets;
+    if (!request.target_data_dir.empty()) {
+      ASSIGN_OR_RETURN(SocketAside moved, SocketAside::MoveOut(request.target_data_dir));
+      sockets.emplace(std::move(moved));
+    }
     RETURN_IF_ERROR(RunPgRewind(request.source_data_dir, request.target));
+    if (sockets) RETURN_IF_ERROR(sockets->MoveBack());
+    RemoveCopiedSocketLocks(request.source_data_dir);
     RETURN_IF_ERROR(snapshot.MarkRewound());
   }
   RETURN_IF_ERROR(ConfigureAsFollower(request.source_data_dir, snapshot, request.target));

@@ -18,6 +18,8 @@ struct RewindRequest {
   std::string source_data_dir;
   std::string superuser_password;  // for the source's superuser (LocalInstance)
   ConnInfo target;                 // the promoted target, as a superuser (pg_rewind needs it)
+  std::string target_data_dir;     // its data directory when on this host ("" if not): its
+                                   // sockets are moved aside while pg_rewind reads it
   std::chrono::milliseconds stream_timeout{std::chrono::seconds(60)};
 };
 

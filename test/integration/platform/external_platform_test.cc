@@ -1,0 +1,84 @@
+// The external platform: SQL-only fence plus the operator's fence / unfence commands.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "platform/platform.h"
+#include "source_sessions.h"
+
+namespace pgshift {
+namespace {
+
+using testing::PgCluster;
+namespace fs = std::filesystem;
+
+TEST(ExternalFence, RunsTheOperatorsCommandsAroundTheSqlLayers) {
+  auto source = PgCluster::Primary();
+  testing::CreateAppSchema(*source);
+  testing::TempDir dir("pgshift-external");
+  const std::string marker = dir.path() + "/fenced";
+  FenceOptions options = testing::FenceAs("postgres");
+  options.fence_command = "echo fenced > " + marker;
+  options.unfence_command = "rm -f " + marker;
+
+  auto app = testing::ConnectAsApp(*source);
+  ASSERT_TRUE(app.ok());
+  auto platform = MakeExternalPlatform();
+  EXPECT_EQ(platform->kind(), "external");
+  PgConnection orch = source->Connect();
+  auto report = platform->FenceSource(orch, options, Clock::Real());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->layers, (std::vector<std::string>{"block_connections:fence_command",
+                                                      "read_only", "terminate_backends"}));
+  EXPECT_EQ(report->terminated_backends, 1);
+  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_FALSE(app->Alive());
+  // No pg_hba.conf layer here: a new session connects, but cannot write.
+  auto fresh = testing::ConnectAsApp(*source);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_FALSE(fresh->Exec("INSERT INTO t VALUES (1, 'x')").ok());
+
+  ASSERT_TRUE(platform->UnfenceSource(orch, options).ok());
+  EXPECT_FALSE(fs::exists(marker));
+  auto back = testing::ConnectAsApp(*source);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->Exec("INSERT INTO t VALUES (2, 'writable again')").ok());
+}
+
+TEST(ExternalFence, FailingFenceCommandStopsBeforeReadOnly) {
+  auto source = PgCluster::Primary();
+  FenceOptions options = testing::FenceAs("postgres");
+  options.fence_command = "echo 'security group API said no' >&2; exit 3";
+  auto platform = MakeExternalPlatform();
+  PgConnection orch = source->Connect();
+  auto report = platform->FenceSource(orch, options, Clock::Real());
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("exited with 3"), std::string::npos);
+  EXPECT_NE(report.status().message().find("security group API said no"), std::string::npos);
+  EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "off");
+}
+
+TEST(ExternalFence, WithoutCommandsOnlyTheSqlLayersApply) {
+  auto source = PgCluster::Primary();
+  auto platform = MakeExternalPlatform();
+  PgConnection orch = source->Connect();
+  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->layers, (std::vector<std::string>{"read_only", "terminate_backends"}));
+  EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "on");
+  ASSERT_TRUE(platform->UnfenceSource(orch, testing::FenceAs("postgres")).ok());
+  EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "off");
+}
+
+TEST(ExternalPlatform, CannotRewind) {
+  auto platform = MakeExternalPlatform();
+  EXPECT_FALSE(platform->CanRewindSource());
+  auto target = ConnInfo::Parse("host=127.0.0.1 port=1 password=hidden-pw", "target").value();
+  Status st = platform->RewindSourceToFollowTarget(target, Clock::Real());
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(st.message().find("hidden-pw"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgshift
