@@ -2,7 +2,9 @@
 // made to happen for real and gives its specific verdict.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "checks/check.h"
 #include "fixture/pg_cluster.h"
@@ -156,6 +158,37 @@ TEST(RunChecks, SourceRaisedMaxConnectionsAboveTheTargetFails) {
   EXPECT_EQ(hs.evidence["too_low_on_target"][0]["target"], "100");
   EXPECT_NE(hs.advice.find("ALTER SYSTEM SET max_connections = 150 on the target"),
             std::string::npos);
+}
+
+TEST(RunChecks, PausedReplayFailsLagAndWarnsOnRates) {
+  auto source = PgCluster::Primary();
+  auto target = PgCluster::ReplicaOf(*source);
+  source->Sql("CREATE TABLE filler (id int, v text)");
+  source->WaitReplayed(*target);
+  // The target stops replaying while the source keeps writing through the whole window: the
+  // replica falls behind for real.
+  target->Sql("SELECT pg_wal_replay_pause()");
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    PgConnection c = source->Connect();
+    while (!stop) {
+      (void)c.Exec("INSERT INTO filler SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g");
+    }
+  });
+  CheckOptions o = ShortWindow();
+  o.max_lag_bytes = 1024 * 1024;
+  CheckReport report = Check(As(*source, "source"), As(*target, "target"), o);
+  stop = true;
+  writer.join();
+
+  const CheckResult& lag = Get(report, "replication_lag");
+  EXPECT_EQ(lag.verdict, Verdict::kFail) << lag.evidence.dump();
+  EXPECT_GT(lag.evidence["peak_bytes"].get<uint64_t>(), 1024u * 1024);
+  EXPECT_GT(lag.evidence["samples_over_threshold"].get<int>(), 0);
+  const CheckResult& rates = Get(report, "wal_rates");
+  EXPECT_EQ(rates.verdict, Verdict::kWarn) << rates.evidence.dump();
+  EXPECT_EQ(rates.evidence["replayed_bytes"], 0);
+  EXPECT_GT(rates.evidence["generated_bytes"].get<uint64_t>(), 1024u * 1024);
 }
 
 TEST(RunChecks, UnreachableTargetFailsConnectivityNamingIt) {
