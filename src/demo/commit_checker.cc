@@ -31,6 +31,7 @@ std::string TransactionSql(int client, int64_t seq) {
 Status CreateLedgerTables(const ConnInfo& server, int clients) {
   ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(server));
   return c.Exec(fmt::format(
+      "SET client_min_messages = warning; "
       "CREATE TABLE IF NOT EXISTS {0} (client int, seq bigint, amount int NOT NULL, "
       "at timestamptz NOT NULL, PRIMARY KEY (client, seq)); "
       "CREATE TABLE IF NOT EXISTS {1} (client int PRIMARY KEY, balance bigint NOT NULL); "
@@ -87,6 +88,9 @@ void CommitChecker::RunClient(int client, int64_t seq) {
         continue;
       }
       conn.emplace(std::move(c).value());
+      // The server's goodbye on a terminated session is expected here; keep it off stderr.
+      PQsetNoticeProcessor(
+          conn->raw(), [](void*, const char*) {}, nullptr);
       if (connected_before) {
         std::lock_guard<std::mutex> l(mu_);
         ++report_.reconnects;
