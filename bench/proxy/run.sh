@@ -62,8 +62,8 @@ CONF
 echo "local all all trust
 host all all 127.0.0.1/32 scram-sha-256" > "$WORK/pg/pg_hba.conf"
 as_pg "$BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w start >/dev/null
-as_pg "$BIN/psql" -h "$WORK/pg" -p "$PG_PORT" -U postgres -qc \
-  "CREATE ROLE app LOGIN PASSWORD '$PASSWORD'; CREATE DATABASE appdb OWNER app;" >/dev/null
+as_pg "$BIN/psql" -h "$WORK/pg" -p "$PG_PORT" -U postgres -q \
+  -c "CREATE ROLE app LOGIN PASSWORD '$PASSWORD'" -c "CREATE DATABASE appdb OWNER app" >/dev/null
 PGPASSWORD="$PASSWORD" "$BIN/pgbench" -i -s 10 -q -h 127.0.0.1 -p "$PG_PORT" -U app appdb >/dev/null 2>&1
 
 log "start pgshift proxy on $PX_PORT"

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "proxy/route_table.h"
@@ -13,6 +14,7 @@
 namespace pgshift::proxy {
 
 struct CancelTarget {
+  std::string cluster;
   Endpoint endpoint;
   uint32_t pid = 0, secret = 0;
 };

@@ -53,6 +53,11 @@ void Session::Pump() {
 
 bool Session::PumpOnce() {
   bool progress = false;
+  if (phase_ == Phase::kLingering) {
+    ssize_t n = client_.DiscardInput();
+    if (n == Transport::kClosed) Close();
+    return n > 0;
+  }
   // Client -> proxy.
   bool read_client =
       c_readable_ && !held_ && phase_ != Phase::kTlsHandshake && phase_ != Phase::kClosing;
@@ -171,8 +176,8 @@ bool Session::PumpOnce() {
     }
   }
   if (phase_ == Phase::kClosing && backend_dec_.forwardable() == 0) {
-    Close();
-    return false;
+    Linger();
+    return true;
   }
   return progress;
 }
@@ -295,7 +300,7 @@ void Session::HandleStartupBytes() {
     if (len != 16) return Reject("08P01", "pgshift: invalid cancel request");
     ProxyKey key{wire::ReadU32(p + 8), wire::ReadU32(p + 12)};
     if (auto target = ctx_.cancels.Find(key)) {
-      metrics_->Add(Metric::kCancels);
+      ctx_.metrics.For(target->cluster).Add(Metric::kCancels);
       int timeout = ctx_.config.connect_timeout_ms;
       ctx_.pool->Submit([t = *target, timeout] {
         (void)SendCancelRequest(t.endpoint, t.pid, t.secret, timeout);
@@ -449,7 +454,7 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
   worker_.Watch(backend_.fd(), &backend_tag_);
   endpoint_ = endpoint;
   route_version_ = endpoint.version;
-  CancelTarget target{endpoint, l.pid, l.secret};
+  CancelTarget target{cluster_->name, endpoint, l.pid, l.secret};
   tx_ = 'I';
   if (migrating) {
     ctx_.cancels.Update(key_, target);
@@ -494,6 +499,19 @@ void Session::OnKick() {
   Pump();
 }
 
+void Session::CheckLoginDeadline(std::chrono::steady_clock::time_point now,
+                                 std::chrono::seconds limit) {
+  bool before_login =
+      phase_ == Phase::kStartup || phase_ == Phase::kTlsHandshake || phase_ == Phase::kStartupTls;
+  if (phase_ == Phase::kLingering && now - lingering_since_ > std::chrono::seconds(5))
+    return Close();
+  if (before_login && now - created_ > limit) {
+    metrics_->Add(Metric::kProtocolErrors);
+    if (phase_ == Phase::kTlsHandshake) return Close();
+    Reject("08P01", "pgshift: the startup did not complete in time");
+  }
+}
+
 void Session::Reject(const char* sqlstate, const std::string& message) {
   metrics_->Add(Metric::kAuthRejected);
   spdlog::info("proxy session {} from {} refused: {}", id_, peer_, message);
@@ -510,6 +528,16 @@ void Session::End(const char* sqlstate, const std::string& message) {
   held_ = true;
   c_writable_ = true;
   Pump();
+}
+
+void Session::Linger() {
+  if (backend_.open()) {
+    worker_.Unwatch(backend_.fd());
+    backend_.Close();
+  }
+  client_.ShutdownWrite();
+  phase_ = Phase::kLingering;
+  lingering_since_ = std::chrono::steady_clock::now();
 }
 
 void Session::Close() {

@@ -41,6 +41,8 @@ class Session {
   void OnKick();
   // Completion of a backend login started by this session.
   void OnBackendLogin(Result<BackendLink> link, Endpoint endpoint);
+  // Ends a session still without a login after `limit` (slow or stuck clients).
+  void CheckLoginDeadline(std::chrono::steady_clock::time_point now, std::chrono::seconds limit);
   // Moves bytes until nothing more can move now.
   void Pump();
 
@@ -54,6 +56,7 @@ class Session {
     kReady,
     kMigrating,
     kClosing,
+    kLingering,
     kClosed
   };
 
@@ -83,6 +86,7 @@ class Session {
   void Reject(const char* sqlstate, const std::string& message);
   // Sends a FATAL error (when the stream is at a message boundary) then closes.
   void End(const char* sqlstate, const std::string& message);
+  void Linger();   // after the last words to the client: half-close, drain, then Close
   void Close();    // releases everything and retires the session
   void Release();  // closes sockets and deregisters (idempotent)
   bool Busy() const { return tx_ != 'I' || pending_sync_ > 0 || unsynced_ > 0; }
@@ -121,6 +125,7 @@ class Session {
   std::shared_ptr<SessionInfo> info_;
   ClusterMetrics* metrics_ = nullptr;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point lingering_since_{};
 };
 
 }  // namespace pgshift::proxy

@@ -21,6 +21,13 @@ Transport& Transport::operator=(Transport&& o) noexcept {
 
 void Transport::Close() {
   if (ssl_) {
+    // close_notify lets the peer read what was sent last (a FATAL error) before the EOF,
+    // as PostgreSQL itself does; one non-blocking attempt, never waiting for the answer.
+    if (SSL_is_init_finished(ssl_)) {
+      SSL_set_quiet_shutdown(ssl_, 0);
+      SSL_shutdown(ssl_);
+      ERR_clear_error();
+    }
     SSL_free(ssl_);
     ssl_ = nullptr;
   }
@@ -58,6 +65,25 @@ ssize_t Transport::Write(const char* buf, size_t len) {
   for (;;) {
     ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
     if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? kWouldBlock : kClosed;
+  }
+}
+
+void Transport::ShutdownWrite() {
+  if (ssl_ && SSL_is_init_finished(ssl_)) {
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+ssize_t Transport::DiscardInput() {
+  char scratch[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd_, scratch, sizeof(scratch), 0);
+    if (n > 0) return n;
+    if (n == 0) return kClosed;
     if (errno == EINTR) continue;
     return (errno == EAGAIN || errno == EWOULDBLOCK) ? kWouldBlock : kClosed;
   }

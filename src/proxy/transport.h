@@ -30,6 +30,13 @@ class Transport {
   // Attaches an already-established TLS session (from a blocking connect).
   void AdoptTls(SSL* ssl) { ssl_ = ssl; }
 
+  // Lingering close: sends close_notify (TLS) and FIN but keeps the socket readable, so a
+  // client that writes before reading our last error still gets to read it (closing with
+  // unread input would answer its write with a reset and lose the error).
+  void ShutdownWrite();
+  // Reads and drops raw input: > 0 bytes dropped, kWouldBlock, kClosed.
+  ssize_t DiscardInput();
+
   bool tls() const { return ssl_ != nullptr; }
   SSL* ssl() const { return ssl_; }
   int fd() const { return fd_; }

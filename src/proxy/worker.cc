@@ -131,6 +131,7 @@ void Worker::RunPosted() {
 
 void Worker::Run() {
   epoll_event events[256];
+  auto next_sweep = std::chrono::steady_clock::now();
   while (!stopping_) {
     int n = epoll_wait(epoll_fd_, events, 256, 1000);
     for (int i = 0; i < n; ++i) {
@@ -149,6 +150,13 @@ void Worker::Run() {
           tag->session->OnBackendEvent(events[i].events);
           break;
       }
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_sweep) {
+      next_sweep = now + std::chrono::seconds(1);
+      std::vector<Session*> all;
+      for (auto& [id, s] : sessions_) all.push_back(s.get());
+      for (Session* s : all) s->CheckLoginDeadline(now, std::chrono::seconds(30));
     }
     retired_.clear();
   }

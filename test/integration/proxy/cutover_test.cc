@@ -1,0 +1,206 @@
+// Pause / switch / resume: held sessions survive a switch with their prepared statements
+// and settings; sessions with state that cannot move are ended cleanly; pauses end by
+// deadline, lease lapse or resume; route versions only increase.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "proxy_harness.h"
+
+namespace pgshift::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string SwitchBody(int port, int version) {
+  return json{{"host", "127.0.0.1"}, {"port", port}, {"version", version}}.dump();
+}
+
+TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
+  ProxyHarness h;
+  auto target = PgCluster::Primary();  // an independent cluster stands in for the promoted target
+  ProxyHarness::PrepareBackend(*target);
+  target->Sql("insert into items values (1, 'on target')", "appdb");
+  h.primary->Sql("insert into items values (1, 'on source')", "appdb");
+
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->Exec("SET application_name = 'Held-Session'").ok());
+  PGresult* p = PQprepare(c->raw(), "note_of", "select note from items where id = $1", 1, nullptr);
+  ASSERT_EQ(PQresultStatus(p), PGRES_COMMAND_OK);
+  PQclear(p);
+  EXPECT_EQ(*c->QueryValue("select note from items where id = 1"), "on source");
+
+  auto paused =
+      h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})");
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(json::parse(paused.body)["sessions"], 1);
+
+  // A query sent now is held by the proxy (it does not reach either server yet).
+  auto held = std::async(std::launch::async, [&] {
+    const char* v[] = {"1"};
+    PGresult* r = PQexecPrepared(c->raw(), "note_of", 1, v, nullptr, nullptr, 0);
+    std::string out = PQresultStatus(r) == PGRES_TUPLES_OK
+                          ? PQgetvalue(r, 0, 0)
+                          : std::string("error: ") + PQerrorMessage(c->raw());
+    PQclear(r);
+    return out;
+  });
+  bool seen_held = false;
+  for (int i = 0; i < 500 && !seen_held; ++i) {
+    auto list = json::parse(h.Admin("GET", "/v1/sessions").body)["sessions"];
+    seen_held = list.size() == 1 && list[0]["held"] == true;
+    if (!seen_held) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(seen_held);
+  EXPECT_EQ(held.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+
+  auto sw = h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7));
+  ASSERT_EQ(sw.status, 200) << sw.body;
+  EXPECT_EQ(json::parse(sw.body)["version"], 7);
+  EXPECT_EQ(json::parse(sw.body)["moved"], 1);
+  // The old backend connection is closed: its server process goes away.
+  std::string left;
+  for (int i = 0; i < 250; ++i) {
+    left = h.primary->Value("select count(*) from pg_stat_activity where usename = 'app'");
+    if (left == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(left, "0");
+
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  EXPECT_EQ(held.get(), "on target");
+  EXPECT_EQ(*c->QueryValue("select current_setting('application_name')"), "Held-Session");
+  EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(target->port()));
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_moved_total"), 1);
+  EXPECT_EQ(h.Metric("pgshift_proxy_pauses_total"), 1);
+
+  auto routes = json::parse(h.Admin("GET", "/v1/routes").body);
+  EXPECT_EQ(routes["routes"]["orders"]["port"], target->port());
+  EXPECT_EQ(routes["routes"]["orders"]["version"], 7);
+  // Versions only increase.
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(h.primary->port(), 7)).status,
+            409);
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(h.primary->port(), 3)).status,
+            409);
+}
+
+TEST(ProxyCutover, SessionWithATemporaryTableIsEndedAndTold) {
+  ProxyHarness h;
+  auto target = PgCluster::Primary();
+  ProxyHarness::PrepareBackend(*target);
+  auto pinned = h.Connect();
+  auto plain = h.Connect();
+  ASSERT_TRUE(pinned.ok() && plain.ok());
+  ASSERT_TRUE(pinned->Exec("create temp table scratch (a int)").ok());
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
+                .status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 1)).status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  // What psql would print: the connection's error text holds the proxy's FATAL message.
+  PGresult* r = PQexec(pinned->raw(), "select 1");
+  EXPECT_NE(PQresultStatus(r), PGRES_TUPLES_OK);
+  PQclear(r);
+  std::string error = PQerrorMessage(pinned->raw());
+  EXPECT_NE(error.find("a temporary table, which cannot be carried over; reconnect"), std::string::npos)
+      << error;
+  EXPECT_EQ(*plain->QueryValue("select inet_server_port()"), std::to_string(target->port()));
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_ended_on_switch_total"), 1);
+}
+
+TEST(ProxyCutover, PauseThatCannotDrainFailsAtItsDeadlineAndReleases) {
+  ProxyHarness h;
+  auto busy = h.Connect();
+  ASSERT_TRUE(busy.ok());
+  ASSERT_TRUE(busy->Exec("begin").ok());
+  ASSERT_TRUE(busy->Exec("insert into items values (5, 'in flight')").ok());
+  auto r = h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":300,"lease_ms":10000})");
+  ASSERT_EQ(r.status, 409) << r.body;
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["paused"], false);
+  ASSERT_EQ(body["not_drained"].size(), 1u);
+  // Released: the transaction and new sessions continue.
+  ASSERT_TRUE(busy->Exec("commit").ok());
+  auto other = h.Connect();
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*other->QueryValue("select count(*) from items"), "1");
+  EXPECT_EQ(h.Metric("pgshift_proxy_pause_failures_total"), 1);
+}
+
+TEST(ProxyCutover, PauseWaitsForOpenTransactionsToEnd) {
+  ProxyHarness h;
+  auto busy = h.Connect();
+  ASSERT_TRUE(busy.ok());
+  ASSERT_TRUE(busy->Exec("begin").ok());
+  auto pause = std::async(std::launch::async, [&] {
+    return h.Admin("POST", "/v1/clusters/orders/pause",
+                   R"({"deadline_ms":20000,"lease_ms":20000})");
+  });
+  EXPECT_EQ(pause.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  ASSERT_TRUE(busy->Exec("commit").ok());  // in a transaction: not held
+  auto r = pause.get();
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+}
+
+TEST(ProxyCutover, UnrenewedLeaseLapsesAndTrafficResumesByItself) {
+  ProxyHarness h;
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(
+      h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":300})").status,
+      200);
+  // Renewing works while the lease holds; no resume is ever sent.
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/orders/renew", R"({"lease_ms":300})").status, 200);
+  EXPECT_EQ(*c->QueryValue("select 42"), "42");  // held, then released by the lapse
+  EXPECT_EQ(h.Metric("pgshift_proxy_lease_lapses_total"), 1);
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/orders/renew", R"({"lease_ms":300})").status, 409);
+}
+
+TEST(ProxyCutover, ResumeRacingAPauseDoesNotWedge) {
+  ProxyHarness h;
+  auto busy = h.Connect();
+  ASSERT_TRUE(busy.ok());
+  ASSERT_TRUE(busy->Exec("begin").ok());
+  auto pause = std::async(std::launch::async, [&] {
+    return h.Admin("POST", "/v1/clusters/orders/pause",
+                   R"({"deadline_ms":30000,"lease_ms":30000})");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  auto r = pause.get();  // returns at once instead of waiting out its deadline
+  EXPECT_EQ(r.status, 409) << r.body;
+  ASSERT_TRUE(busy->Exec("commit").ok());
+  auto other = h.Connect();
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*other->QueryValue("select 1"), "1");
+}
+
+TEST(ProxyAdmin, RequiresTheTokenAndServesMetricsAndSessions) {
+  ProxyHarness h;
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(h.Admin("GET", "/healthz", "", "").status, 200);
+  EXPECT_EQ(h.Admin("GET", "/v1/sessions", "", "").status, 401);
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", "{}", "wrong").status, 401);
+  auto sessions = json::parse(h.Admin("GET", "/v1/sessions").body);
+  ASSERT_EQ(sessions["sessions"].size(), 1u);
+  EXPECT_EQ(sessions["sessions"][0]["identity"], "svc-orders");
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/nope/pause", "{}").status, 404);
+  EXPECT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", R"({"host":"127.0.0.1"})").status, 400);
+  std::string metrics = h.Admin("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("# TYPE pgshift_proxy_sessions_active gauge"), std::string::npos);
+  for (const std::string& body :
+       {h.Admin("GET", "/metrics").body, h.Admin("GET", "/v1/sessions").body,
+        h.Admin("GET", "/v1/routes").body}) {
+    EXPECT_EQ(body.find(kAppPassword), std::string::npos);
+    EXPECT_EQ(body.find(kAdminToken), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace pgshift::testing
