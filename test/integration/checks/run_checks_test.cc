@@ -191,6 +191,34 @@ TEST(RunChecks, PausedReplayFailsLagAndWarnsOnRates) {
   EXPECT_GT(rates.evidence["generated_bytes"].get<uint64_t>(), 1024u * 1024);
 }
 
+TEST(RunChecks, TargetConfiguredDifferentlyFailsPreloadAndWarnsOnSettings) {
+  // The target's own configuration (pgshift.conf in its data directory) drops a preloaded
+  // library and gives work_mem another value: both servers really run with them.
+  auto source = PgCluster::Primary({{"shared_preload_libraries", "pg_stat_statements"}});
+  auto target =
+      PgCluster::ReplicaOf(*source, {{"shared_preload_libraries", ""}, {"work_mem", "64MB"}});
+  ASSERT_EQ(target->Value("SHOW work_mem"), "64MB");
+  CheckReport report = Check(As(*source, "source"), As(*target, "target"));
+
+  const CheckResult& spl = Get(report, "shared_preload_libraries");
+  EXPECT_EQ(spl.verdict, Verdict::kFail) << spl.evidence.dump();
+  EXPECT_EQ(spl.evidence["missing_on_target"], nlohmann::json({"pg_stat_statements"}));
+  EXPECT_NE(spl.advice.find("shared_preload_libraries = 'pg_stat_statements'"), std::string::npos);
+
+  const CheckResult& diff = Get(report, "settings_diff");
+  EXPECT_EQ(diff.verdict, Verdict::kWarn) << diff.evidence.dump();
+  bool saw_work_mem = false;
+  for (const auto& d : diff.evidence["differ"]) {
+    if (d["setting"] != "work_mem") continue;
+    saw_work_mem = true;
+    EXPECT_EQ(d["source"], "4096");
+    EXPECT_EQ(d["target"], "65536");
+  }
+  EXPECT_TRUE(saw_work_mem) << diff.evidence.dump();
+  // Nothing else about the replica is wrong.
+  EXPECT_EQ(Get(report, "replica_identity").verdict, Verdict::kPass);
+}
+
 TEST(RunChecks, UnreachableTargetFailsConnectivityNamingIt) {
   auto source = PgCluster::Primary();
   auto port = ReservePort();  // reserved, nothing listens there
