@@ -1,6 +1,8 @@
 // `pgshift slots` through the built binary against a real server.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/process.h"
@@ -67,6 +69,37 @@ TEST_F(SlotsCommand, DropWithoutATerminalOrYesRefusesAndDropsNothing) {
   EXPECT_NE(out.output.find("--yes"), std::string::npos) << out.output;
   EXPECT_NE(out.output.find("retains"), std::string::npos) << out.output;
   EXPECT_EQ(SlotNames(*pg_), "old_standby,stale_cdc");
+}
+
+// Runs `pgshift slots drop stale_cdc` on a pseudo-terminal (util-linux script) answering
+// `answer` to the confirmation prompt.
+CommandOutput DropOnTerminal(const PgCluster& pg, const std::string& answer) {
+  testing::TempDir dir("pgshift-slots-tty");
+  std::string run = dir.path() + "/run.sh";
+  {
+    std::ofstream f(run);
+    f << "#!/bin/sh\nexec " << PGSHIFT_BINARY << " slots drop --server \"$SERVER\" stale_cdc\n";
+  }
+  chmod(run.c_str(), 0755);
+  ProcessOptions po;
+  po.env["SERVER"] = pg.ConnString();
+  auto out = RunCommand(
+      {"/bin/sh", "-c", "printf '" + answer + "\\n' | script -qec " + run + " /dev/null"}, po);
+  EXPECT_TRUE(out.ok()) << out.status().ToString();
+  return out.ok() ? *out : CommandOutput{};
+}
+
+TEST_F(SlotsCommand, DropOnATerminalAsksAndDropsOnlyWhenConfirmed) {
+  CommandOutput no = DropOnTerminal(*pg_, "no");
+  EXPECT_NE(no.exit_code, 0) << no.output;
+  EXPECT_NE(no.output.find("Type 'yes' to confirm"), std::string::npos) << no.output;
+  EXPECT_NE(no.output.find("nothing was dropped"), std::string::npos) << no.output;
+  EXPECT_EQ(SlotNames(*pg_), "old_standby,stale_cdc");
+
+  CommandOutput yes = DropOnTerminal(*pg_, "yes");
+  EXPECT_EQ(yes.exit_code, 0) << yes.output;
+  EXPECT_NE(yes.output.find("dropped stale_cdc"), std::string::npos) << yes.output;
+  EXPECT_EQ(SlotNames(*pg_), "old_standby");
 }
 
 TEST_F(SlotsCommand, DropWithYesDropsOnlyTheNamedSlots) {
