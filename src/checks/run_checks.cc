@@ -2,7 +2,6 @@
 // an endpoint become failing checks, so an operator always gets a report to act on.
 #include "checks/check.h"
 #include "checks/check_functions.h"
-#include "common/log.h"
 
 namespace pgshift {
 namespace {
