@@ -77,7 +77,7 @@ TEST_F(MigrateBadInput, UnknownMigration) {
 TEST(MigrateUnreachable, SourceThatDoesNotAnswerIsNamed) {
   MigrationHarness h({.load_clients = 0});
   int port = h.source().port();
-  h.source().instance().Stop();
+  ASSERT_TRUE(h.source().instance().Stop().ok());
   auto out = h.Pgshift({"migrate", "start", "m1", "--source",
                         "host=127.0.0.1 user=postgres port=" + std::to_string(port),
                         "--create-target", h.target_dir()});

@@ -62,7 +62,7 @@ TEST(Migration, CutoverThatCannotDrainRollsBackWithTheSourceWritable) {
   h.Start({"--drain-timeout", "2"});
   ASSERT_EQ(h.Pgshift({"migrate", "run", "m1", "--no-wait"}).exit_code, 0);
   // The target stops replaying: it can never reach the fenced final LSN.
-  h.ConnectTarget().Exec("SELECT pg_wal_replay_pause()");
+  ASSERT_TRUE(h.ConnectTarget().Exec("SELECT pg_wal_replay_pause()").ok());
 
   auto cut = h.Pgshift({"migrate", "cutover", "m1"});
   EXPECT_NE(cut.exit_code, 0) << cut.output;
