@@ -27,7 +27,9 @@ TEST(LocalFence, IdleInTransactionSessionIsTerminatedAndItsWritesAreNowhere) {
   auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
   EXPECT_EQ(platform->kind(), "local");
   PgConnection orch = source->Connect();
+  auto started = std::chrono::steady_clock::now();
   auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  testing::PrintMeasurement("local_fence_ms", started);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->terminated_backends, 1);
   EXPECT_EQ(report->remaining_backends, 0);

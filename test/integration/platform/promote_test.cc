@@ -1,6 +1,8 @@
 // Promotion of a real standby: by poll, idempotent, with everything replayed before it.
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "platform/platform.h"
 #include "platform/replication_status.h"
 #include "source_sessions.h"
@@ -22,6 +24,7 @@ TEST(PromoteTarget, PromotesAStandbyAndASecondCallIsANoOp) {
     PgConnection tconn = target->Connect();
     auto took = platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real());
     ASSERT_TRUE(took.ok()) << platform->kind() << ": " << took.status().ToString();
+    std::cout << "[measure] promote_ms(" << platform->kind() << ")=" << took->count() << "\n";
     EXPECT_EQ(*InRecovery(tconn), false);
     // Already promoted (by the first platform, or by the first call): zero, no new promotion.
     auto again = platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real());

@@ -37,7 +37,9 @@ TEST(LocalRewind, OldSourceFollowsThePromotedTargetWithItsWrites) {
   }
   target->Sql("INSERT INTO t VALUES (2, 'written on the promoted target')");
 
+  auto started = std::chrono::steady_clock::now();
   Status st = platform->RewindSourceToFollowTarget(target->Conn(), Clock::Real());
+  testing::PrintMeasurement("rewind_to_streaming_ms", started);
   ASSERT_TRUE(st.ok()) << st.ToString();
 
   // Same server (its own port and configuration), now a standby with the target's writes.

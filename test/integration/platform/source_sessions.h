@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -68,6 +69,14 @@ inline void WaitForValue(const PgCluster& c, const std::string& sql, const std::
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   FAIL() << sql << " returned '" << got << "', expected '" << want << "'";
+}
+
+// Prints how long something took, for the report (never asserted: timing varies by machine).
+inline void PrintMeasurement(const std::string& name,
+                             std::chrono::steady_clock::time_point started) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started);
+  std::cout << "[measure] " << name << "=" << ms.count() << "\n";
 }
 
 }  // namespace pgshift::testing
