@@ -75,7 +75,7 @@ listen = 127.0.0.1:$PX_PORT
 admin_listen = 127.0.0.1:$PX_ADMIN
 admin_token_file = admin.token
 client_tls = off
-threads = 2
+threads = ${PGSHIFT_BENCH_THREADS:-2}
 
 [cluster appdb]
 host = 127.0.0.1

@@ -188,7 +188,7 @@ void AdminServer::Stop() {
   accept_thread_.join();
   ::close(listen_fd_);
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& t : connections_) t.join();
+  for (auto& c : connections_) c.thread.join();
   connections_.clear();
 }
 
@@ -199,7 +199,20 @@ void AdminServer::AcceptLoop() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     std::lock_guard<std::mutex> l(mu_);
-    connections_.emplace_back([this, fd] { Serve(fd); });
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = connections_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    connections_.push_back({std::thread([this, fd, done] {
+                              Serve(fd);
+                              done->store(true);
+                            }),
+                            done});
   }
 }
 

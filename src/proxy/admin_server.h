@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,7 +44,11 @@ class AdminServer {
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;
   std::mutex mu_;
-  std::list<std::thread> connections_;
+  struct Connection {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::list<Connection> connections_;  // finished ones are joined at the next accept
 };
 
 }  // namespace pgshift::proxy
