@@ -106,7 +106,8 @@ TEST(ProxyCutover, SessionWithATemporaryTableIsEndedAndTold) {
   EXPECT_NE(PQresultStatus(r), PGRES_TUPLES_OK);
   PQclear(r);
   std::string error = PQerrorMessage(pinned->raw());
-  EXPECT_NE(error.find("a temporary table, which cannot be carried over; reconnect"), std::string::npos)
+  EXPECT_NE(error.find("a temporary table, which cannot be carried over; reconnect"),
+            std::string::npos)
       << error;
   EXPECT_EQ(*plain->QueryValue("select inet_server_port()"), std::to_string(target->port()));
   EXPECT_EQ(h.Metric("pgshift_proxy_sessions_ended_on_switch_total"), 1);
