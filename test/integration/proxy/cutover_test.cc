@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -33,8 +34,10 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   PQclear(p);
   EXPECT_EQ(*c->QueryValue("select note from items where id = 1"), "on source");
 
+  auto t0 = std::chrono::steady_clock::now();
   auto paused =
       h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})");
+  auto t_paused = std::chrono::steady_clock::now();
   ASSERT_EQ(paused.status, 200) << paused.body;
   EXPECT_EQ(json::parse(paused.body)["sessions"], 1);
 
@@ -57,7 +60,9 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   EXPECT_TRUE(seen_held);
   EXPECT_EQ(held.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
 
+  auto t_switch = std::chrono::steady_clock::now();
   auto sw = h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7));
+  auto t_switched = std::chrono::steady_clock::now();
   ASSERT_EQ(sw.status, 200) << sw.body;
   EXPECT_EQ(json::parse(sw.body)["version"], 7);
   EXPECT_EQ(json::parse(sw.body)["moved"], 1);
@@ -70,8 +75,18 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   }
   EXPECT_EQ(left, "0");
 
+  auto t_resume = std::chrono::steady_clock::now();
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
   EXPECT_EQ(held.get(), "on target");
+  auto t_done = std::chrono::steady_clock::now();
+  // Reported, not asserted: how long each verb took here (one idle session).
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  RecordProperty("pause_ms", std::to_string(ms(t0, t_paused)));
+  RecordProperty("switch_ms", std::to_string(ms(t_switch, t_switched)));
+  RecordProperty("resume_to_result_ms", std::to_string(ms(t_resume, t_done)));
+  std::cout << "cutover verbs: pause " << ms(t0, t_paused) << " ms, switch (1 session) "
+            << ms(t_switch, t_switched) << " ms, resume to held result " << ms(t_resume, t_done)
+            << " ms\n";
   EXPECT_EQ(*c->QueryValue("select current_setting('application_name')"), "Held-Session");
   EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(target->port()));
   EXPECT_EQ(h.Metric("pgshift_proxy_sessions_moved_total"), 1);
