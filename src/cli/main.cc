@@ -1,4 +1,5 @@
 // Entry point of the pgshift binary: parses the command line and dispatches.
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
   if (global.store_path.empty()) global.store_path = "pgshift.db";
   app.add_option("--store", global.store_path,
                  "SQLite file holding migration state (default: $PGSHIFT_STORE or ./pgshift.db)");
+  // A peer closing a socket must be an error return, not the end of the process: the proxy
+  // runs in-process in the demo, and TLS writes do not all take MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   pgshift::InitLogging();
   AddCheckCommand(app, global);
   AddMigrateCommands(app, global);

@@ -106,7 +106,8 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
                 "on rollback after promotion, rewind the old source behind the new primary");
   for (const char* k : {"check-window", "max-lag-seconds", "fence-deadline", "drain-timeout",
                         "cdc-timeout", "pause-deadline", "pause-lease", "validate-timeout"}) {
-    cmd->add_option(std::string("--") + k, (*opt)[k], std::string(k) + " in seconds");
+    cmd->add_option(std::string("--") + k, (*opt)[k], std::string(k) + " in seconds")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   cmd->add_option("--max-lag-bytes", req->options.max_lag_bytes, "lag gate threshold in bytes");
   cmd->add_option("--fence-command", req->options.fence_command, "shell command fencing the source");

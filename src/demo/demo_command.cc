@@ -1,17 +1,25 @@
 // The demo's run: build the scene, migrate it with the real engine, measure, clean up.
 #include "demo/demo_command.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "demo/cdc_consumer.h"
 #include "demo/commit_checker.h"
 #include "demo/pgbench_load.h"
+#include "common/process.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
+#include "proxy/dev_pki.h"
+#include "proxy/proxy_config.h"
+#include "proxy/proxy_server.h"
 #include "store/migration_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
@@ -63,12 +71,13 @@ class Workspace {
   std::string dir_;
 };
 
-// Moves the CDC consumer to wherever the route file points, as the migration switches it.
+// Moves the CDC consumer to the new primary once the migration has switched (its slots exist
+// there from slot_handover on), as an operator's CDC pipeline would be repointed.
 class ConsumerFollower {
  public:
-  ConsumerFollower(CdcConsumer& consumer, std::string route_file, ConnInfo base, int port)
-      : consumer_(consumer), route_file_(std::move(route_file)), base_(std::move(base)),
-        port_(port), thread_([this] { Loop(); }) {}
+  ConsumerFollower(CdcConsumer& consumer, std::string store_path, ConnInfo target)
+      : consumer_(consumer), store_path_(std::move(store_path)), target_(std::move(target)),
+        thread_([this] { Loop(); }) {}
   ~ConsumerFollower() {
     stop_ = true;
     thread_.join();
@@ -76,20 +85,90 @@ class ConsumerFollower {
 
  private:
   void Loop() {
-    while (!stop_) {
+    auto store = MigrationStore::Open(store_path_);
+    while (!stop_ && store.ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      auto route = ReadRouteFile(route_file_);
-      if (!route.ok() || route->endpoint.port == port_) continue;
-      port_ = route->endpoint.port;
-      (void)consumer_.Restart(base_.With("port", std::to_string(port_)));
+      auto r = (*store)->Get(kMigration);
+      if (!r.ok()) continue;
+      Phase p;
+      if (!ParsePhaseValue(r->phase, &p)) continue;
+      if (p == Phase::kVerifying || p == Phase::kCompleted) {
+        (void)consumer_.Restart(target_);
+        return;
+      }
     }
   }
   CdcConsumer& consumer_;
-  std::string route_file_;
-  ConnInfo base_;
-  int port_;
+  std::string store_path_;
+  ConnInfo target_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+};
+
+// The data access layer for the demo: `pgshift proxy` in-process, mutual TLS toward the
+// application (a client certificate with CN demo-app), SCRAM toward PostgreSQL with the
+// application role's password, which only the proxy holds.
+struct DemoProxy {
+  std::unique_ptr<proxy::ProxyServer> server;
+  proxy::DevPki pki;
+  proxy::ClientCert client;
+  std::string token_file;
+
+  static Result<DemoProxy> Start(const std::string& dir, int backend_port,
+                                 const std::string& app_password) {
+    DemoProxy p;
+    ASSIGN_OR_RETURN(p.pki, proxy::DevPki::Create(dir + "/pki"));
+    ASSIGN_OR_RETURN(p.client, p.pki.Client("demo-app"));
+    p.token_file = dir + "/admin.token";
+    std::ofstream(p.token_file) << RandomSecret() << "\n";
+    std::ofstream(dir + "/app.password") << app_password << "\n";
+    ASSIGN_OR_RETURN(int port, ReservePort());
+    ASSIGN_OR_RETURN(int admin, ReservePort());
+    std::string path = dir + "/proxy.ini";
+    std::ofstream(path) << "[proxy]\nlisten = 127.0.0.1:" << port
+                        << "\nadmin_listen = 127.0.0.1:" << admin
+                        << "\nadmin_token_file = " << p.token_file << "\nthreads = 2"
+                        << "\ntls_cert = " << p.pki.server_cert << "\ntls_key = "
+                        << p.pki.server_key << "\nclient_ca = " << p.pki.ca_cert
+                        << "\n\n[cluster appdb]\nhost = 127.0.0.1\nport = " << backend_port
+                        << "\ndatabase = postgres\nuser = " << kAppUser
+                        << "\npassword_file = " << dir << "/app.password"
+                        << "\n\n[identity demo-app]\ndatabases = appdb\nroles = " << kAppUser
+                        << "\n";
+    ASSIGN_OR_RETURN(proxy::ProxyConfig cfg, proxy::LoadProxyConfig(path));
+    ASSIGN_OR_RETURN(p.server, proxy::ProxyServer::Start(cfg));
+    return p;
+  }
+  // What the application uses: a certificate, no password.
+  ConnInfo AppEndpoint() const { return EndpointWith(client); }
+  // pgbench runs as the postgres user, and libpq insists that a client key belong to the user
+  // reading it: pgbench gets its own copy of the certificate and key.
+  Result<ConnInfo> PostgresUserEndpoint(const std::string& dir) const {
+    ASSIGN_OR_RETURN(UserIds ids, LookupUser("postgres"));
+    proxy::ClientCert copy{dir + "/pgbench-client.crt", dir + "/pgbench-client.key"};
+    std::error_code ec;
+    fs::copy_file(client.cert, copy.cert, fs::copy_options::overwrite_existing, ec);
+    fs::copy_file(client.key, copy.key, fs::copy_options::overwrite_existing, ec);
+    if (ec || chown(copy.cert.c_str(), ids.uid, ids.gid) != 0 ||
+        chown(copy.key.c_str(), ids.uid, ids.gid) != 0) {
+      return Unavailable("cannot hand the client certificate to the postgres user in " + dir);
+    }
+    return EndpointWith(copy);
+  }
+  ConnInfo EndpointWith(const proxy::ClientCert& cert) const {
+    return ConnInfo::Parse("host=127.0.0.1 port=" + std::to_string(server->port()) +
+                               " dbname=appdb user=" + kAppUser + " sslmode=verify-full" +
+                               " sslrootcert=" + pki.ca_cert + " sslcert=" + cert.cert +
+                               " sslkey=" + cert.key,
+                           "proxy")
+        .value();
+  }
+  nlohmann::json Router() const {
+    return {{"kind", "proxy"},
+            {"cluster", "appdb"},
+            {"proxies", {{{"admin", "127.0.0.1:" + std::to_string(server->admin_port())},
+                          {"token_file", token_file}}}}};
+  }
 };
 
 Result<LocalInstance> StartSource(const std::string& dir, const std::string& password) {
@@ -134,31 +213,49 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   progress.Update({Phase::kCreated, "pgbench -i -s " + std::to_string(o.pgbench_scale)});
   RETURN_IF_ERROR(PgbenchLoad::Init(app, o.pgbench_scale));
 
+  // Without the proxy, the application finds its endpoint in a route file the migration
+  // switches; with it, the application only ever knows the proxy.
   const std::string route_file = ws.dir() + "/route.json";
   RETURN_IF_ERROR(WriteRouteFile(route_file, {1, {"127.0.0.1", source.port()}, false}));
+  std::optional<DemoProxy> dal;
   EndpointFn endpoint = [route_file, app]() {
     auto r = ReadRouteFile(route_file);
     return r.ok() ? app.With("port", std::to_string(r->endpoint.port)) : app;
   };
+  EndpointFn pgbench_endpoint = endpoint;
+  nlohmann::json router = {{"kind", "file"}, {"path", route_file}};
+  if (o.through_proxy) {
+    progress.Update({Phase::kCreated, "starting pgshift proxy (mutual TLS)"});
+    ASSIGN_OR_RETURN(dal, DemoProxy::Start(ws.dir(), source.port(), app_password));
+    ConnInfo via_proxy = dal->AppEndpoint();
+    endpoint = [via_proxy]() { return via_proxy; };
+    ASSIGN_OR_RETURN(ConnInfo for_pgbench, dal->PostgresUserEndpoint(ws.dir()));
+    pgbench_endpoint = [for_pgbench]() { return for_pgbench; };
+    router = dal->Router();
+  }
 
+  const std::string target_dir = ws.dir() + "/target";
+  ASSIGN_OR_RETURN(int target_port, ReservePort());
   RETURN_IF_ERROR(CdcConsumer::EnsureSlot(super, kSlot));
   ASSIGN_OR_RETURN(auto consumer,
                    CdcConsumer::Start(super, {.slot = kSlot, .output_path = ws.dir() + "/cdc.out"}));
   ASSIGN_OR_RETURN(auto ledger, CommitChecker::Start(endpoint, {.clients = o.ledger_clients}));
   fs::create_directories(ws.dir() + "/pgbench");
-  ASSIGN_OR_RETURN(auto pgbench, PgbenchLoad::Start(endpoint, {.clients = o.pgbench_clients,
+  ASSIGN_OR_RETURN(auto pgbench, PgbenchLoad::Start(pgbench_endpoint, {.clients = o.pgbench_clients,
                                                                .duration = std::chrono::hours(1),
                                                                .log_dir = ws.dir() + "/pgbench"}));
-  auto follower = std::make_unique<ConsumerFollower>(*consumer, route_file, super, source.port());
+  auto follower = std::make_unique<ConsumerFollower>(
+      *consumer, ws.dir() + "/pgshift.db", super.With("port", std::to_string(target_port)));
 
   ASSIGN_OR_RETURN(auto store, MigrationStore::Open(ws.dir() + "/pgshift.db"));
   StartRequest req;
   req.name = kMigration;
   req.source = super.raw();
-  req.create_target_dir = ws.dir() + "/target";
+  req.create_target_dir = target_dir;
+  req.target_port = target_port;
   req.options.auto_cutover = true;
   req.options.check_window = std::chrono::seconds(o.check_window_s);
-  req.options.router = {{"kind", "file"}, {"path", route_file}};
+  req.options.router = router;
   ASSIGN_OR_RETURN(MigrationSpec spec, StartMigration(*store, req, Clock::Real()));
   Engine engine(*store, kMigration, Clock::Real(), progress);
   auto ran = engine.Run({.wait_at_gate = false});
@@ -168,8 +265,9 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   pgbench->Stop();
   ledger->Stop();
   follower.reset();
-  ConnInfo final_endpoint = endpoint();
-  ASSIGN_OR_RETURN(uint64_t lost, ledger->CountLostCommits(final_endpoint));
+  // Counted on the new primary itself, not through any router.
+  ASSIGN_OR_RETURN(uint64_t lost, ledger->CountLostCommits(
+                                      app.With("port", std::to_string(spec.target_port))));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the consumer catches up
   consumer->Stop();
   ASSIGN_OR_RETURN(DeliveryReport cdc, consumer->Check(ledger->acknowledged()));
@@ -203,6 +301,7 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
       {"promote_ms", status.value("promote_ms", 0)},
       {"verify", status.value("verify", nlohmann::json::object())},
       {"work_dir", o.keep ? ws.dir() : ""},
+      {"application_path", o.through_proxy ? "pgshift proxy (mutual TLS)" : "direct"},
   };
   if (!ran.ok()) report["error"] = ran.status().message();
   return report;
@@ -212,6 +311,7 @@ std::string DemoReportText(const nlohmann::json& r) {
   std::string out;
   char buf[512];
   out += "\n== pgshift demo report ==\n";
+  out += "application path: " + r.value("application_path", "") + "\n";
   std::snprintf(buf, sizeof buf, "migration %s -> %s: %s\n", r.value("source", "").c_str(),
                 r.value("target", "").c_str(), r.value("status", "").c_str());
   out += buf;

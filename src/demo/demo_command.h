@@ -20,6 +20,9 @@ struct DemoOptions {
   int pgbench_clients = 4;
   int ledger_clients = 2;
   int check_window_s = 3;
+  // Applications reach the database through `pgshift proxy` over mutual TLS (the default);
+  // false connects them directly, for comparison: the fence then ends their sessions.
+  bool through_proxy = true;
 };
 
 // Runs the demo; the JSON report has at least status, phases, max_commit_gap_ms,

@@ -59,7 +59,12 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
   ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
   if (!in_recovery) {
     // Fence the promoted target with SQL only: its host files are not the source's.
-    auto fenced = MakeExternalPlatform()->FenceSource(*target, FenceOptionsOf(s), ctx.clock());
+    // SQL layers only: the operator's fence command is for the source, not for this cluster.
+    FenceOptions target_fence = FenceOptionsOf(s);
+    target_fence.fence_command.reset();
+    target_fence.unfence_command.reset();
+    target_fence.orchestrator_user = s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
+    auto fenced = MakeExternalPlatform()->FenceSource(*target, target_fence, ctx.clock());
     if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
     if (keep_writes) {
       if (!ctx.platform().CanRewindSource()) {
