@@ -39,6 +39,10 @@ class ByteBuffer {
     return true;
   }
   void Clear() { begin_ = end_ = 0; }
+  // Keeps the first n bytes, forgets the rest.
+  void Truncate(size_t n) {
+    if (n < size()) end_ = begin_ + n;
+  }
 
  private:
   void Compact() {

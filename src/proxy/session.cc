@@ -153,6 +153,10 @@ bool Session::PumpOnce() {
         Close();
         return false;
       }
+      if (out == FrameDecoder::Outcome::kClose) {
+        DropBackendWhileIdle();
+        progress = true;
+      }
     }
   }
   if (counted_busy_ && !Busy()) SetCountedBusy(false);
@@ -185,7 +189,7 @@ bool Session::PumpOnce() {
 Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete) {
   if (!Busy()) {
     // This message starts new work: the point where a pause or a switch takes effect.
-    if (RouteStale()) {
+    if (RouteStale() || (backend_lost_ && !cluster_->paused.load())) {
       held_ = true;
       StartMigration();
       return Verdict::kHold;
@@ -237,6 +241,13 @@ Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete)
 }
 
 Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete) {
+  // A server terminating an idle session while its cluster is paused is the cutover's fence
+  // at work (admin_shutdown, 57P01): the client must not see it. The message is not
+  // forwarded; the session logs in again when traffic resumes.
+  if (type == 'E' && complete && !Busy() && cluster_ && cluster_->paused.load() &&
+      msg.find("C57P01") != std::string_view::npos) {
+    return Verdict::kClose;
+  }
   if (type == 'Z' && complete && msg.size() >= 6) {
     char status = msg[5];
     if (status == 'I' && tx_ != 'I') metrics_->Add(Metric::kTransactions);
@@ -255,6 +266,14 @@ void Session::SetCountedBusy(bool busy) {
   else
     cluster_->busy.fetch_sub(1);
   if (info_) info_->busy.store(busy, std::memory_order_relaxed);
+}
+
+void Session::DropBackendWhileIdle() {
+  to_client_.Truncate(backend_dec_.forwardable());  // drop the unsaid termination notice
+  worker_.Unwatch(backend_.fd());
+  backend_.Close();
+  b_readable_ = b_writable_ = false;
+  backend_lost_ = true;
 }
 
 bool Session::RouteStale() const {
@@ -454,6 +473,7 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
   worker_.Watch(backend_.fd(), &backend_tag_);
   endpoint_ = endpoint;
   route_version_ = endpoint.version;
+  backend_lost_ = false;
   CancelTarget target{cluster_->name, endpoint, l.pid, l.secret};
   tx_ = 'I';
   if (migrating) {

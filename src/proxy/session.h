@@ -92,11 +92,15 @@ class Session {
   bool Busy() const { return tx_ != 'I' || pending_sync_ > 0 || unsynced_ > 0; }
   void SetCountedBusy(bool busy);
   bool RouteStale() const;
+  void DropBackendWhileIdle();
   bool ComposeToClient(const std::string& bytes);
 
   Worker& worker_;
   ProxyContext& ctx_;
   const uint64_t id_;
+  // The server ended this idle session while its cluster was paused (the cutover's fence);
+  // the session logs in again on its route when traffic resumes.
+  bool backend_lost_ = false;
   const std::string peer_;
   Phase phase_ = Phase::kStartup;
   Transport client_, backend_;
