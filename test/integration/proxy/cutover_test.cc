@@ -220,3 +220,45 @@ TEST(ProxyAdmin, RequiresTheTokenAndServesMetricsAndSessions) {
 
 }  // namespace
 }  // namespace pgshift::testing
+
+namespace pgshift::testing {
+namespace {
+
+// The cutover's fence terminates every client backend on the source, the proxy's included.
+// A session that is idle and held by a pause must not see that: it logs in again on resume.
+TEST(ProxyCutover, IdleSessionWhoseBackendTheFenceTerminatesIsCarriedOver) {
+  ProxyHarness h;
+  auto target = PgCluster::Primary();
+  ProxyHarness::PrepareBackend(*target);
+  target->Sql("insert into items values (1, 'on target')", "appdb");
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->Exec("SET application_name = 'Fenced-Session'").ok());
+
+  auto paused =
+      h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})");
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  h.primary->Sql("select pg_terminate_backend(pid) from pg_stat_activity where usename = 'app'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the termination arrives
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 9)).status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+
+  auto note = c->QueryValue("select note from items where id = 1");
+  ASSERT_TRUE(note.ok()) << note.status().ToString();
+  EXPECT_EQ(*note, "on target");
+  EXPECT_EQ(*c->QueryValue("select current_setting('application_name')"), "Fenced-Session");
+}
+
+// Without a pause, a terminated backend is the client's business: it is told, as before.
+TEST(ProxyCutover, BackendTerminatedOutsideAPauseIsReportedToTheClient) {
+  ProxyHarness h;
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  h.primary->Sql("select pg_terminate_backend(pid) from pg_stat_activity where usename = 'app'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(c->QueryValue("select 1").ok());
+}
+
+}  // namespace
+}  // namespace pgshift::testing
