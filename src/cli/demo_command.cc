@@ -1,8 +1,9 @@
 // `pgshift demo`: the main job, with a live progress display and a report.
+#include "demo/demo_command.h"
+
 #include <iostream>
 
 #include "cli/command.h"
-#include "demo/demo_command.h"
 
 namespace pgshift::cli {
 
@@ -14,7 +15,8 @@ void AddDemoCommand(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--keep", opts->keep, "leave the clusters running and the files in place");
   auto direct = std::make_shared<bool>(false);
   cmd->add_flag("--direct", *direct, "applications connect directly, not through the proxy");
-  cmd->add_option("--scale", opts->pgbench_scale, "pgbench scale factor")->check(CLI::Range(1, 1000));
+  cmd->add_option("--scale", opts->pgbench_scale, "pgbench scale factor")
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--clients", opts->pgbench_clients, "pgbench clients")->check(CLI::Range(1, 64));
   cmd->add_option("--check-window", opts->check_window_s, "seconds the lag gate judges")
       ->check(CLI::Range(1, 600));

@@ -22,8 +22,10 @@ int ExitCodeFor(const Status& st) {
     case Code::kNotFound:
     case Code::kAlreadyExists:
     case Code::kUnauthenticated:
-    case Code::kPermissionDenied: return kBadInput;
-    default: return 1;
+    case Code::kPermissionDenied:
+      return kBadInput;
+    default:
+      return 1;
   }
 }
 
@@ -77,11 +79,12 @@ void RunOrFollow(MigrationStore& store, const std::string& name, bool json, bool
   PrintStatus(s, json);
   std::string state = s.value("state", "");
   if (state == "failed" || (state == "rolled_back" && !s.value("rollback_requested", false))) {
-    throw CommandFailed{FailedPrecondition(name + " is " + state + ": " +
-                                           s.value("rollback_reason", s["events"].empty()
-                                                       ? std::string()
-                                                       : s["events"].back().value("reason", ""))),
-                        1};
+    throw CommandFailed{
+        FailedPrecondition(
+            name + " is " + state + ": " +
+            s.value("rollback_reason",
+                    s["events"].empty() ? std::string() : s["events"].back().value("reason", ""))),
+        1};
   }
 }
 
@@ -110,7 +113,8 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   cmd->add_option("--max-lag-bytes", req->options.max_lag_bytes, "lag gate threshold in bytes");
-  cmd->add_option("--fence-command", req->options.fence_command, "shell command fencing the source");
+  cmd->add_option("--fence-command", req->options.fence_command,
+                  "shell command fencing the source");
   cmd->add_option("--unfence-command", req->options.unfence_command, "undoes --fence-command");
   cmd->add_option("--route-file", *route_file, "JSON route file clients read (no proxy)");
   cmd->add_option("--proxy-admin", *proxy_admins, "admin host:port of a pgshift proxy (repeat)");
@@ -121,7 +125,8 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
     if (!dir->empty()) req->create_target_dir = *dir;
     if (*port) req->target_port = *port;
     auto ms = [&](const char* k, std::chrono::milliseconds& out) {
-      if (opt->count(k) && (*opt)[k] > 0) out = std::chrono::milliseconds(int64_t((*opt)[k] * 1000));
+      if (opt->count(k) && (*opt)[k] > 0)
+        out = std::chrono::milliseconds(int64_t((*opt)[k] * 1000));
     };
     MigrationSpec& o = req->options;
     ms("check-window", o.check_window);
@@ -136,10 +141,12 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
     }
     if (!proxy_admins->empty()) {
       if (proxy_token->empty() || proxy_cluster->empty()) {
-        OrFail(InvalidArgument("--proxy-admin needs --proxy-token-file and --proxy-cluster"), kBadInput);
+        OrFail(InvalidArgument("--proxy-admin needs --proxy-token-file and --proxy-cluster"),
+               kBadInput);
       }
       nlohmann::json proxies = nlohmann::json::array();
-      for (const auto& a : *proxy_admins) proxies.push_back({{"admin", a}, {"token_file", *proxy_token}});
+      for (const auto& a : *proxy_admins)
+        proxies.push_back({{"admin", a}, {"token_file", *proxy_token}});
       o.router = {{"kind", "proxy"}, {"cluster", *proxy_cluster}, {"proxies", proxies}};
     } else if (!route_file->empty()) {
       o.router = {{"kind", "file"}, {"path", *route_file}};
@@ -178,8 +185,10 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
   run->add_flag("--json", g.json, "JSON lines progress");
   run->callback([=, &g] {
     auto store = OpenStore(g);
-    if (*auto_cutover) OrFail(store->RequestCutover(*name, Clock::Real().WallSeconds()), kBadInput);
-    else OrFail(store->Get(*name).status(), kBadInput);
+    if (*auto_cutover)
+      OrFail(store->RequestCutover(*name, Clock::Real().WallSeconds()), kBadInput);
+    else
+      OrFail(store->Get(*name).status(), kBadInput);
     RunOrFollow(*store, *name, g.json, !*no_wait);
   });
 
@@ -200,7 +209,8 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
     std::string phase = s.value("phase", "");
     if (phase != "ready_for_cutover" && phase != "validating" && phase != "replicating" &&
         phase != "created" && s.value("state", "") != "running") {
-      OrFail(FailedPrecondition(*name + " is " + phase + "; a cutover is not possible now"), kBadInput);
+      OrFail(FailedPrecondition(*name + " is " + phase + "; a cutover is not possible now"),
+             kBadInput);
     }
     OrFail(store->RequestCutover(*name, Clock::Real().WallSeconds()), kBadInput);
     RunOrFollow(*store, *name, g.json, true);
@@ -239,8 +249,11 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
     for (const auto& r : *all) {
       auto ev = store->Events(r.name);
       auto s = MigrationStatusJson(r, ev.ok() ? *ev : std::vector<EventRecord>{});
-      out.push_back({{"name", s["name"]}, {"phase", s["phase"]}, {"state", s["state"]},
-                     {"source", s.value("source", "")}, {"target", s.value("target", "")}});
+      out.push_back({{"name", s["name"]},
+                     {"phase", s["phase"]},
+                     {"state", s["state"]},
+                     {"source", s.value("source", "")},
+                     {"target", s.value("target", "")}});
     }
     if (g.json) {
       std::cout << out.dump(2) << "\n";
@@ -249,8 +262,8 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
     if (out.empty()) std::cout << "no migrations in " << g.store_path << "\n";
     for (const auto& r : out) {
       std::cout << r["name"].get<std::string>() << "  " << r["phase"].get<std::string>() << "  "
-                << r["state"].get<std::string>() << "  " << r["source"].get<std::string>()
-                << " -> " << r["target"].get<std::string>() << "\n";
+                << r["state"].get<std::string>() << "  " << r["source"].get<std::string>() << " -> "
+                << r["target"].get<std::string>() << "\n";
     }
   });
 }

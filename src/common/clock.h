@@ -44,7 +44,8 @@ class FakeClock : public Clock {
 // A deadline measured on a Clock.
 class Deadline {
  public:
-  Deadline(const Clock& clock, Clock::Duration budget) : clock_(clock), end_(clock.Now() + budget) {}
+  Deadline(const Clock& clock, Clock::Duration budget)
+      : clock_(clock), end_(clock.Now() + budget) {}
   bool Expired() const { return clock_.Now() >= end_; }
   Clock::Duration Remaining() const {
     auto r = end_ - clock_.Now();

@@ -96,7 +96,9 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, const Pro
       timed_out = true;
       break;
     }
-    struct pollfd p{fds[0], POLLIN, 0};
+    struct pollfd p {
+      fds[0], POLLIN, 0
+    };
     int r = poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 1000)));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;

@@ -11,10 +11,10 @@
 #include <random>
 #include <thread>
 
+#include "common/process.h"
 #include "demo/cdc_consumer.h"
 #include "demo/commit_checker.h"
 #include "demo/pgbench_load.h"
-#include "common/process.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
 #include "proxy/dev_pki.h"
@@ -76,7 +76,9 @@ class Workspace {
 class ConsumerFollower {
  public:
   ConsumerFollower(CdcConsumer& consumer, std::string store_path, ConnInfo target)
-      : consumer_(consumer), store_path_(std::move(store_path)), target_(std::move(target)),
+      : consumer_(consumer),
+        store_path_(std::move(store_path)),
+        target_(std::move(target)),
         thread_([this] { Loop(); }) {}
   ~ConsumerFollower() {
     stop_ = true;
@@ -128,8 +130,8 @@ struct DemoProxy {
     std::ofstream(path) << "[proxy]\nlisten = 127.0.0.1:" << port
                         << "\nadmin_listen = 127.0.0.1:" << admin
                         << "\nadmin_token_file = " << p.token_file << "\nthreads = 2"
-                        << "\ntls_cert = " << p.pki.server_cert << "\ntls_key = "
-                        << p.pki.server_key << "\nclient_ca = " << p.pki.ca_cert
+                        << "\ntls_cert = " << p.pki.server_cert
+                        << "\ntls_key = " << p.pki.server_key << "\nclient_ca = " << p.pki.ca_cert
                         << "\n\n[cluster appdb]\nhost = 127.0.0.1\nport = " << backend_port
                         << "\ndatabase = postgres\nuser = " << kAppUser
                         << "\npassword_file = " << dir << "/app.password"
@@ -166,8 +168,9 @@ struct DemoProxy {
   nlohmann::json Router() const {
     return {{"kind", "proxy"},
             {"cluster", "appdb"},
-            {"proxies", {{{"admin", "127.0.0.1:" + std::to_string(server->admin_port())},
-                          {"token_file", token_file}}}}};
+            {"proxies",
+             {{{"admin", "127.0.0.1:" + std::to_string(server->admin_port())},
+               {"token_file", token_file}}}}};
   }
 };
 
@@ -187,7 +190,8 @@ nlohmann::json CheckVerdicts(const nlohmann::json& status) {
   nlohmann::json out = nlohmann::json::array();
   if (!status.contains("checks")) return out;
   for (const auto& c : status["checks"].value("checks", nlohmann::json::array())) {
-    out.push_back({{"name", c.value("name", "")}, {"verdict", c.value("verdict", "")},
+    out.push_back({{"name", c.value("name", "")},
+                   {"verdict", c.value("verdict", "")},
                    {"evidence", c.value("evidence", nlohmann::json::object())}});
   }
   return out;
@@ -237,13 +241,15 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   const std::string target_dir = ws.dir() + "/target";
   ASSIGN_OR_RETURN(int target_port, ReservePort());
   RETURN_IF_ERROR(CdcConsumer::EnsureSlot(super, kSlot));
-  ASSIGN_OR_RETURN(auto consumer,
-                   CdcConsumer::Start(super, {.slot = kSlot, .output_path = ws.dir() + "/cdc.out"}));
+  ASSIGN_OR_RETURN(
+      auto consumer,
+      CdcConsumer::Start(super, {.slot = kSlot, .output_path = ws.dir() + "/cdc.out"}));
   ASSIGN_OR_RETURN(auto ledger, CommitChecker::Start(endpoint, {.clients = o.ledger_clients}));
   fs::create_directories(ws.dir() + "/pgbench");
-  ASSIGN_OR_RETURN(auto pgbench, PgbenchLoad::Start(pgbench_endpoint, {.clients = o.pgbench_clients,
-                                                               .duration = std::chrono::hours(1),
-                                                               .log_dir = ws.dir() + "/pgbench"}));
+  ASSIGN_OR_RETURN(auto pgbench,
+                   PgbenchLoad::Start(pgbench_endpoint, {.clients = o.pgbench_clients,
+                                                         .duration = std::chrono::hours(1),
+                                                         .log_dir = ws.dir() + "/pgbench"}));
   auto follower = std::make_unique<ConsumerFollower>(
       *consumer, ws.dir() + "/pgshift.db", super.With("port", std::to_string(target_port)));
 
@@ -266,8 +272,8 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   ledger->Stop();
   follower.reset();
   // Counted on the new primary itself, not through any router.
-  ASSIGN_OR_RETURN(uint64_t lost, ledger->CountLostCommits(
-                                      app.With("port", std::to_string(spec.target_port))));
+  ASSIGN_OR_RETURN(uint64_t lost,
+                   ledger->CountLostCommits(app.With("port", std::to_string(spec.target_port))));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the consumer catches up
   consumer->Stop();
   ASSIGN_OR_RETURN(DeliveryReport cdc, consumer->Check(ledger->acknowledged()));
@@ -353,8 +359,9 @@ std::string DemoReportText(const nlohmann::json& r) {
   out += buf;
   if (r.contains("verify") && r["verify"].contains("data")) {
     const auto& d = r["verify"]["data"];
-    std::snprintf(buf, sizeof buf, "\nverify: %d tables, %lld rows compared at the fenced LSN %s, "
-                                   "%zu mismatches\n",
+    std::snprintf(buf, sizeof buf,
+                  "\nverify: %d tables, %lld rows compared at the fenced LSN %s, "
+                  "%zu mismatches\n",
                   d.value("tables_compared", 0), (long long)d.value("rows_compared", 0ll),
                   r.value("final_lsn", "").c_str(),
                   d.value("mismatches", nlohmann::json::array()).size());

@@ -14,8 +14,8 @@
 namespace pgshift::demo {
 
 struct DemoOptions {
-  std::string dir;        // work directory; a fresh temporary one when empty
-  bool keep = false;      // leave servers running and files in place
+  std::string dir;    // work directory; a fresh temporary one when empty
+  bool keep = false;  // leave servers running and files in place
   int pgbench_scale = 5;
   int pgbench_clients = 4;
   int ledger_clients = 2;

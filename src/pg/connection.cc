@@ -20,12 +20,16 @@ Status ClassifyConnectError(const ConnInfo& info, const std::string& raw_msg) {
   std::string who = info.Label();
   if (Contains(msg, "password authentication failed") || Contains(msg, "no password supplied") ||
       Contains(msg, "SCRAM") || Contains(msg, "authentication failed")) {
-    return Unauthenticated(who + ": authentication failed (wrong password or user); check the "
-                                 "user and password in the connection string. Server said: " + msg);
+    return Unauthenticated(who +
+                           ": authentication failed (wrong password or user); check the "
+                           "user and password in the connection string. Server said: " +
+                           msg);
   }
   if (Contains(msg, "no pg_hba.conf entry")) {
-    return PermissionDenied(who + ": the server's pg_hba.conf rejects this connection; add an "
-                                  "entry for this host and user. Server said: " + msg);
+    return PermissionDenied(who +
+                            ": the server's pg_hba.conf rejects this connection; add an "
+                            "entry for this host and user. Server said: " +
+                            msg);
   }
   if (Contains(msg, "does not exist")) {
     return NotFound(who + ": " + msg + "; check user and dbname");

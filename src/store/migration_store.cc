@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS events(
 // A prepared statement that finalizes itself.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr);
+  }
   ~Stmt() { sqlite3_finalize(s_); }
   bool ok() const { return rc_ == SQLITE_OK; }
   Stmt& Bind(int i, const std::string& v) {
@@ -91,7 +93,8 @@ Result<std::unique_ptr<MigrationStore>> MigrationStore::Open(const std::string& 
   int fd = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
     return InvalidArgument("store " + path + ": cannot open or create the file (" +
-                           std::string(strerror(errno)) + "); set --store or PGSHIFT_STORE to a "
+                           std::string(strerror(errno)) +
+                           "); set --store or PGSHIFT_STORE to a "
                            "writable path");
   }
   close(fd);
@@ -168,8 +171,8 @@ Result<std::vector<EventRecord>> MigrationStore::Events(const std::string& name)
   std::vector<EventRecord> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
-    out.push_back({s.Int(0), s.Real(1), static_cast<int>(s.Int(2)), static_cast<int>(s.Int(3)),
-                   s.Text(4)});
+    out.push_back(
+        {s.Int(0), s.Real(1), static_cast<int>(s.Int(2)), static_cast<int>(s.Int(3)), s.Text(4)});
   }
   if (rc != SQLITE_DONE) return Unavailable("store " + path_ + ": " + s.Error());
   return out;
@@ -224,9 +227,9 @@ Status MigrationStore::MergeData(const std::string& name, int expected_phase,
 }
 
 Status MigrationStore::SetFlag(const std::string& name, const char* column, double now) {
-  Stmt s(db_, (std::string("UPDATE migrations SET ") + column +
-               " = 1, updated_at = ?2 WHERE name = ?1")
-                  .c_str());
+  Stmt s(db_,
+         (std::string("UPDATE migrations SET ") + column + " = 1, updated_at = ?2 WHERE name = ?1")
+             .c_str());
   s.Bind(1, name).Bind(2, now);
   if (s.Step() != SQLITE_DONE) return Unavailable("store " + path_ + ": " + s.Error());
   if (sqlite3_changes(db_) == 0) {

@@ -37,9 +37,10 @@ Result<std::map<std::string, TableSum>> SumTables(PgConnection& c) {
   for (int i = 0; i < tables.rows(); ++i) {
     std::string rel = QuoteIdent(c, tables.Get(i, 0)) + "." + QuoteIdent(c, tables.Get(i, 1));
     ASSIGN_OR_RETURN(PgResult r, c.Query("SELECT count(*), coalesce(sum(hashtextextended(t::text, "
-                                         "0)), 0)::text FROM ONLY " + rel + " t"));
-    out[db + "." + tables.Get(i, 0) + "." + tables.Get(i, 1)] = {
-        std::stoll(r.Get(0, 0)), r.Get(0, 1)};
+                                         "0)), 0)::text FROM ONLY " +
+                                         rel + " t"));
+    out[db + "." + tables.Get(i, 0) + "." + tables.Get(i, 1)] = {std::stoll(r.Get(0, 0)),
+                                                                 r.Get(0, 1)};
   }
   return out;
 }

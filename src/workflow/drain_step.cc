@@ -35,10 +35,10 @@ Result<StepOutcome> RunDrain(MigrationContext& ctx) {
     ASSIGN_OR_RETURN(std::vector<LogicalSlot> now, ListLogicalSlots(*source));
     for (const auto& slot : now) confirmed.push_back(slot.ToJson());
   }
-  RETURN_IF_ERROR(ctx.Transition(Phase::kDraining, Phase::kPromoting,
-                                 "target replayed " + final_lsn.ToString() +
-                                     "; CDC consumers confirmed",
-                                 {{"slots_confirmed", confirmed}}));
+  RETURN_IF_ERROR(
+      ctx.Transition(Phase::kDraining, Phase::kPromoting,
+                     "target replayed " + final_lsn.ToString() + "; CDC consumers confirmed",
+                     {{"slots_confirmed", confirmed}}));
   return StepOutcome::kMoved;
 }
 

@@ -19,18 +19,30 @@ using StepFn = Result<StepOutcome> (*)(MigrationContext&);
 StepFn StepFor(Phase p) {
   switch (p) {
     case Phase::kCreated:
-    case Phase::kReplicating: return RunReplicate;
-    case Phase::kValidating: return RunValidate;
-    case Phase::kReadyForCutover: return RunCutoverGate;
-    case Phase::kPausing: return RunQuiesce;
-    case Phase::kFencing: return RunFence;
-    case Phase::kDraining: return RunDrain;
-    case Phase::kPromoting: return RunPromote;
-    case Phase::kSlotHandover: return RunSlotHandover;
-    case Phase::kSwitching: return RunSwitch;
-    case Phase::kVerifying: return RunVerify;
-    case Phase::kRollingBack: return RunRollback;
-    default: return nullptr;
+    case Phase::kReplicating:
+      return RunReplicate;
+    case Phase::kValidating:
+      return RunValidate;
+    case Phase::kReadyForCutover:
+      return RunCutoverGate;
+    case Phase::kPausing:
+      return RunQuiesce;
+    case Phase::kFencing:
+      return RunFence;
+    case Phase::kDraining:
+      return RunDrain;
+    case Phase::kPromoting:
+      return RunPromote;
+    case Phase::kSlotHandover:
+      return RunSlotHandover;
+    case Phase::kSwitching:
+      return RunSwitch;
+    case Phase::kVerifying:
+      return RunVerify;
+    case Phase::kRollingBack:
+      return RunRollback;
+    default:
+      return nullptr;
   }
 }
 
@@ -94,8 +106,7 @@ Status OnStepError(MigrationContext& ctx, const Status& err, int& unavailable_re
     return Status::Ok();
   }
   if (p != Phase::kFailed && p != Phase::kRollingBack && !IsTerminal(p)) {
-    (void)ctx.Transition(p, Phase::kFailed, err.message(),
-                         {{"failed_in", PhaseName(p)}});
+    (void)ctx.Transition(p, Phase::kFailed, err.message(), {{"failed_in", PhaseName(p)}});
   }
   return err;
 }
@@ -158,8 +169,8 @@ Result<Phase> Engine::Run(const EngineOptions& options) {
     if (InCutover(p) && p != Phase::kPausing && !repaused) {
       Status again = ctx.router().Pause(ctx.spec().pause_deadline, ctx.spec().pause_lease);
       if (!again.ok() && p <= Phase::kDraining) {
-        RETURN_IF_ERROR(StartRollback(ctx, "could not pause traffic again after a restart: " +
-                                               again.message()));
+        RETURN_IF_ERROR(StartRollback(
+            ctx, "could not pause traffic again after a restart: " + again.message()));
         continue;
       }
     }

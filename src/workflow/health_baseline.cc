@@ -20,8 +20,9 @@ Result<Totals> ReadTotals(PgConnection& c) {
   ASSIGN_OR_RETURN(std::string has, c.QueryValue("SELECT count(*) FROM pg_extension WHERE "
                                                  "extname = 'pg_stat_statements'"));
   if (has != "0") {
-    auto s = c.Query("SELECT sum(total_exec_time)::float8 AS t, sum(calls)::float8 AS n "
-                     "FROM pg_stat_statements");
+    auto s = c.Query(
+        "SELECT sum(total_exec_time)::float8 AS t, sum(calls)::float8 AS n "
+        "FROM pg_stat_statements");
     if (s.ok()) {
       t.exec_ms = s->GetDouble(0, "t");
       t.calls = s->GetDouble(0, "n");
@@ -70,8 +71,8 @@ std::vector<std::string> CompareHealth(const HealthRates& base, const HealthRate
   char buf[256];
   // Rollbacks: more than twice the baseline rate, and more than one a second, is a regression.
   if (now.rollbacks_per_s > 1.0 && now.rollbacks_per_s > 2 * base.rollbacks_per_s) {
-    std::snprintf(buf, sizeof buf, "rollback rate %.1f/s vs baseline %.1f/s",
-                  now.rollbacks_per_s, base.rollbacks_per_s);
+    std::snprintf(buf, sizeof buf, "rollback rate %.1f/s vs baseline %.1f/s", now.rollbacks_per_s,
+                  base.rollbacks_per_s);
     out.push_back(buf);
   }
   if (base.commits_per_s > 10 && now.commits_per_s < 0.5 * base.commits_per_s) {

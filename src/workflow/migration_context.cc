@@ -27,13 +27,14 @@ Status MigrationContext::Load() {
   ASSIGN_OR_RETURN(record_, store_.Get(name_));
   if (!ParsePhaseValue(record_.phase, &phase_)) {
     return FailedPrecondition("migration '" + name_ + "' has unknown phase value " +
-                              std::to_string(record_.phase) + "; is this store from a newer pgshift?");
+                              std::to_string(record_.phase) +
+                              "; is this store from a newer pgshift?");
   }
   if (!platform_) {
     ASSIGN_OR_RETURN(spec_, MigrationSpec::FromJson(record_.spec));
     if (spec_.platform == "local") {
-      platform_ = MakeLocalPlatform(spec_.source_data_dir, spec_.target_dir,
-                                    spec_.source.Get("password"));
+      platform_ =
+          MakeLocalPlatform(spec_.source_data_dir, spec_.target_dir, spec_.source.Get("password"));
     } else {
       platform_ = MakeExternalPlatform();
     }
@@ -78,8 +79,7 @@ Status MigrationContext::Transition(Phase from, Phase to, const std::string& rea
 }
 
 Status MigrationContext::Record(const nlohmann::json& patch) {
-  RETURN_IF_ERROR(
-      store_.MergeData(name_, static_cast<int>(phase_), patch, clock_.WallSeconds()));
+  RETURN_IF_ERROR(store_.MergeData(name_, static_cast<int>(phase_), patch, clock_.WallSeconds()));
   return Load();
 }
 

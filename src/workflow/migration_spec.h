@@ -16,7 +16,7 @@ namespace pgshift {
 struct MigrationSpec {
   std::string name;
   ConnInfo source;
-  ConnInfo target;                // for "local", filled in from target_dir/target_port
+  ConnInfo target;                 // for "local", filled in from target_dir/target_port
   std::string platform = "local";  // "local" (pgshift builds the target) or "external"
   std::string target_dir;          // local: where pg_basebackup puts the replica
   int target_port = 0;             // local: the replica's port

@@ -28,7 +28,8 @@ nlohmann::json PhaseDurations(const std::vector<EventRecord>& events, double now
 
 }  // namespace
 
-nlohmann::json MigrationStatusJson(const MigrationRecord& r, const std::vector<EventRecord>& events) {
+nlohmann::json MigrationStatusJson(const MigrationRecord& r,
+                                   const std::vector<EventRecord>& events) {
   Phase phase = Phase::kCreated;
   ParsePhaseValue(r.phase, &phase);
   auto spec = MigrationSpec::FromJson(r.spec);
@@ -51,13 +52,15 @@ nlohmann::json MigrationStatusJson(const MigrationRecord& r, const std::vector<E
   j["phases"] = PhaseDurations(events, now);
   nlohmann::json ev = nlohmann::json::array();
   for (const auto& e : events) {
-    ev.push_back({{"at", e.at}, {"from", NameOf(e.from_phase)}, {"to", NameOf(e.to_phase)},
+    ev.push_back({{"at", e.at},
+                  {"from", NameOf(e.from_phase)},
+                  {"to", NameOf(e.to_phase)},
                   {"reason", e.reason}});
   }
   j["events"] = ev;
-  for (const char* key : {"checks", "baseline", "final_lsn", "cdc_fence_lsn", "fence", "slots",
-                          "slots_on_target", "promote_ms", "verify", "rollback_reason",
-                          "rollback_from", "failed_in"}) {
+  for (const char* key :
+       {"checks", "baseline", "final_lsn", "cdc_fence_lsn", "fence", "slots", "slots_on_target",
+        "promote_ms", "verify", "rollback_reason", "rollback_from", "failed_in"}) {
     if (r.data.contains(key) && !r.data[key].is_null()) j[key] = r.data[key];
   }
   return j;

@@ -22,7 +22,7 @@ enum class Phase : int {
   kCompleted = 12,
   kRollingBack = 13,
   kRolledBack = 14,
-  kFailed = 15,          // stopped; the operator decides (rollback stays possible)
+  kFailed = 15,  // stopped; the operator decides (rollback stays possible)
 };
 
 std::string_view PhaseName(Phase p);

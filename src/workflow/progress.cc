@@ -73,8 +73,8 @@ class JsonProgress : public ProgressSink {
  public:
   explicit JsonProgress(std::FILE* out) : out_(out) {}
   void Update(const ProgressUpdate& u) override {
-    nlohmann::json j = {{"event", "progress"}, {"phase", PhaseName(u.phase)},
-                        {"message", u.message}};
+    nlohmann::json j = {
+        {"event", "progress"}, {"phase", PhaseName(u.phase)}, {"message", u.message}};
     if (u.lag_bytes) j["lag_bytes"] = *u.lag_bytes;
     if (u.lag_seconds) j["lag_seconds"] = *u.lag_seconds;
     if (u.bytes_done) j["bytes_done"] = *u.bytes_done;

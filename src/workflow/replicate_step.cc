@@ -29,8 +29,9 @@ class BasebackupProgress {
     auto conn = PgConnection::Connect(ctx_.spec().source.With("application_name", "pgshift"));
     auto t0 = std::chrono::steady_clock::now();
     while (!stop_ && conn.ok()) {
-      auto r = conn->Query("SELECT coalesce(backup_streamed, 0) AS done, "
-                           "coalesce(backup_total, 0) AS total FROM pg_stat_progress_basebackup");
+      auto r = conn->Query(
+          "SELECT coalesce(backup_streamed, 0) AS done, "
+          "coalesce(backup_total, 0) AS total FROM pg_stat_progress_basebackup");
       if (r.ok() && r->rows() > 0) {
         ProgressUpdate u{Phase::kReplicating, "pg_basebackup"};
         u.bytes_done = r->GetInt(0, "done");
@@ -109,8 +110,8 @@ Result<StepOutcome> RunReplicate(MigrationContext& ctx) {
   }
   if (ctx.spec().platform == "local") RETURN_IF_ERROR(BuildLocalTarget(ctx));
   RETURN_IF_ERROR(WaitForStreaming(ctx));
-  RETURN_IF_ERROR(ctx.Transition(Phase::kReplicating, Phase::kValidating,
-                                 "target is a streaming replica"));
+  RETURN_IF_ERROR(
+      ctx.Transition(Phase::kReplicating, Phase::kValidating, "target is a streaming replica"));
   return StepOutcome::kMoved;
 }
 

@@ -63,14 +63,16 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     FenceOptions target_fence = FenceOptionsOf(s);
     target_fence.fence_command.reset();
     target_fence.unfence_command.reset();
-    target_fence.orchestrator_user = s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
+    target_fence.orchestrator_user =
+        s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
     auto fenced = MakeExternalPlatform()->FenceSource(*target, target_fence, ctx.clock());
     if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
     if (keep_writes) {
       if (!ctx.platform().CanRewindSource()) {
-        return FailedPrecondition("rollback: keeping the target's writes needs pg_rewind on the "
-                                  "source's host (platform 'local'); this is platform '" +
-                                  std::string(ctx.platform().kind()) + "'");
+        return FailedPrecondition(
+            "rollback: keeping the target's writes needs pg_rewind on the "
+            "source's host (platform 'local'); this is platform '" +
+            std::string(ctx.platform().kind()) + "'");
       }
       RETURN_IF_ERROR(RewindSourceBehindTarget(ctx, *target));
     }
@@ -97,9 +99,9 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
     if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");
     RETURN_IF_ERROR(ctx.router().Resume());
   }
-  RETURN_IF_ERROR(ctx.Transition(Phase::kRollingBack, Phase::kRolledBack,
-                                 after_promotion ? "traffic back on the source"
-                                                 : "source unfenced, nothing lost"));
+  RETURN_IF_ERROR(ctx.Transition(
+      Phase::kRollingBack, Phase::kRolledBack,
+      after_promotion ? "traffic back on the source" : "source unfenced, nothing lost"));
   return StepOutcome::kMoved;
 }
 

@@ -18,8 +18,8 @@ Result<StepOutcome> RunSlotHandover(MigrationContext& ctx) {
   }
   nlohmann::json created = nlohmann::json::array();
   if (!slots.empty()) {
-    ctx.progress().Update({Phase::kSlotHandover,
-                           "recreating " + std::to_string(slots.size()) + " logical slot(s)"});
+    ctx.progress().Update(
+        {Phase::kSlotHandover, "recreating " + std::to_string(slots.size()) + " logical slot(s)"});
     auto made = RecreateSlots(ctx.spec().target, slots);
     if (!made.ok()) {
       return FailedPrecondition(ctx.spec().name + ": slot handover: " + made.status().message());

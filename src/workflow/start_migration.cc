@@ -73,20 +73,21 @@ Status CheckExternalTarget(MigrationSpec& spec, PgConnection& source, const Star
 Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& req, Clock& clock) {
   RETURN_IF_ERROR(ValidateName(req.name));
   if (req.target.has_value() == req.create_target_dir.has_value()) {
-    return InvalidArgument("give exactly one of --target CONNINFO (an existing replica) or "
-                           "--create-target DIR (pgshift builds one)");
+    return InvalidArgument(
+        "give exactly one of --target CONNINFO (an existing replica) or "
+        "--create-target DIR (pgshift builds one)");
   }
   MigrationSpec spec = req.options;
   spec.name = req.name;
   ASSIGN_OR_RETURN(spec.source, ConnInfo::Parse(req.source, "source"));
   if (store.Get(req.name).ok()) {
-    return AlreadyExists("a migration named '" + req.name + "' already exists in " +
-                         store.path() + "; choose another name");
+    return AlreadyExists("a migration named '" + req.name + "' already exists in " + store.path() +
+                         "; choose another name");
   }
   ASSIGN_OR_RETURN(PgConnection source, PgConnection::Connect(spec.source));
-  ASSIGN_OR_RETURN(std::string super, source.QueryValue(
-                                          "SELECT rolsuper::text FROM pg_roles WHERE rolname = "
-                                          "current_user"));
+  ASSIGN_OR_RETURN(std::string super,
+                   source.QueryValue("SELECT rolsuper::text FROM pg_roles WHERE rolname = "
+                                     "current_user"));
   if (super != "true") {
     return PermissionDenied(spec.source.Label() + ": role '" + spec.source.Get("user") +
                             "' is not a superuser; pgshift needs a superuser on the source to "

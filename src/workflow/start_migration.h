@@ -15,13 +15,14 @@ namespace pgshift {
 
 struct StartRequest {
   std::string name;
-  std::string source;                  // conninfo
-  std::optional<std::string> target;   // conninfo of the operator's replica (external)
+  std::string source;                            // conninfo
+  std::optional<std::string> target;             // conninfo of the operator's replica (external)
   std::optional<std::string> create_target_dir;  // local: pgshift builds the replica here
   std::optional<int> target_port;
   MigrationSpec options;  // timeouts, thresholds, router, auto_cutover: copied into the spec
 };
 
-Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& request, Clock& clock);
+Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& request,
+                                     Clock& clock);
 
 }  // namespace pgshift

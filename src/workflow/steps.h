@@ -13,17 +13,17 @@ enum class StepOutcome {
   kWaiting,  // nothing to do until the operator acts (cutover gate)
 };
 
-Result<StepOutcome> RunReplicate(MigrationContext& ctx);      // kCreated, kReplicating
-Result<StepOutcome> RunValidate(MigrationContext& ctx);       // kValidating
-Result<StepOutcome> RunCutoverGate(MigrationContext& ctx);    // kReadyForCutover
-Result<StepOutcome> RunQuiesce(MigrationContext& ctx);        // kPausing
-Result<StepOutcome> RunFence(MigrationContext& ctx);          // kFencing
-Result<StepOutcome> RunDrain(MigrationContext& ctx);          // kDraining
-Result<StepOutcome> RunPromote(MigrationContext& ctx);        // kPromoting
-Result<StepOutcome> RunSlotHandover(MigrationContext& ctx);   // kSlotHandover
-Result<StepOutcome> RunSwitch(MigrationContext& ctx);         // kSwitching
-Result<StepOutcome> RunVerify(MigrationContext& ctx);         // kVerifying
-Result<StepOutcome> RunRollback(MigrationContext& ctx);       // kRollingBack
+Result<StepOutcome> RunReplicate(MigrationContext& ctx);     // kCreated, kReplicating
+Result<StepOutcome> RunValidate(MigrationContext& ctx);      // kValidating
+Result<StepOutcome> RunCutoverGate(MigrationContext& ctx);   // kReadyForCutover
+Result<StepOutcome> RunQuiesce(MigrationContext& ctx);       // kPausing
+Result<StepOutcome> RunFence(MigrationContext& ctx);         // kFencing
+Result<StepOutcome> RunDrain(MigrationContext& ctx);         // kDraining
+Result<StepOutcome> RunPromote(MigrationContext& ctx);       // kPromoting
+Result<StepOutcome> RunSlotHandover(MigrationContext& ctx);  // kSlotHandover
+Result<StepOutcome> RunSwitch(MigrationContext& ctx);        // kSwitching
+Result<StepOutcome> RunVerify(MigrationContext& ctx);        // kVerifying
+Result<StepOutcome> RunRollback(MigrationContext& ctx);      // kRollingBack
 
 // Shared by the cutover steps: the endpoint a Router should send traffic to.
 Endpoint EndpointOf(const ConnInfo& c);

@@ -15,7 +15,8 @@ Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
   }
   uint64_t version = ctx.data()["route_version"].get<uint64_t>();
   Endpoint to = EndpointOf(ctx.spec().target);
-  ctx.progress().Update({Phase::kSwitching, "routing to " + to.host + ":" + std::to_string(to.port)});
+  ctx.progress().Update(
+      {Phase::kSwitching, "routing to " + to.host + ":" + std::to_string(to.port)});
   RETURN_IF_ERROR(ctx.router().Switch(to, version));
   RETURN_IF_ERROR(ctx.router().Resume());
   RETURN_IF_ERROR(ctx.Transition(Phase::kSwitching, Phase::kVerifying,

@@ -39,9 +39,9 @@ Result<StepOutcome> RunValidate(MigrationContext& ctx) {
   opts.window = s.check_window;
   opts.max_lag_bytes = s.max_lag_bytes;
   opts.max_lag_seconds = s.max_lag_seconds;
-  ctx.progress().Update({Phase::kValidating, "running checks over a " +
-                                                 std::to_string(s.check_window.count() / 1000) +
-                                                 " s window"});
+  ctx.progress().Update(
+      {Phase::kValidating,
+       "running checks over a " + std::to_string(s.check_window.count() / 1000) + " s window"});
   ASSIGN_OR_RETURN(CheckReport report, RunChecks(s.source, s.target, opts, ctx.clock()));
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   ASSIGN_OR_RETURN(HealthRates baseline,
@@ -60,13 +60,14 @@ Result<StepOutcome> RunValidate(MigrationContext& ctx) {
   double waited = ctx.clock().WallSeconds() - started;
   if (only_lag && waited * 1000 < static_cast<double>(s.validate_timeout.count())) {
     // Lag oscillates: keep judging whole windows until one is clean.
-    return Unavailable("validate: replication lag over the threshold in this window; "
-                       "judging another window");
+    return Unavailable(
+        "validate: replication lag over the threshold in this window; "
+        "judging another window");
   }
-  std::string why = "checks failed: " + Join(failing) +
-                    " (see 'pgshift migrate status " + s.name + "' for evidence and advice)";
-  RETURN_IF_ERROR(ctx.Transition(Phase::kValidating, Phase::kFailed, why,
-                                 {{"failed_in", "validating"}}));
+  std::string why = "checks failed: " + Join(failing) + " (see 'pgshift migrate status " + s.name +
+                    "' for evidence and advice)";
+  RETURN_IF_ERROR(
+      ctx.Transition(Phase::kValidating, Phase::kFailed, why, {{"failed_in", "validating"}}));
   return FailedPrecondition(s.name + ": validate: " + why);
 }
 

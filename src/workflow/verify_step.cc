@@ -34,8 +34,8 @@ Result<StepOutcome> RunVerify(MigrationContext& ctx) {
   Status write = target->Exec("SELECT txid_current()");
   verify["write_ok"] = write.ok();
   if (!write.ok()) {
-    return FailedPrecondition(s.name + ": verify: a write on the new primary failed: " +
-                              write.message());
+    return FailedPrecondition(s.name +
+                              ": verify: a write on the new primary failed: " + write.message());
   }
   std::vector<std::string> problems;
   if (!ctx.held_snapshots().empty()) {
@@ -44,15 +44,16 @@ Result<StepOutcome> RunVerify(MigrationContext& ctx) {
     verify["data"] = data.ToJson();
     for (const auto& m : data.mismatches) problems.push_back("data: " + m);
   } else {
-    verify["data"] = {{"skipped", "the snapshot taken at promotion did not survive a restart of "
-                                  "pgshift; data was not compared"}};
+    verify["data"] = {{"skipped",
+                       "the snapshot taken at promotion did not survive a restart of "
+                       "pgshift; data was not compared"}};
   }
-  ASSIGN_OR_RETURN(HealthRates now, SampleHealth(*target, std::chrono::milliseconds(2000),
-                                                 ctx.clock()));
+  ASSIGN_OR_RETURN(HealthRates now,
+                   SampleHealth(*target, std::chrono::milliseconds(2000), ctx.clock()));
   HealthRates baseline = HealthRates::FromJson(ctx.data().value("baseline", nlohmann::json{}));
   std::vector<std::string> health = CompareHealth(baseline, now);
-  verify["health"] = {{"baseline", baseline.ToJson()}, {"target", now.ToJson()},
-                      {"warnings", health}};
+  verify["health"] = {
+      {"baseline", baseline.ToJson()}, {"target", now.ToJson()}, {"warnings", health}};
   if (!problems.empty()) {
     verify["problems"] = problems;
     RETURN_IF_ERROR(ctx.Transition(Phase::kVerifying, Phase::kFailed,

@@ -38,10 +38,10 @@ TEST_F(MigrateBadInput, WrongPassword) {
 }
 
 TEST_F(MigrateBadInput, NotASuperuser) {
-  ExpectRefused(StartArgs(h_.source()
-                              .ConnAs(MigrationHarness::kAppUser, MigrationHarness::kAppPassword)
-                              .raw()),
-                "is not a superuser");
+  ExpectRefused(
+      StartArgs(
+          h_.source().ConnAs(MigrationHarness::kAppUser, MigrationHarness::kAppPassword).raw()),
+      "is not a superuser");
 }
 
 TEST_F(MigrateBadInput, TargetThatIsNotAReplicaOfTheSource) {

@@ -25,9 +25,9 @@ TEST(Migration, CompletesUnderLoadWithNothingLost) {
   auto s = h.Status();
   EXPECT_EQ(s["state"], "completed");
   EXPECT_EQ(s["phase"], "completed");
-  std::vector<std::string> want = {"replicating", "validating", "ready_for_cutover", "pausing",
-                                   "fencing",     "draining",   "promoting",         "slot_handover",
-                                   "switching",   "verifying"};
+  std::vector<std::string> want = {
+      "replicating", "validating", "ready_for_cutover", "pausing",   "fencing",
+      "draining",    "promoting",  "slot_handover",     "switching", "verifying"};
   EXPECT_EQ(PhaseNames(s), want);
   EXPECT_TRUE(s["verify"]["data"]["mismatches"].empty()) << s["verify"].dump();
   EXPECT_GT(s["verify"]["data"]["tables_compared"].get<int>(), 0);

@@ -6,10 +6,10 @@ namespace pgshift {
 namespace {
 
 TEST(Phase, TheHappyPathIsLegalStepByStep) {
-  Phase path[] = {Phase::kCreated,      Phase::kReplicating,  Phase::kValidating,
-                  Phase::kReadyForCutover, Phase::kPausing,   Phase::kFencing,
-                  Phase::kDraining,     Phase::kPromoting,    Phase::kSlotHandover,
-                  Phase::kSwitching,    Phase::kVerifying,    Phase::kCompleted};
+  Phase path[] = {Phase::kCreated,         Phase::kReplicating, Phase::kValidating,
+                  Phase::kReadyForCutover, Phase::kPausing,     Phase::kFencing,
+                  Phase::kDraining,        Phase::kPromoting,   Phase::kSlotHandover,
+                  Phase::kSwitching,       Phase::kVerifying,   Phase::kCompleted};
   for (size_t i = 0; i + 1 < std::size(path); ++i) {
     EXPECT_TRUE(IsLegalTransition(path[i], path[i + 1])) << PhaseName(path[i]);
   }
