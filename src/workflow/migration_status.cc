@@ -48,7 +48,8 @@ nlohmann::json MigrationStatusJson(const MigrationRecord& r,
     j["source"] = spec->source.Label();
     j["target"] = spec->target.Label();
   }
-  double now = IsTerminal(phase) || phase == Phase::kFailed ? r.updated_at : r.updated_at;
+  // A running migration's current phase is shown up to its last recorded change.
+  double now = r.updated_at;
   j["phases"] = PhaseDurations(events, now);
   nlohmann::json ev = nlohmann::json::array();
   for (const auto& e : events) {

@@ -40,11 +40,11 @@ Status CheckLocalTarget(MigrationSpec& spec, PgConnection& source, const StartRe
   } else {
     ASSIGN_OR_RETURN(spec.target_port, ReservePort());
   }
-  std::string raw = "host=127.0.0.1 port=" + std::to_string(spec.target_port);
-  for (const char* k : {"user", "password", "dbname"}) {
-    if (!spec.source.Get(k).empty()) raw += std::string(" ") + k + "='" + spec.source.Get(k) + "'";
-  }
-  ASSIGN_OR_RETURN(spec.target, ConnInfo::Parse(raw, "target"));
+  // The replica is reached like the source (same role, password, database) on this host.
+  ConnInfo local = spec.source.With("host", "127.0.0.1")
+                       .With("hostaddr", "127.0.0.1")
+                       .With("port", std::to_string(spec.target_port));
+  ASSIGN_OR_RETURN(spec.target, ConnInfo::Parse(local.raw(), "target"));
   return Status::Ok();
 }
 
