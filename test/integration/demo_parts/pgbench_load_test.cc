@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "fixture/pg_cluster.h"
@@ -69,6 +72,19 @@ TEST(PgbenchLoad, RestartsAfterTheServerGoesAwayAndCountsWhatItDid) {
   EXPECT_FALSE(first.estimated);
 
   WaitFor([&] { return HistoryRows(*pg) > committed_by_first + 200; }, "pgbench to resume");
+  // A run stopped early is counted from its --progress lines: wait for the second run's first.
+  WaitFor(
+      [&] {
+        for (const auto& f : std::filesystem::directory_iterator(logs.path())) {
+          if (f.path().filename() == "pgbench-0.log") continue;
+          std::ifstream log(f.path());
+          std::stringstream text;
+          text << log.rdbuf();
+          if (text.str().find("progress:") != std::string::npos) return true;
+        }
+        return false;
+      },
+      "the second pgbench run to report progress");
   (*load)->Stop();
   PgbenchLoad::Report r = (*load)->report();
   EXPECT_EQ(r.restarts, 1u);
