@@ -91,7 +91,11 @@ class LeaseKeeper {
 
 // Handles a step's error: whether to retry, roll back, or stop. Returns ok to go on looping.
 Status OnStepError(MigrationContext& ctx, const Status& err, int& unavailable_retries) {
-  const auto budget = std::max<int64_t>(ctx.spec().validate_timeout.count() / 500, 240);
+  // Traffic is held during the cutover: a transient fault there gets a few quick retries, then
+  // the cutover rolls back rather than keep applications waiting.
+  const int64_t budget = InCutover(ctx.phase())
+                             ? 10
+                             : std::max<int64_t>(ctx.spec().validate_timeout.count() / 500, 240);
   if (err.code() == Code::kUnavailable && ++unavailable_retries < budget) {
     spdlog::info("{}: retrying: {}", ctx.spec().name, err.message());
     ctx.clock().SleepFor(std::chrono::milliseconds(std::min(100 * unavailable_retries, 2000)));
