@@ -7,6 +7,8 @@
 #include <openssl/sha.h>
 
 #include <charconv>
+#include <map>
+#include <mutex>
 
 namespace pgshift::proxy {
 namespace {
@@ -39,6 +41,30 @@ bool Attribute(std::string_view msg, char name, std::string_view& value) {
     i = end + 1;
   }
   return false;
+}
+
+// PBKDF2 with the server's iteration count (4096 by default) is the costliest step of a
+// login, and at a switch every held session logs in to the new primary at once while traffic
+// waits. A server's verifier keeps its salt and count, so the derived key is cached per
+// (password, salt, iterations); it is as secret as the password and lives only in memory.
+std::string SaltedPassword(const std::string& password, const std::string& salt, int iterations) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  std::string key = Sha256(password) + salt + std::to_string(iterations);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  unsigned char salted[32];
+  PKCS5_PBKDF2_HMAC(password.data(), int(password.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()), int(salt.size()),
+                    iterations, EVP_sha256(), sizeof(salted), salted);
+  std::string out(reinterpret_cast<char*>(salted), sizeof(salted));
+  std::lock_guard<std::mutex> l(mu);
+  if (cache.size() > 1024) cache.clear();  // bounded: a few backends' verifiers in practice
+  cache[key] = out;
+  return out;
 }
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -115,11 +141,8 @@ Result<std::string> ScramClient::ClientFinal(std::string_view server_first) {
   if (ec != std::errc() || p != i.data() + i.size() || iterations < 1 || iterations > 10000000) {
     return Unauthenticated("SCRAM: invalid iteration count");
   }
-  unsigned char salted[32];
-  PKCS5_PBKDF2_HMAC(password_.data(), int(password_.size()),
-                    reinterpret_cast<const unsigned char*>(salt.data()), int(salt.size()),
-                    iterations, EVP_sha256(), sizeof(salted), salted);
-  std::string_view salted_view(reinterpret_cast<char*>(salted), sizeof(salted));
+  const std::string salted = SaltedPassword(password_, salt, iterations);
+  std::string_view salted_view(salted);
   std::string client_key = Hmac(salted_view, "Client Key");
   std::string stored_key = Sha256(client_key);
   std::string final_without_proof = "c=biws,r=" + std::string(r);  // biws = base64("n,,")
