@@ -114,7 +114,7 @@ Status HbaFence::Reload() const {
   return inst.Reload();
 }
 
-Status HbaFence::Apply(const std::string& orchestrator_user) {
+Status HbaFence::Apply(const std::string& orchestrator_user, bool reload) {
   std::string original;
   if (Applied()) {
     ASSIGN_OR_RETURN(original, ReadTextFile(backup_path()));
@@ -128,6 +128,7 @@ Status HbaFence::Apply(const std::string& orchestrator_user) {
   }
   ASSIGN_OR_RETURN(std::string fenced, FencedHba(original, orchestrator_user));
   RETURN_IF_ERROR(WriteDataDirFile(hba_path(), fenced));
+  if (!reload) return Status::Ok();
   return Reload().Context("fence pg_hba.conf");
 }
 

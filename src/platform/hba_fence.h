@@ -25,8 +25,10 @@ class HbaFence {
       : data_dir_(std::move(data_dir)), password_(std::move(superuser_password)) {}
 
   // Saves the original (unless a saved one already exists: then it is the true original),
-  // writes the fenced file and reloads.
-  Status Apply(const std::string& orchestrator_user);
+  // writes the fenced file and, if `reload`, reloads (pg_ctl reload). Without it the file
+  // takes effect at the caller's next reload: the fence issues one SQL reload for this and
+  // the read-only layer together, sparing a fork of pg_ctl while traffic is held.
+  Status Apply(const std::string& orchestrator_user, bool reload = true);
   // Puts the saved original back, reloads, removes the saved copy. No-op when not fenced.
   Status Lift();
   bool Applied() const;  // a saved original exists

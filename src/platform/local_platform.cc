@@ -17,8 +17,9 @@ class HbaBlock : public ConnectionBlock {
   explicit HbaBlock(HbaFence& fence) : fence_(fence) {}
   std::string name() const override { return "block_connections:pg_hba"; }
   bool configured() const override { return true; }
+  // In force at the reload RunFence issues next for the read-only layer.
   Status Block(const FenceOptions& options, const Deadline&) override {
-    return fence_.Apply(options.orchestrator_user);
+    return fence_.Apply(options.orchestrator_user, /*reload=*/false);
   }
   Status Unblock(const FenceOptions&) override { return fence_.Lift(); }
 

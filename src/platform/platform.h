@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,9 +32,10 @@ struct FenceOptions {
 
 struct FenceReport {
   int terminated_backends = 0;
-  int remaining_backends = 0;       // client backends still alive (0 when the fence holds)
-  int prepared_transactions = 0;    // they survive (in WAL, carried to the target)
-  std::vector<std::string> layers;  // which layers were applied, in order, for the report
+  int remaining_backends = 0;               // client backends still alive (0 when the fence holds)
+  int prepared_transactions = 0;            // they survive (in WAL, carried to the target)
+  std::vector<std::string> layers;          // which layers were applied, in order, for the report
+  std::map<std::string, int64_t> layer_ms;  // how long each took: the fence holds traffic
 };
 
 class Platform {

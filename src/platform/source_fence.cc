@@ -56,18 +56,26 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
   RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
   Deadline deadline(clock, options.deadline);
   FenceReport report;
+  auto lap = clock.Now();
+  auto applied = [&](const std::string& layer) {
+    auto now = clock.Now();
+    report.layers.push_back(layer);
+    report.layer_ms[layer] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - lap).count();
+    lap = now;
+  };
   RETURN_IF_ERROR(ExemptSessionFromReadOnly(source));
   if (block.configured()) {
     RETURN_IF_ERROR(block.Block(options, deadline));
-    report.layers.push_back(block.name());
+    applied(block.name());
   }
   RETURN_IF_ERROR(EnableServerReadOnly(source));
   RETURN_IF_ERROR(WaitServerReadOnly(source, true, deadline, clock));
-  report.layers.push_back("read_only");
+  applied("read_only");
 
   ASSIGN_OR_RETURN(TerminationOutcome outcome,
                    TerminateForeignBackends(source, options.orchestrator_user, deadline, clock));
-  report.layers.push_back("terminate_backends");
+  applied("terminate_backends");
   report.terminated_backends = outcome.terminated;
   report.remaining_backends = static_cast<int>(outcome.remaining.size());
   if (!outcome.remaining.empty()) {

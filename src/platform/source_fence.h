@@ -18,6 +18,8 @@ class ConnectionBlock {
   virtual ~ConnectionBlock() = default;
   virtual std::string name() const = 0;  // for FenceReport::layers
   virtual bool configured() const = 0;   // false: the platform has no such layer (skipped)
+  // May leave its change to take effect at the configuration reload RunFence issues right
+  // after it (for the read-only layer).
   virtual Status Block(const FenceOptions& options, const Deadline& deadline) = 0;
   virtual Status Unblock(const FenceOptions& options) = 0;
 };
