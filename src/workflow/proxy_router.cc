@@ -2,6 +2,7 @@
 #include "workflow/proxy_router.h"
 
 #include "common/http_client.h"
+#include "common/log.h"
 
 namespace pgshift {
 
@@ -55,11 +56,19 @@ Status ProxyRouter::Switch(const Endpoint& to, uint64_t version) {
   return Status::Ok();
 }
 
+// A proxy that cannot be reached is not waited for: whatever it holds is released when its
+// lease lapses, and a proxy that is down holds nothing. Retrying it would keep every other
+// proxy's applications waiting (a rollback could not finish while one proxy is down).
 Status ProxyRouter::Resume() {
   Status first;
   for (const auto& p : proxies_) {
     auto r = Call(p, "resume", nlohmann::json::object(), std::chrono::seconds(5));
-    if (!r.ok() && first.ok()) first = r.status();
+    if (r.ok()) continue;
+    if (r.status().code() == Code::kUnavailable) {
+      spdlog::warn("{}; its pause lease lapses by itself", r.status().message());
+      continue;
+    }
+    if (first.ok()) first = r.status();
   }
   return first;
 }

@@ -24,6 +24,7 @@ class ProxyRouter : public Router {
   Status Switch(const Endpoint& to, uint64_t version) override;
   Status Resume() override;
   std::string Describe() const override;
+  bool HoldsSessionsAcrossSwitch() const override { return true; }
 
  private:
   Result<nlohmann::json> Call(const ProxyAdmin& p, const std::string& verb,
