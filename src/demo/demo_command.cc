@@ -9,6 +9,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "common/process.h"
@@ -71,8 +72,10 @@ class Workspace {
   std::string dir_;
 };
 
-// Moves the CDC consumer to the new primary once the migration has switched (its slots exist
-// there from slot_handover on), as an operator's CDC pipeline would be repointed.
+// Moves the CDC consumer to the new primary once the migration has completed, as an
+// operator's CDC pipeline would be repointed: completion means the consumer confirmed the CDC
+// fence point on the old source's slot (pgshift dropped that slot only then), and the new
+// primary's slot starts at the promotion, so nothing is skipped or read twice.
 class ConsumerFollower {
  public:
   ConsumerFollower(CdcConsumer& consumer, std::string store_path, ConnInfo target)
@@ -94,7 +97,7 @@ class ConsumerFollower {
       if (!r.ok()) continue;
       Phase p;
       if (!ParsePhaseValue(r->phase, &p)) continue;
-      if (p == Phase::kVerifying || p == Phase::kCompleted) {
+      if (p == Phase::kCompleted) {
         (void)consumer_.Restart(target_);
         return;
       }

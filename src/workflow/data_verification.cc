@@ -13,7 +13,7 @@ ORDER BY 1, 2)sql";
 
 }  // namespace
 
-Result<std::vector<HeldSnapshot>> HoldSnapshots(const ConnInfo& target) {
+Result<std::vector<HeldSnapshot>> OpenSnapshotSessions(const ConnInfo& target) {
   ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(target));
   ASSIGN_OR_RETURN(PgResult dbs,
                    c.Query("SELECT datname FROM pg_database WHERE datallowconn AND NOT "
@@ -22,12 +22,19 @@ Result<std::vector<HeldSnapshot>> HoldSnapshots(const ConnInfo& target) {
   for (int i = 0; i < dbs.rows(); ++i) {
     std::string db = dbs.Get(i, 0);
     ASSIGN_OR_RETURN(PgConnection d, PgConnection::Connect(target.With("dbname", db)));
-    RETURN_IF_ERROR(d.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    // The snapshot is taken by the first query, now, not when the sums run.
-    RETURN_IF_ERROR(d.Exec("SELECT 1"));
     out.push_back({db, std::move(d)});
   }
   return out;
+}
+
+Status TakeSnapshots(std::vector<HeldSnapshot>& sessions) {
+  for (auto& s : sessions) {
+    if (s.taken) continue;
+    // The snapshot is taken by the first query, now, not when the sums run.
+    RETURN_IF_ERROR(s.connection.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1"));
+    s.taken = true;
+  }
+  return Status::Ok();
 }
 
 Result<std::map<std::string, TableSum>> SumTables(PgConnection& c) {
@@ -55,6 +62,8 @@ Result<VerificationResult> CompareWithSnapshots(const ConnInfo& source,
                                                 std::vector<HeldSnapshot>& snapshots) {
   VerificationResult v;
   for (auto& snap : snapshots) {
+    if (!snap.taken)
+      return FailedPrecondition("the snapshot of " + snap.database + " was not taken");
     ASSIGN_OR_RETURN(auto target_sums, SumTables(snap.connection));
     ASSIGN_OR_RETURN(PgConnection s, PgConnection::Connect(source.With("dbname", snap.database)));
     ASSIGN_OR_RETURN(auto source_sums, SumTables(s));

@@ -1,7 +1,9 @@
 // DataVerification: per-table checksums that show the promoted target holds exactly what the
-// fenced source held. The target side is read through snapshots taken right after promotion,
-// before any application write can reach it, and held open while the sums run after traffic
-// has resumed; the source is fenced and therefore static.
+// fenced source held. The target side is read through snapshots taken on the standby once it
+// has replayed the fenced final LSN (before promotion, so before any application write can
+// reach it) and held open across promotion while the sums run after traffic has resumed; the
+// source is fenced and therefore static. The sessions are opened before traffic is paused, so
+// that taking the snapshots inside the held window costs one round trip per database.
 #pragma once
 
 #include <map>
@@ -13,14 +15,19 @@
 
 namespace pgshift {
 
-// One REPEATABLE READ transaction per database of the target, its snapshot already taken.
+// One session per database of the target; after TakeSnapshots, a REPEATABLE READ transaction
+// whose snapshot is already taken.
 struct HeldSnapshot {
   std::string database;
   PgConnection connection;
+  bool taken = false;
 };
 
-// Opens a held snapshot in every database that accepts connections.
-Result<std::vector<HeldSnapshot>> HoldSnapshots(const ConnInfo& target);
+// Connects to every database of the target that accepts connections; takes no snapshot yet.
+Result<std::vector<HeldSnapshot>> OpenSnapshotSessions(const ConnInfo& target);
+// Takes the snapshot in each session, now. Works on a hot standby; the snapshot stays valid
+// when the standby is promoted (its xmin is held by the session like on a primary).
+Status TakeSnapshots(std::vector<HeldSnapshot>& sessions);
 
 struct TableSum {
   int64_t rows = 0;

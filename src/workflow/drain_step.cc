@@ -1,10 +1,13 @@
 // Drain: nothing acknowledged before the fence may be missing after the cutover.
 //
 //   1. wait until the target has replayed the final LSN (I2);
-//   2. wait until every logical slot's consumer has confirmed the CDC fence point (I4);
-//   3. record the slot positions; kPromoting (this record is the promotion's intent, I3).
+//   2. take the verification snapshots on the standby, now equal to the fenced source;
+//   3. kPromoting (this record is the promotion's intent, I3).
+// CDC consumers are not waited for here, while traffic is held: they drain the old source's
+// slots up to the CDC fence point at their own pace after the switch, and verify drops those
+// slots only once every consumer has confirmed it (I4).
 // Assumes: kDraining with final_lsn recorded. Idempotent: waiting again is harmless.
-#include "cdc/slot_handover.h"
+#include "common/log.h"
 #include "platform/replication_status.h"
 #include "workflow/steps.h"
 
@@ -18,27 +21,18 @@ Result<StepOutcome> RunDrain(MigrationContext& ctx) {
   Status replayed = WaitForReplay(*target, final_lsn, s.drain_timeout, ctx.clock());
   if (!replayed.ok()) return FailedPrecondition(s.name + ": drain: " + replayed.message());
 
-  std::vector<LogicalSlot> slots;
-  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
-    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
-    slots.push_back(slot);
+  bool held = false;
+  if (!ctx.held_snapshots().empty()) {
+    Status taken = TakeSnapshots(ctx.held_snapshots());
+    if (!taken.ok()) {
+      spdlog::warn("{}: no verification snapshot: {}", s.name, taken.message());
+      ctx.held_snapshots().clear();
+    }
+    held = taken.ok();
   }
-  nlohmann::json confirmed = nlohmann::json::array();
-  if (!slots.empty()) {
-    ASSIGN_OR_RETURN(Lsn cdc_lsn, Lsn::Parse(ctx.data().value("cdc_fence_lsn", "")));
-    ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-    ctx.progress().Update({Phase::kDraining, "waiting for " + std::to_string(slots.size()) +
-                                                 " CDC consumer(s) to confirm " +
-                                                 cdc_lsn.ToString()});
-    Status st = WaitForSlotsConfirmed(*source, slots, cdc_lsn, s.cdc_timeout, ctx.clock());
-    if (!st.ok()) return FailedPrecondition(s.name + ": drain: " + st.message());
-    ASSIGN_OR_RETURN(std::vector<LogicalSlot> now, ListLogicalSlots(*source));
-    for (const auto& slot : now) confirmed.push_back(slot.ToJson());
-  }
-  RETURN_IF_ERROR(
-      ctx.Transition(Phase::kDraining, Phase::kPromoting,
-                     "target replayed " + final_lsn.ToString() + "; CDC consumers confirmed",
-                     {{"slots_confirmed", confirmed}}));
+  RETURN_IF_ERROR(ctx.Transition(Phase::kDraining, Phase::kPromoting,
+                                 "target replayed " + final_lsn.ToString(),
+                                 {{"snapshot_held", held}}));
   return StepOutcome::kMoved;
 }
 

@@ -124,6 +124,11 @@ Status ReplanFailed(MigrationContext& ctx) {
     return ctx.Transition(Phase::kFailed, to, "operator ran the migration again",
                           {{"validate_started_at", nullptr}, {"failed_in", nullptr}});
   }
+  if (in == PhaseName(Phase::kVerifying) && ctx.data().value("cdc_pending", false)) {
+    return ctx.Transition(Phase::kFailed, Phase::kVerifying,
+                          "operator ran the migration again: waiting for CDC consumers",
+                          {{"failed_in", nullptr}});
+  }
   return FailedPrecondition(ctx.spec().name + " failed in " + in + ": " +
                             "run 'pgshift migrate rollback " + ctx.spec().name +
                             "' to return to the source");

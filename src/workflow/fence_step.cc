@@ -40,7 +40,8 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   ASSIGN_OR_RETURN(Lsn final_lsn, CurrentWalLsn(*source));
   nlohmann::json fence = {{"terminated_backends", report->terminated_backends},
                           {"prepared_transactions", report->prepared_transactions},
-                          {"layers", report->layers}};
+                          {"layers", report->layers},
+                          {"layer_ms", report->layer_ms}};
   RETURN_IF_ERROR(ctx.Transition(Phase::kFencing, Phase::kDraining,
                                  "source fenced at " + final_lsn.ToString(),
                                  {{"final_lsn", final_lsn.ToString()},

@@ -3,6 +3,7 @@
 // die), the platform and the router, and the one Transition() that moves the phase.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,9 @@ class MigrationContext {
 
   // Snapshots of the promoted target held open for verification (lost on a restart).
   std::vector<HeldSnapshot>& held_snapshots() { return held_snapshots_; }
+  // The routers' switch to the target, started in the background at promotion and joined by
+  // the switch step (lost on a restart: the switch step then switches itself).
+  std::optional<std::future<Status>>& early_switch() { return early_switch_; }
 
  private:
   Result<PgConnection*> Open(std::optional<PgConnection>& slot, const ConnInfo& info);
@@ -66,6 +70,7 @@ class MigrationContext {
   std::optional<PgConnection> source_;
   std::optional<PgConnection> target_;
   std::vector<HeldSnapshot> held_snapshots_;
+  std::optional<std::future<Status>> early_switch_;
 };
 
 }  // namespace pgshift

@@ -75,6 +75,8 @@ bool IsLegalTransition(Phase from, Phase to) {
       // A migration stopped by a failed gate is re-judged when the operator runs it again.
       {P::kFailed, P::kReplicating},
       {P::kFailed, P::kValidating},
+      // ... or, stopped waiting for CDC consumers after the switch, waits for them again.
+      {P::kFailed, P::kVerifying},
   };
   for (const auto& [f, t] : kForward) {
     if (f == from && t == to) return true;

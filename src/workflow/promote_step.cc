@@ -1,9 +1,14 @@
 // Promote: the target becomes the primary.
 //
-//   1. promote (the platform polls for the end of recovery; no coarse timers) and record how
+//   1. record the route version to the target and, if the routers hold sessions across a
+//      switch (proxies), start switching them to it in the background: held sessions log in to the
+//      target while it is promoted, instead of after. They stay held until the switch step resumes
+//      them after the slot handover, so nothing runs on the target as a standby nor before its
+//      slots exist (I4); a session opened during recovery writes once recovery has ended. A
+//      rollback from here on routes back to the source with a newer version, which proxies prefer
+//      whatever the order;
+//   2. promote (the platform polls for the end of recovery; no coarse timers) and record how
 //      long it took;
-//   2. hold a snapshot of every database of the new primary before anything can write to it,
-//      for verification after traffic resumes;
 //   3. kSlotHandover.
 // Assumes: kPromoting recorded, every session paused, source fenced, final LSN replayed.
 // Idempotent: promoting a promoted target returns at once; snapshots lost in a crash are
@@ -15,16 +20,20 @@ namespace pgshift {
 Result<StepOutcome> RunPromote(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
+  ASSIGN_OR_RETURN(uint64_t version, RouteVersionToTarget(ctx));
+  if (!ctx.early_switch() && ctx.router().HoldsSessionsAcrossSwitch()) {
+    Router* router = &ctx.router();
+    Endpoint to = EndpointOf(s.target);
+    ctx.early_switch() = std::async(std::launch::async,
+                                    [router, to, version] { return router->Switch(to, version); });
+  }
   ctx.progress().Update({Phase::kPromoting, "promoting " + s.target.Label()});
   auto took = ctx.platform().PromoteTarget(*target, s.promote_timeout, ctx.clock());
   if (!took.ok()) return FailedPrecondition(s.name + ": promote: " + took.status().message());
   ctx.DropConnections();  // the target's session saw recovery end; start clean
-  auto snapshots = HoldSnapshots(s.target);
-  bool held = snapshots.ok();
-  if (held) ctx.held_snapshots() = std::move(snapshots).value();
   RETURN_IF_ERROR(ctx.Transition(Phase::kPromoting, Phase::kSlotHandover,
                                  "target promoted in " + std::to_string(took->count()) + " ms",
-                                 {{"promote_ms", took->count()}, {"snapshot_held", held}}));
+                                 {{"promote_ms", took->count()}}));
   return StepOutcome::kMoved;
 }
 

@@ -91,6 +91,12 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
   bool keep_writes =
       s.rollback_keeps_target_writes || ctx.data().value("rollback_keeps_target_writes", false);
   ctx.progress().Update({Phase::kRollingBack, "rolling back from " + from});
+  // A switch to the target started at promotion must land before routing back: a file router
+  // could otherwise write its older route last.
+  if (ctx.early_switch()) {
+    (void)ctx.early_switch()->get();
+    ctx.early_switch().reset();
+  }
   if (after_promotion) {
     RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes));
   } else {

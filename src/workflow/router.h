@@ -30,8 +30,13 @@ class Router {
   virtual Status Renew(std::chrono::milliseconds lease) = 0;
   // Points traffic at `to`. `version` only increases; a stale switch is refused.
   virtual Status Switch(const Endpoint& to, uint64_t version) = 0;
+  // Releases the pause. A proxy that cannot be reached is skipped (its lease lapses).
   virtual Status Resume() = 0;
   virtual std::string Describe() const = 0;
+  // True when a switch while paused keeps every session held until Resume (a proxy); false
+  // when clients follow the route by themselves (a route file), so that switching early
+  // would let them reach the target before it is ready.
+  virtual bool HoldsSessionsAcrossSwitch() const { return false; }
 };
 
 // Builds the router named in a migration spec's "router" object:

@@ -28,5 +28,8 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx);      // kRollingBack
 // Shared by the cutover steps: the endpoint a Router should send traffic to.
 Endpoint EndpointOf(const ConnInfo& c);
 FenceOptions FenceOptionsOf(const MigrationSpec& s);
+// The route version that points the routers at the target, recorded the first time it is
+// asked for, so that a resumed run sends the same one (proxies refuse older versions).
+Result<uint64_t> RouteVersionToTarget(MigrationContext& ctx);
 
 }  // namespace pgshift

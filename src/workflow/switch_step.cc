@@ -1,19 +1,30 @@
 // Switch: application traffic goes to the new primary.
 //
-//   1. record the route version (so a resumed run re-sends the same one; proxies refuse older);
-//   2. point every router at the target, then resume the held sessions;
+//   1. wait for the switch started at promotion, if this process started one;
+//   2. point every router at the target (a no-op for a router already there), then resume
+//      the held sessions;
 //   3. kVerifying.
 // Assumes: kSwitching, target promoted with its logical slots. Idempotent.
+#include "common/log.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
 
-Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
+Result<uint64_t> RouteVersionToTarget(MigrationContext& ctx) {
   if (!ctx.data().contains("route_version")) {
     auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000);
     RETURN_IF_ERROR(ctx.Record({{"route_version", ms}}));
   }
-  uint64_t version = ctx.data()["route_version"].get<uint64_t>();
+  return ctx.data()["route_version"].get<uint64_t>();
+}
+
+Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
+  if (ctx.early_switch()) {
+    Status early = ctx.early_switch()->get();
+    ctx.early_switch().reset();
+    if (!early.ok()) spdlog::info("{}: switching again: {}", ctx.spec().name, early.message());
+  }
+  ASSIGN_OR_RETURN(uint64_t version, RouteVersionToTarget(ctx));
   Endpoint to = EndpointOf(ctx.spec().target);
   ctx.progress().Update(
       {Phase::kSwitching, "routing to " + to.host + ":" + std::to_string(to.port)});

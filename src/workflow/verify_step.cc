@@ -4,9 +4,14 @@
 //   2. per-table checksums of the fenced source against the snapshots held since promotion
 //      (if this process restarted since, the snapshots are gone: reported, not compared);
 //   3. commit/rollback rates and latency on the target against the source's baseline;
-//   4. drop the logical slots left on the old source (kept until now for rollback), so it
-//      stops retaining WAL;
-//   5. kCompleted, or kFailed on a data mismatch (rollback stays one command away).
+//   4. wait until every CDC consumer has confirmed the CDC fence point on the old source's
+//      slots: only then has it read everything the source committed, and may move to the new
+//      primary's slot (I4). The cutover did not wait for this while traffic was held;
+//   5. drop the logical slots left on the old source (kept until now for rollback and for the
+//      consumers still draining them), so it stops retaining WAL;
+//   6. kCompleted; kFailed on a data mismatch (rollback stays one command away) or on a
+//      consumer that did not confirm in time (its slot is kept; running the migration again
+//      waits again, without re-judging data and health).
 // Assumes: kVerifying, traffic on the target. Adds no downtime: runs while traffic flows.
 #include "cdc/slot_handover.h"
 #include "workflow/health_baseline.h"
@@ -15,22 +20,42 @@
 namespace pgshift {
 namespace {
 
-Status DropOldSourceSlots(MigrationContext& ctx) {
+// The recorded slots still present on the old source (a re-run after a crash may find some
+// already dropped by the run before).
+Result<std::vector<LogicalSlot>> OldSourceSlots(MigrationContext& ctx) {
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> present, ListLogicalSlots(*source));
-  std::vector<std::string> names;
-  for (const auto& s : present) names.push_back(s.name);
-  if (names.empty()) return Status::Ok();
-  return DropSlots(ctx.spec().source, names, /*force=*/true);
+  std::vector<LogicalSlot> out;
+  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
+    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
+    for (const auto& p : present) {
+      if (p.name == slot.name) out.push_back(slot);
+    }
+  }
+  return out;
 }
 
-}  // namespace
+// Steps 4 and 5. kDeadlineExceeded naming the late consumers if they did not confirm.
+Status HandOverConsumers(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, OldSourceSlots(ctx));
+  if (slots.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(Lsn cdc_lsn, Lsn::Parse(ctx.data().value("cdc_fence_lsn", "")));
+  ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
+  ctx.progress().Update({Phase::kVerifying, "waiting for " + std::to_string(slots.size()) +
+                                                " CDC consumer(s) to confirm " +
+                                                cdc_lsn.ToString() + " on the old source"});
+  RETURN_IF_ERROR(WaitForSlotsConfirmed(*source, slots, cdc_lsn, s.cdc_timeout, ctx.clock()));
+  std::vector<std::string> names;
+  for (const auto& slot : slots) names.push_back(slot.name);
+  return DropSlots(s.source, names, /*force=*/true);
+}
 
-Result<StepOutcome> RunVerify(MigrationContext& ctx) {
+// Steps 1 to 3: what is judged once, right after the switch. Returns the problems found.
+Result<std::vector<std::string>> JudgeTarget(MigrationContext& ctx, nlohmann::json& verify) {
   const MigrationSpec& s = ctx.spec();
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
   ctx.progress().Update({Phase::kVerifying, "checking writes, data and health on the target"});
-  nlohmann::json verify;
   Status write = target->Exec("SELECT txid_current()");
   verify["write_ok"] = write.ok();
   if (!write.ok()) {
@@ -45,7 +70,7 @@ Result<StepOutcome> RunVerify(MigrationContext& ctx) {
     for (const auto& m : data.mismatches) problems.push_back("data: " + m);
   } else {
     verify["data"] = {{"skipped",
-                       "the snapshot taken at promotion did not survive a restart of "
+                       "the snapshot taken at the fence did not survive a restart of "
                        "pgshift; data was not compared"}};
   }
   ASSIGN_OR_RETURN(HealthRates now,
@@ -54,17 +79,43 @@ Result<StepOutcome> RunVerify(MigrationContext& ctx) {
   std::vector<std::string> health = CompareHealth(baseline, now);
   verify["health"] = {
       {"baseline", baseline.ToJson()}, {"target", now.ToJson()}, {"warnings", health}};
-  if (!problems.empty()) {
-    verify["problems"] = problems;
-    RETURN_IF_ERROR(ctx.Transition(Phase::kVerifying, Phase::kFailed,
-                                   "verification found a mismatch; run 'pgshift migrate rollback " +
-                                       s.name + "' to return to the source",
-                                   {{"verify", verify}, {"failed_in", "verifying"}}));
-    return FailedPrecondition(s.name + ": verify: " + problems.front());
+  return problems;
+}
+
+}  // namespace
+
+Result<StepOutcome> RunVerify(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  nlohmann::json verify = ctx.data().value("verify", nlohmann::json::object());
+  if (!ctx.data().value("cdc_pending", false)) {
+    ASSIGN_OR_RETURN(std::vector<std::string> problems, JudgeTarget(ctx, verify));
+    if (!problems.empty()) {
+      verify["problems"] = problems;
+      RETURN_IF_ERROR(
+          ctx.Transition(Phase::kVerifying, Phase::kFailed,
+                         "verification found a mismatch; run 'pgshift migrate rollback " + s.name +
+                             "' to return to the source",
+                         {{"verify", verify}, {"failed_in", "verifying"}}));
+      return FailedPrecondition(s.name + ": verify: " + problems.front());
+    }
   }
-  RETURN_IF_ERROR(DropOldSourceSlots(ctx));
+  Status handed = HandOverConsumers(ctx);
+  if (!handed.ok()) {
+    // Late (deadline) or gone (precondition) consumers stop here; other errors are retried.
+    if (handed.code() != Code::kDeadlineExceeded && handed.code() != Code::kFailedPrecondition) {
+      return handed;
+    }
+    RETURN_IF_ERROR(ctx.Transition(
+        Phase::kVerifying, Phase::kFailed,
+        "CDC consumers did not confirm the fence point; the old source's slots are kept. "
+        "Once they have, run 'pgshift migrate run " +
+            s.name + "' again",
+        {{"verify", verify}, {"failed_in", "verifying"}, {"cdc_pending", true}}));
+    return FailedPrecondition(s.name + ": verify: " + handed.message());
+  }
   RETURN_IF_ERROR(ctx.Transition(Phase::kVerifying, Phase::kCompleted,
-                                 "verified; old source's slots dropped", {{"verify", verify}}));
+                                 "verified; CDC consumers moved; old source's slots dropped",
+                                 {{"verify", verify}, {"cdc_pending", nullptr}}));
   return StepOutcome::kMoved;
 }
 
