@@ -484,6 +484,13 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
                      "\" moved to a new server and this session could not be carried over; "
                      "reconnect");
     }
+    if (link.status().code() == Code::kUnauthenticated) {
+      // Not the client's fault and not transient: say so, without the server's words (they
+      // name the backend role and host; the proxy's log has them).
+      return End("08004", "pgshift: the database server of \"" + cluster_->name +
+                              "\" refused the proxy's login (the proxy's credential for it is "
+                              "wrong or not allowed there); see the proxy's log");
+    }
     return End("08006", "pgshift: cannot reach the database server of \"" + cluster_->name +
                             "\" right now; try again");
   }
