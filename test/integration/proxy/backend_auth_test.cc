@@ -59,8 +59,10 @@ class ProxyBackendAuth : public ::testing::Test {
                                        {"wrong", kWrongSecret}}) {
       std::ofstream(secrets_->path() + "/" + file + ".password") << secret << "\n";
     }
+    proxy_ = new ProxyHarness(Options());  // one proxy for the suite: each costs a server
   }
   static void TearDownTestSuite() {
+    delete proxy_;
     delete secrets_;
     delete pki_;
     delete legacy_;
@@ -82,15 +84,17 @@ class ProxyBackendAuth : public ::testing::Test {
   }
 
   static PgCluster* legacy_;
+  static ProxyHarness* proxy_;
   static TestPki* pki_;
   static TempDir* secrets_;
 };
 PgCluster* ProxyBackendAuth::legacy_ = nullptr;
+ProxyHarness* ProxyBackendAuth::proxy_ = nullptr;
 TestPki* ProxyBackendAuth::pki_ = nullptr;
 TempDir* ProxyBackendAuth::secrets_ = nullptr;
 
 TEST_F(ProxyBackendAuth, LogsInWithMd5AndWithCleartext) {
-  ProxyHarness h(Options());
+  ProxyHarness& h = *proxy_;
   // Stored as md5 and pg_hba says md5: the server asks for md5 (with a SCRAM verifier it
   // would ask for SCRAM instead), so this login proves the md5 answer.
   EXPECT_EQ(legacy_->Value("select left(rolpassword, 3) from pg_authid where rolname = 'md5user'"),
@@ -107,7 +111,7 @@ TEST_F(ProxyBackendAuth, LogsInWithMd5AndWithCleartext) {
 }
 
 TEST_F(ProxyBackendAuth, AWrongBackendPasswordIsRefusedClearlyWithoutDetails) {
-  ProxyHarness h(Options());
+  ProxyHarness& h = *proxy_;
   auto c = h.Connect("svc-legacy", "legacy_wrong", "md5user");
   ASSERT_FALSE(c.ok());
   std::string m = c.status().message();
@@ -123,7 +127,7 @@ TEST_F(ProxyBackendAuth, AWrongBackendPasswordIsRefusedClearlyWithoutDetails) {
 }
 
 TEST_F(ProxyBackendAuth, LogsInOverTlsWhenTheClusterAsksForIt) {
-  ProxyHarness h(Options());
+  ProxyHarness& h = *proxy_;
   auto tls = h.Connect("svc-legacy", "legacy_tls", "tlsuser");
   ASSERT_TRUE(tls.ok()) << tls.status().ToString();
   EXPECT_EQ(*tls->QueryValue("select ssl from pg_stat_ssl where pid = pg_backend_pid()"), "t");
