@@ -72,6 +72,7 @@ json SessionJson(const SessionInfo& s) {
           {"held", s.held.load()},
           {"pinned", s.pinned.load()},
           {"route_version", s.route_version.load()},
+          {"replication", s.replication},
           {"bytes_from_client", s.bytes_in.load()},
           {"bytes_from_server", s.bytes_out.load()}};
 }
@@ -158,7 +159,10 @@ AdminResponse AdminServer::Handle(const std::string& method, const std::string& 
       return Json(code, {{"error", r.status().message()},
                          {"version", ctx_.routes.Get()->routes.at(cluster).version}});
     }
-    return Json(200, {{"version", r->version}, {"moved", r->moved}, {"pending", r->pending}});
+    return Json(200, {{"version", r->version},
+                      {"moved", r->moved},
+                      {"pending", r->pending},
+                      {"replication_staying", r->staying}});
   }
   return Error(404, "unknown verb '" + verb + "' (expected pause, renew, switch, resume)");
 }

@@ -38,7 +38,11 @@ namespace pgshift::proxy {
     "Sessions closed for malformed protocol input")                                             \
   X(kBackendErrors, "pgshift_proxy_backend_errors_total", "counter",                            \
     "Backend connections or logins that failed")                                                \
-  X(kCancels, "pgshift_proxy_cancels_total", "counter", "Cancel requests forwarded")
+  X(kCancels, "pgshift_proxy_cancels_total", "counter", "Cancel requests forwarded")            \
+  X(kReplicationSessionsOpened, "pgshift_proxy_replication_sessions_opened_total", "counter",   \
+    "Logical replication sessions admitted")                                                    \
+  X(kReplicationSessionsActive, "pgshift_proxy_replication_sessions_active", "gauge",           \
+    "Logical replication sessions open now (they stay on their server through a switch)")
 
 enum class Metric {
 #define PGSHIFT_METRIC_ENUM(id, name, type, help) id,

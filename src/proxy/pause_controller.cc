@@ -103,9 +103,12 @@ Result<SwitchOutcome> PauseController::Switch(const std::string& cluster, const 
   SwitchOutcome out{.version = version};
   auto end = steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
-    out.moved = out.pending = 0;
+    out.moved = out.pending = out.staying = 0;
     for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
-      (s->route_version.load() >= version ? out.moved : out.pending)++;
+      if (s->replication)
+        out.staying++;  // never moved: see replication_startup.h
+      else
+        (s->route_version.load() >= version ? out.moved : out.pending)++;
     }
     if (out.pending == 0 || steady_clock::now() >= end) return out;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

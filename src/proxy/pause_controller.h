@@ -25,6 +25,7 @@ struct SwitchOutcome {
   uint64_t version = 0;
   int moved = 0;    // sessions now on the new route
   int pending = 0;  // sessions still in a transaction on the old one (they move when idle)
+  int staying = 0;  // replication sessions, on the old server until it ends them
 };
 
 class PauseController {

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "proxy/proxy_context.h"
+#include "proxy/replication_startup.h"
 #include "proxy/wire_format.h"
 
 namespace pgshift::proxy {
@@ -134,6 +135,13 @@ bool Session::PumpOnce() {
       if (n == Transport::kClosed) {
         // The server ended the session (e.g. terminated): pass on what it said, then close.
         backend_.Close();
+        if (replication_ && !backend_said_error_) {
+          // A replication client must learn that it should reconnect, not wonder why.
+          (void)ComposeToClient(wire::ErrorResponse(
+              "FATAL", "57P01",
+              "pgshift: the database server ended this replication connection; reconnect (the "
+              "proxy routes new connections to the cluster's current server)"));
+        }
         phase_ = Phase::kClosing;
         progress = true;
       } else if (n > 0) {
@@ -160,7 +168,8 @@ bool Session::PumpOnce() {
     }
   }
   if (counted_busy_ && !Busy()) SetCountedBusy(false);
-  if (phase_ == Phase::kReady && !Busy() && RouteStale() && backend_dec_.AtBoundary()) {
+  if (phase_ == Phase::kReady && !replication_ && !Busy() && RouteStale() &&
+      backend_dec_.AtBoundary()) {
     StartMigration();
     progress = true;
   }
@@ -187,6 +196,11 @@ bool Session::PumpOnce() {
 }
 
 Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete) {
+  if (replication_) {
+    // Never held, never moved, never counted busy: see replication_startup.h.
+    if (type == 'Q') metrics_->Add(Metric::kQueries);
+    return Verdict::kForward;
+  }
   if (!Busy()) {
     // This message starts new work: the point where a pause or a switch takes effect.
     if (RouteStale() || (backend_lost_ && !cluster_->paused.load())) {
@@ -241,6 +255,10 @@ Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete)
 }
 
 Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete) {
+  if (replication_) {
+    backend_said_error_ = type == 'E';
+    return Verdict::kForward;  // the client must see the end of its walsender
+  }
   // A server terminating an idle session while its cluster is paused is the cutover's fence
   // at work (admin_shutdown, 57P01): the client must not see it. The message is not
   // forwarded; the session logs in again when traffic resumes.
@@ -349,9 +367,12 @@ void Session::Admit(std::map<std::string, std::string> params) {
   std::string user = params["user"];
   std::string database = params.count("database") ? params["database"] : user;
   if (user.empty()) return Reject("28000", "pgshift: no user name in the startup packet");
-  if (params.count("replication")) {
-    return Reject("28000", "pgshift: replication connections are not served by the proxy");
+  auto replication = ReplicationModeOf(params);
+  if (!replication.ok()) return Reject("08P01", "pgshift: " + replication.status().message());
+  if (std::string why = ReplicationRefusal(*replication); !why.empty()) {
+    return Reject("28000", "pgshift: " + why);
   }
+  replication_ = *replication == ReplicationMode::kLogical;
   if (ctx_.config.client_tls) {
     auto identity = VerifiedClientIdentity(client_.ssl());
     if (!identity.ok()) return Reject("28000", "pgshift: " + identity.status().message());
@@ -463,6 +484,13 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
                      "\" moved to a new server and this session could not be carried over; "
                      "reconnect");
     }
+    if (link.status().code() == Code::kUnauthenticated) {
+      // Not the client's fault and not transient: say so, without the server's words (they
+      // name the backend role and host; the proxy's log has them).
+      return End("08004", "pgshift: the database server of \"" + cluster_->name +
+                              "\" refused the proxy's login (the proxy's credential for it is "
+                              "wrong or not allowed there); see the proxy's log");
+    }
     return End("08006", "pgshift: cannot reach the database server of \"" + cluster_->name +
                             "\" right now; try again");
   }
@@ -495,9 +523,14 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
     info_->identity = identity_;
     info_->client = peer_;
     info_->started_unix = Clock::Real().WallSeconds();
+    info_->replication = replication_;
     ctx_.sessions.Add(info_);
     metrics_->Add(Metric::kSessionsOpened);
     metrics_->Add(Metric::kSessionsActive);
+    if (replication_) {
+      metrics_->Add(Metric::kReplicationSessionsOpened);
+      metrics_->Add(Metric::kReplicationSessionsActive);
+    }
   }
   info_->route_version.store(route_version_);
   phase_ = Phase::kReady;
@@ -512,7 +545,7 @@ void Session::OnKick() {
   }
   if (phase_ != Phase::kReady) return;
   held_ = false;
-  if (!Busy() && RouteStale()) {
+  if (!replication_ && !Busy() && RouteStale()) {
     StartMigration();
     return;
   }
@@ -582,6 +615,7 @@ void Session::Release() {
   if (info_) {
     ctx_.sessions.Remove(id_);
     metrics_->Add(Metric::kSessionsActive, -1);
+    if (replication_) metrics_->Add(Metric::kReplicationSessionsActive, -1);
     info_.reset();
   }
 }

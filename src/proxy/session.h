@@ -101,6 +101,10 @@ class Session {
   // The server ended this idle session while its cluster was paused (the cutover's fence);
   // the session logs in again on its route when traffic resumes.
   bool backend_lost_ = false;
+  // A logical replication session (replication=database): forwarded only, see
+  // replication_startup.h. backend_said_error_: its server's last message was an error.
+  bool replication_ = false;
+  bool backend_said_error_ = false;
   const std::string peer_;
   Phase phase_ = Phase::kStartup;
   Transport client_, backend_;

@@ -16,6 +16,7 @@ struct SessionInfo {
   uint64_t id = 0;
   std::string cluster, database, user, identity, client;
   double started_unix = 0;
+  bool replication = false;  // logical replication: stays on its server through a switch
   std::atomic<bool> busy{false};
   std::atomic<char> tx_status{'I'};
   std::atomic<bool> held{false};

@@ -78,8 +78,9 @@ TEST(ProxyBackendLogin, AWrongBackendPasswordIsReportedWithoutDetails) {
   h.primary->Sql("ALTER ROLE app PASSWORD 'rotated-elsewhere'");
   auto c = h.Connect("svc-orders");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("cannot reach the database server of \"orders\""),
-            std::string::npos)
+  EXPECT_NE(
+      c.status().message().find("the database server of \"orders\" refused the proxy's login"),
+      std::string::npos)
       << c.status().message();
   EXPECT_EQ(c.status().message().find("rotated"), std::string::npos);
   EXPECT_EQ(h.Metric("pgshift_proxy_backend_errors_total"), 1);
