@@ -29,23 +29,23 @@ std::string Normalize(std::string_view s) {
   return out;
 }
 
-// Case-insensitive substring test that allocates nothing (the common query path).
-bool ContainsCI(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    size_t k = 0;
-    while (k < needle.size() && std::tolower(static_cast<unsigned char>(hay[i + k])) == needle[k]) {
-      ++k;
-    }
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
+// ASCII lower-casing, as std::tolower in the C locale, but inlined: MayMatter runs on every
+// Query and Parse, and calling tolower per byte showed in profiles (~2 % of the proxy's CPU).
+inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 
 // Whether `sql` could touch carried state at all; most statements cannot and skip the rest.
+// One pass over the text: a candidate word is compared only where its first letter appears.
 bool MayMatter(std::string_view sql) {
-  for (std::string_view w : {"set", "temp", "advisory", "listen", "hold", "prepare", "discard"}) {
-    if (ContainsCI(sql, w)) return true;
+  static constexpr std::string_view kWords[] = {"set",  "temp",    "advisory", "listen",
+                                                "hold", "prepare", "discard"};
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = AsciiLower(sql[i]);
+    for (std::string_view w : kWords) {
+      if (w[0] != c || w.size() > sql.size() - i) continue;
+      size_t k = 1;
+      while (k < w.size() && AsciiLower(sql[i + k]) == w[k]) ++k;
+      if (k == w.size()) return true;
+    }
   }
   return false;
 }
