@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,15 @@ Result<Lsn> MarkCdcFencePoint(PgConnection& source, const std::string& label);
 // physical slot of that name) is kFailedPrecondition and nothing is created. A target still
 // in recovery is kFailedPrecondition. Returns the slots as they now are on the target.
 Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
+                                               const std::vector<LogicalSlot>& slots);
+
+// A connection to the target's database `dbname` ("" for any database). It may have been
+// opened before the promotion: a session that saw recovery end writes like any other.
+using TargetConnections = std::function<Result<PgConnection*>(const std::string& dbname)>;
+
+// The same, on connections the caller keeps, so that a cutover can open them before its
+// held window: a fresh login to a just-promoted server costs more than the slot itself.
+Result<std::vector<LogicalSlot>> RecreateSlots(const TargetConnections& target,
                                                const std::vector<LogicalSlot>& slots);
 
 // Drops the named slots (logical or physical). All names are checked first: an unknown name

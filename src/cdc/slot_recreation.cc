@@ -38,42 +38,36 @@ Result<bool> AlreadyThere(const std::map<std::string, ExistingSlot>& existing,
 
 }  // namespace
 
-Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
+Result<std::vector<LogicalSlot>> RecreateSlots(const TargetConnections& target,
                                                const std::vector<LogicalSlot>& slots) {
   for (const LogicalSlot& s : slots) RETURN_IF_ERROR(ValidateSlotName(s.name));
-  ASSIGN_OR_RETURN(PgConnection admin, PgConnection::Connect(target_any_db));
-  const std::string where = target_any_db.Label();
-  ASSIGN_OR_RETURN(std::string recovery, admin.QueryValue("SELECT pg_is_in_recovery()"));
+  ASSIGN_OR_RETURN(PgConnection * admin, target(""));
+  const std::string where = admin->info().Label();
+  ASSIGN_OR_RETURN(std::string recovery, admin->QueryValue("SELECT pg_is_in_recovery()"));
   if (recovery == "t") {
     return FailedPrecondition(where +
                               ": still in recovery; logical slots can only be created "
                               "once it is promoted");
   }
   // Check every slot before creating any, so a conflict changes nothing.
-  ASSIGN_OR_RETURN(auto existing, ReadExisting(admin));
+  ASSIGN_OR_RETURN(auto existing, ReadExisting(*admin));
   std::vector<const LogicalSlot*> to_create;
   for (const LogicalSlot& s : slots) {
     ASSIGN_OR_RETURN(bool there, AlreadyThere(existing, s, where));
     if (!there) to_create.push_back(&s);
   }
-  std::map<std::string, PgConnection> per_db;
   for (const LogicalSlot* s : to_create) {
-    if (!per_db.count(s->database)) {
-      ASSIGN_OR_RETURN(PgConnection c,
-                       PgConnection::Connect(target_any_db.With("dbname", s->database)));
-      per_db.emplace(s->database, std::move(c));
-    }
-    Status st = per_db.at(s->database)
-                    .Exec("SELECT pg_create_logical_replication_slot($1, $2, false, $3)",
-                          {s->name, s->plugin, s->two_phase ? "true" : "false"});
+    ASSIGN_OR_RETURN(PgConnection * conn, target(s->database));
+    Status st = conn->Exec("SELECT pg_create_logical_replication_slot($1, $2, false, $3)",
+                           {s->name, s->plugin, s->two_phase ? "true" : "false"});
     if (!st.ok()) {
       // Another attempt (a restarted orchestrator) may have created it meanwhile.
-      ASSIGN_OR_RETURN(auto now, ReadExisting(admin));
+      ASSIGN_OR_RETURN(auto now, ReadExisting(*admin));
       ASSIGN_OR_RETURN(bool there, AlreadyThere(now, *s, where));
       if (!there) return st.Context("creating logical slot '" + s->name + "'");
     }
   }
-  ASSIGN_OR_RETURN(std::vector<LogicalSlot> all, ListLogicalSlots(admin));
+  ASSIGN_OR_RETURN(std::vector<LogicalSlot> all, ListLogicalSlots(*admin));
   std::vector<LogicalSlot> out;
   for (const LogicalSlot& s : slots) {
     for (const LogicalSlot& a : all) {
@@ -81,6 +75,22 @@ Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
     }
   }
   return out;
+}
+
+Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
+                                               const std::vector<LogicalSlot>& slots) {
+  std::map<std::string, PgConnection> open;
+  return RecreateSlots(
+      [&](const std::string& dbname) -> Result<PgConnection*> {
+        auto it = open.find(dbname);
+        if (it == open.end()) {
+          ConnInfo info = dbname.empty() ? target_any_db : target_any_db.With("dbname", dbname);
+          ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(info));
+          it = open.emplace(dbname, std::move(c)).first;
+        }
+        return &it->second;
+      },
+      slots);
 }
 
 }  // namespace pgshift

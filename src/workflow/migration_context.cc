@@ -57,9 +57,15 @@ Result<PgConnection*> MigrationContext::Open(std::optional<PgConnection>& slot,
 Result<PgConnection*> MigrationContext::Source() { return Open(source_, spec_.source); }
 Result<PgConnection*> MigrationContext::Target() { return Open(target_, spec_.target); }
 
+Result<PgConnection*> MigrationContext::TargetDb(const std::string& dbname) {
+  if (dbname.empty()) return Target();
+  return Open(target_dbs_[dbname], spec_.target.With("dbname", dbname));
+}
+
 void MigrationContext::DropConnections() {
   source_.reset();
   target_.reset();
+  target_dbs_.clear();
 }
 
 Status MigrationContext::Transition(Phase from, Phase to, const std::string& reason,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ class MigrationContext {
   // Connections as the orchestrator (application_name pgshift*), reopened when dead.
   Result<PgConnection*> Source();
   Result<PgConnection*> Target();
+  // The target's database `dbname` ("" is Target()); kept across the promotion, so that a
+  // connection opened before the held window serves inside it.
+  Result<PgConnection*> TargetDb(const std::string& dbname);
   void DropConnections();
 
   // The one way a phase changes: checks the table of legal moves, then moves the phase and
@@ -69,6 +73,7 @@ class MigrationContext {
   std::unique_ptr<Router> router_;
   std::optional<PgConnection> source_;
   std::optional<PgConnection> target_;
+  std::map<std::string, std::optional<PgConnection>> target_dbs_;
   std::vector<HeldSnapshot> held_snapshots_;
   std::optional<std::future<Status>> early_switch_;
 };

@@ -30,7 +30,6 @@ Result<StepOutcome> RunPromote(MigrationContext& ctx) {
   ctx.progress().Update({Phase::kPromoting, "promoting " + s.target.Label()});
   auto took = ctx.platform().PromoteTarget(*target, s.promote_timeout, ctx.clock());
   if (!took.ok()) return FailedPrecondition(s.name + ": promote: " + took.status().message());
-  ctx.DropConnections();  // the target's session saw recovery end; start clean
   RETURN_IF_ERROR(ctx.Transition(Phase::kPromoting, Phase::kSlotHandover,
                                  "target promoted in " + std::to_string(took->count()) + " ms",
                                  {{"promote_ms", took->count()}}));

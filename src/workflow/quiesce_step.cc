@@ -1,16 +1,39 @@
 // Quiesce: the data access layer holds every session of the cluster at its next transaction
 // boundary.
 //
-//   1. before traffic stops, open the sessions that will hold the target's snapshots for
-//      verification (connecting costs milliseconds per database; not inside the held window);
+//   1. before traffic stops, open what the held window will use: the sessions that will hold
+//      the target's snapshots for verification, the orchestrator's connections to source and
+//      target, and one to each database on the target where a logical slot will be recreated
+//      (a login costs tens of milliseconds here, more on a just-promoted server);
 //   2. pause every proxy (a lease, renewed by the engine while the cutover runs);
 //   3. all acknowledged: kFencing. One did not: the pause is released everywhere and the
 //      cutover rolls back with traffic still on the source.
 // Assumes: kPausing. Idempotent: pausing a paused proxy is a no-op.
+#include "cdc/logical_slot.h"
 #include "common/log.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
+namespace {
+
+// Best effort: a connection that cannot be opened now is opened (or reported) by the step
+// that needs it.
+void OpenWindowConnections(MigrationContext& ctx) {
+  auto source = ctx.Source();
+  (void)ctx.Target();
+  if (!source.ok()) return;
+  auto slots = ListLogicalSlots(**source);
+  if (!slots.ok()) return;
+  for (const LogicalSlot& slot : *slots) {
+    auto c = ctx.TargetDb(slot.database);
+    if (!c.ok()) {
+      spdlog::warn("{}: cannot open a connection to database {} on the target yet: {}",
+                   ctx.spec().name, slot.database, c.status().message());
+    }
+  }
+}
+
+}  // namespace
 
 Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
@@ -23,6 +46,7 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
                    sessions.status().message());
     }
   }
+  OpenWindowConnections(ctx);
   ctx.progress().Update({Phase::kPausing, "pausing " + ctx.router().Describe()});
   Status paused = ctx.router().Pause(s.pause_deadline, s.pause_lease);
   if (!paused.ok()) {

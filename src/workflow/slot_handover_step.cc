@@ -4,7 +4,8 @@
 //   2. record their new positions; kSwitching.
 // A slot created now starts at the promotion point, after every change consumers confirmed on
 // the source, so the stream continues with no gap (I4).
-// Assumes: kSlotHandover, target promoted, no application traffic on it. Idempotent.
+// Assumes: kSlotHandover, target promoted, no application traffic on it; the connections to
+// the slots' databases were opened before the pause (quiesce). Idempotent.
 #include "cdc/slot_handover.h"
 #include "workflow/steps.h"
 
@@ -20,7 +21,8 @@ Result<StepOutcome> RunSlotHandover(MigrationContext& ctx) {
   if (!slots.empty()) {
     ctx.progress().Update(
         {Phase::kSlotHandover, "recreating " + std::to_string(slots.size()) + " logical slot(s)"});
-    auto made = RecreateSlots(ctx.spec().target, slots);
+    auto made =
+        RecreateSlots([&ctx](const std::string& dbname) { return ctx.TargetDb(dbname); }, slots);
     if (!made.ok()) {
       return FailedPrecondition(ctx.spec().name + ": slot handover: " + made.status().message());
     }
