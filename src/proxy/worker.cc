@@ -27,7 +27,9 @@ constexpr uint8_t kOpEpollWait = 59;
 constexpr unsigned kRingEntries = 1024;
 // Sends per turn, so a turn's completions always fit the completion queue (2 x entries).
 constexpr size_t kMaxSendsPerTurn = 512;
-constexpr uint64_t kEpollWaitData = 0;  // sends carry a Session* (never 0) | direction bit
+// User data of the two standing requests; sends carry a Session* (8-aligned) | direction bit.
+constexpr uint64_t kEpollWaitData = 0;
+constexpr uint64_t kSweepTimerData = 1;
 
 }  // namespace
 
@@ -245,6 +247,10 @@ unsigned Worker::FlushSends(bool& may_block) {
 void Worker::RunRing() {
   io_uring* ring = ring_.get();
   bool waiting = false;  // the EPOLL_WAIT is armed
+  bool timer = false;    // the sweep's timeout is armed
+  // A standing timeout request, not a timeout on every wait: arming a timer per wait costs
+  // more than the request re-armed once a second.
+  __kernel_timespec sweep_interval{1, 0};
   while (!stopping_) {
     bool may_block = true;
     unsigned sends = FlushSends(may_block);
@@ -257,20 +263,29 @@ void Worker::RunRing() {
       io_uring_sqe_set_data64(sqe, kEpollWaitData);
       waiting = true;
     }
-    auto left = next_sweep_ - std::chrono::steady_clock::now();
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    if (ns < 0) ns = 0;
-    __kernel_timespec ts{ns / 1000000000, ns % 1000000000};
-    io_uring_cqe* cqe = nullptr;
+    if (!timer) {
+      io_uring_sqe* sqe = io_uring_get_sqe(ring);
+      io_uring_prep_timeout(sqe, &sweep_interval, 0, 0);
+      io_uring_sqe_set_data64(sqe, kSweepTimerData);
+      timer = true;
+    }
     // Each send completes inside this call (MSG_DONTWAIT), so waiting for one completion more
-    // than the sends is waiting for readiness, unless a send's completion itself lets a
-    // session continue.
-    (void)io_uring_submit_and_wait_timeout(ring, &cqe, may_block ? sends + 1 : sends, &ts, nullptr);
+    // than the sends is waiting for readiness (or the timer), unless a send's completion
+    // itself lets a session continue.
+    int r = io_uring_submit_and_wait(ring, may_block ? sends + 1 : sends);
+    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+      spdlog::error("proxy worker {}: io_uring_enter failed: {}", index_, std::strerror(-r));
+    }
     int ready = 0;
     unsigned head = 0, seen = 0;
+    io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(ring, head, cqe) {
       ++seen;
       uint64_t data = io_uring_cqe_get_data64(cqe);
+      if (data == kSweepTimerData) {
+        timer = false;
+        continue;
+      }
       if (data == kEpollWaitData) {
         waiting = false;
         ready = cqe->res;
