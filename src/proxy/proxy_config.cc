@@ -124,9 +124,18 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
     c.buffer_bytes = size_t(n) * 1024;
     return Status::Ok();
   }
+  if (k == "io_engine") {
+    if (v == "epoll")
+      c.io_engine = IoEngine::kEpoll;
+    else if (v == "io_uring")
+      c.io_engine = IoEngine::kIoUring;
+    else
+      return w.Error("'" + v + "' is not an I/O engine (epoll or io_uring)");
+    return Status::Ok();
+  }
   return w.Error(
       "unknown key in [proxy] (expected listen, admin_listen, admin_token_file, "
-      "client_tls, tls_cert, tls_key, client_ca, threads, buffer_kb)");
+      "client_tls, tls_cert, tls_key, client_ca, threads, buffer_kb, io_engine)");
 }
 
 Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v) {

@@ -34,6 +34,10 @@ struct IdentityConfig {
   bool AllowsRole(const std::string& role) const;
 };
 
+// How a worker moves bytes on plain sockets. kIoUring batches the turn's sends and the wait
+// for readiness into one io_uring_enter (see worker.h); TLS sockets always use kEpoll's calls.
+enum class IoEngine { kEpoll, kIoUring };
+
 struct ProxyConfig {
   std::string listen_host = "127.0.0.1";
   int listen_port = 0;
@@ -44,6 +48,7 @@ struct ProxyConfig {
   std::string tls_cert, tls_key, client_ca;
   int threads = 2;
   size_t buffer_bytes = 64 * 1024;  // per direction per session
+  IoEngine io_engine = IoEngine::kEpoll;
   int connect_timeout_ms = 5000;
   std::map<std::string, ClusterConfig> clusters;
   std::map<std::string, IdentityConfig> identities;

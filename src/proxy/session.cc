@@ -3,6 +3,8 @@
 
 #include <sys/epoll.h>
 
+#include <cerrno>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "proxy/proxy_context.h"
@@ -113,17 +115,24 @@ bool Session::PumpOnce() {
   // Proxy -> backend.
   if ((phase_ == Phase::kReady || phase_ == Phase::kMigrating) && backend_.open() && b_writable_ &&
       client_dec_.forwardable() > 0) {
-    ssize_t n = backend_.Write(to_backend_.data(), client_dec_.forwardable());
-    if (n == Transport::kClosed) {
-      End("08006", "pgshift: the connection to the database server was lost");
-      return false;
-    }
-    if (n > 0) {
-      to_backend_.Consume(size_t(n));
-      client_dec_.Forwarded(size_t(n));
-      progress = true;
+    if (worker_.batched_sends() && !backend_.tls()) {
+      if (!to_backend_queued_) {
+        to_backend_queued_ = true;
+        worker_.QueueSend(this, true);
+      }
     } else {
-      b_writable_ = false;
+      ssize_t n = backend_.Write(to_backend_.data(), client_dec_.forwardable());
+      if (n == Transport::kClosed) {
+        End("08006", "pgshift: the connection to the database server was lost");
+        return false;
+      }
+      if (n > 0) {
+        to_backend_.Consume(size_t(n));
+        client_dec_.Forwarded(size_t(n));
+        progress = true;
+      } else {
+        b_writable_ = false;
+      }
     }
   }
   // Backend -> proxy.
@@ -175,17 +184,24 @@ bool Session::PumpOnce() {
   }
   // Proxy -> client.
   if (c_writable_ && backend_dec_.forwardable() > 0) {
-    ssize_t n = client_.Write(to_client_.data(), backend_dec_.forwardable());
-    if (n == Transport::kClosed) {
-      Close();
-      return false;
-    }
-    if (n > 0) {
-      to_client_.Consume(size_t(n));
-      backend_dec_.Forwarded(size_t(n));
-      progress = true;
+    if (worker_.batched_sends() && !client_.tls()) {
+      if (!to_client_queued_) {
+        to_client_queued_ = true;
+        worker_.QueueSend(this, false);
+      }
     } else {
-      c_writable_ = false;
+      ssize_t n = client_.Write(to_client_.data(), backend_dec_.forwardable());
+      if (n == Transport::kClosed) {
+        Close();
+        return false;
+      }
+      if (n > 0) {
+        to_client_.Consume(size_t(n));
+        backend_dec_.Forwarded(size_t(n));
+        progress = true;
+      } else {
+        c_writable_ = false;
+      }
     }
   }
   if (phase_ == Phase::kClosing && backend_dec_.forwardable() == 0) {
@@ -193,6 +209,44 @@ bool Session::PumpOnce() {
     return true;
   }
   return progress;
+}
+
+bool Session::TakeSend(bool to_backend, int& fd, const char*& data, size_t& len, bool& more_after) {
+  bool& queued = to_backend ? to_backend_queued_ : to_client_queued_;
+  Transport& peer = to_backend ? backend_ : client_;
+  ByteBuffer& buffer = to_backend ? to_backend_ : to_client_;
+  size_t n = to_backend ? client_dec_.forwardable() : backend_dec_.forwardable();
+  // The backend may have gone (or the session ended) since the send was queued.
+  if (phase_ == Phase::kClosed || !peer.open() || peer.tls() || n == 0) {
+    queued = false;
+    return false;
+  }
+  // Taken now, not when queued: the buffer may have compacted or grown since.
+  fd = peer.fd();
+  data = buffer.data();
+  len = n;
+  more_after = phase_ == Phase::kClosing || (to_backend ? c_readable_ : b_readable_);
+  return true;
+}
+
+void Session::OnSendDone(bool to_backend, int result) {
+  (to_backend ? to_backend_queued_ : to_client_queued_) = false;
+  if (phase_ == Phase::kClosed) return;
+  if (result == -EAGAIN || result == -EWOULDBLOCK) {
+    (to_backend ? b_writable_ : c_writable_) = false;  // the next EPOLLOUT edge resumes
+  } else if (result < 0 && result != -EINTR) {
+    if (to_backend) return End("08006", "pgshift: the connection to the database server was lost");
+    return Close();
+  } else if (result > 0) {
+    if (to_backend) {
+      to_backend_.Consume(size_t(result));
+      client_dec_.Forwarded(size_t(result));
+    } else {
+      to_client_.Consume(size_t(result));
+      backend_dec_.Forwarded(size_t(result));
+    }
+  }
+  Pump();
 }
 
 Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete) {

@@ -45,6 +45,12 @@ class Session {
   void CheckLoginDeadline(std::chrono::steady_clock::time_point now, std::chrono::seconds limit);
   // Moves bytes until nothing more can move now.
   void Pump();
+  // Batched sends (Worker::QueueSend). TakeSend: what to send now toward `to_backend`'s
+  // peer, false if nothing any more; `more_after`: the session has input it could not take
+  // for want of buffer space (or is closing), so it can continue once the send completes.
+  bool TakeSend(bool to_backend, int& fd, const char*& data, size_t& len, bool& more_after);
+  // `result`: bytes sent or -errno, as the send's completion reports it.
+  void OnSendDone(bool to_backend, int result);
 
  private:
   enum class Phase {
@@ -115,6 +121,8 @@ class Session {
   ClientSide client_side_;
   BackendSide backend_side_;
   bool c_readable_ = true, c_writable_ = true, b_readable_ = false, b_writable_ = false;
+  // A batched send is queued toward the backend / the client (one at a time per direction).
+  bool to_backend_queued_ = false, to_client_queued_ = false;
 
   std::map<std::string, std::string> startup_params_;
   std::string identity_;

@@ -2,9 +2,19 @@
 // the kernel spreads new connections over the workers and a session stays on the worker
 // that accepted it, so session state needs no locks. Other threads talk to a worker only
 // through Post(), which queues a function and wakes the loop through an eventfd.
+//
+// With io_engine = io_uring, sends on plain sockets are not made where a session decides
+// them: the session queues them (QueueSend) and at the end of the loop's turn they are
+// submitted together with the next wait for readiness (an IORING_OP_EPOLL_WAIT on the same
+// epoll set) in ONE io_uring_enter, instead of one sendto each plus an epoll_wait. The sends
+// carry MSG_DONTWAIT, so each completes (or fails with EAGAIN) inside that call: the kernel
+// never holds a session's buffer beyond it.
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -14,6 +24,8 @@
 #include <vector>
 
 #include "common/status.h"
+
+struct io_uring;
 
 namespace pgshift::proxy {
 
@@ -45,11 +57,24 @@ class Worker {
   void Unwatch(int fd);
   // The session is finished: it is destroyed after the current batch of events.
   void Retire(Session* s);
+  // True when plain-socket sends are batched through the ring (io_engine = io_uring and the
+  // ring could be set up).
+  bool batched_sends() const { return ring_ != nullptr; }
+  // Sends the session's forwardable bytes toward `to_backend`'s peer at the end of this turn;
+  // the result comes back through Session::OnSendDone. Once per direction until then.
+  void QueueSend(Session* s, bool to_backend);
   ProxyContext& ctx() { return ctx_; }
   std::unordered_map<uint64_t, std::unique_ptr<Session>>& sessions() { return sessions_; }
 
  private:
   void Run();
+  void RunEpoll();
+  void RunRing();
+  bool SetUpRing();  // on the loop thread: the ring has a single issuer
+  // Prepares the queued sends; clears `may_block` if the loop must not sleep after them.
+  unsigned FlushSends(bool& may_block);
+  void Dispatch(const epoll_event* events, int n);
+  void Sweep();
   void Accept();
   void RunPosted();
 
@@ -63,6 +88,15 @@ class Worker {
   std::vector<std::function<void(Worker&)>> posted_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Session>> retired_;
+  std::unique_ptr<io_uring> ring_;
+  struct QueuedSend {
+    Session* session;
+    bool to_backend;
+  };
+  std::vector<QueuedSend> queued_sends_;
+  static constexpr int kMaxEvents = 256;
+  epoll_event ring_events_[kMaxEvents];  // written by the armed IORING_OP_EPOLL_WAIT
+  std::chrono::steady_clock::time_point next_sweep_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace pgshift::proxy

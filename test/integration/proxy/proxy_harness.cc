@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -22,6 +23,14 @@ void ProxyHarness::PrepareBackend(const PgCluster& pg) {
          "appdb");
 }
 
+// PGSHIFT_TEST_IO_ENGINE runs the whole suite on the named engine instead of the default
+// (both are worth running).
+static std::string IoEngineLine(const std::string& chosen) {
+  if (!chosen.empty()) return "\nio_engine = " + chosen;
+  const char* e = std::getenv("PGSHIFT_TEST_IO_ENGINE");
+  return e && *e ? std::string("\nio_engine = ") + e : "";
+}
+
 ProxyHarness::ProxyHarness(HarnessOptions options) {
   primary = PgCluster::Primary();
   PrepareBackend(*primary);
@@ -33,7 +42,7 @@ ProxyHarness::ProxyHarness(HarnessOptions options) {
       "[proxy]\nlisten = 127.0.0.1:" + std::to_string(port) +
       "\nadmin_listen = 127.0.0.1:" + std::to_string(admin) +
       "\nadmin_token_file = admin.token\nthreads = " + std::to_string(options.threads) +
-      "\nclient_tls = " + (options.client_tls ? "on" : "off") +
+      "\nclient_tls = " + (options.client_tls ? "on" : "off") + IoEngineLine(options.io_engine) +
       "\ntls_cert = " + pki.server_cert() + "\ntls_key = " + pki.server_key() +
       "\nclient_ca = " + pki.ca_cert() +
       "\n\n[cluster orders]\nhost = 127.0.0.1\nport = " + std::to_string(primary->port()) +

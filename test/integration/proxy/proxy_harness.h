@@ -22,6 +22,7 @@ constexpr const char* kAdminToken = "admin-token-test-7";
 struct HarnessOptions {
   bool client_tls = true;
   int threads = 2;
+  std::string io_engine;     // empty: PGSHIFT_TEST_IO_ENGINE, else the proxy's default
   std::string extra_config;  // appended to the config file (more clusters, identities)
 };
 

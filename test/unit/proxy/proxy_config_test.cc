@@ -73,6 +73,27 @@ TEST_F(ProxyConfigTest, RequiresTlsMaterialUnlessTlsIsOff) {
             std::string::npos);
 }
 
+TEST_F(ProxyConfigTest, IoEngineIsEpollOrIoUring) {
+  auto with = [&](const std::string& engine) {
+    std::string text = Base();
+    text.replace(text.find("client_tls = off\n"), 17,
+                 "client_tls = off\nio_engine = " + engine + "\n");
+    return ParseProxyConfig(text, "p.ini");
+  };
+  auto uring = with("io_uring");
+  ASSERT_TRUE(uring.ok()) << uring.status().ToString();
+  EXPECT_EQ(uring->io_engine, IoEngine::kIoUring);
+  auto epoll = with("epoll");
+  ASSERT_TRUE(epoll.ok()) << epoll.status().ToString();
+  EXPECT_EQ(epoll->io_engine, IoEngine::kEpoll);
+  auto bad = with("uring");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(
+                "p.ini:6: io_engine: 'uring' is not an I/O engine (epoll or io_uring)"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST_F(ProxyConfigTest, NeverEchoesSecrets) {
   auto c = ParseProxyConfig(Base() + "[cluster orders]\n", "p.ini");
   ASSERT_FALSE(c.ok());
