@@ -4,16 +4,11 @@
 //      remaining client backends; walsenders stay for replication and CDC);
 //   2. only once the fence holds, list the logical slots and mark the CDC fence point (a
 //      logical message consumers will confirm past);
-//   3. end the WAL segment (pg_switch_wal, best effort): the target's promotion then starts
-//      its timeline in a fresh segment instead of copying the partial one while traffic is
-//      held (platform/segment_boundary_promotion.h);
-//   4. read the final LSN (after the mark) and record it with the slots and the fence report.
+//   3. read the final LSN (after the mark) and record it with the slots and the fence report.
 // Reading the LSN before the fence holds would race a straggling commit (I2).
 // Assumes: kFencing, sessions paused. Idempotent: layers already in force are kept.
 #include "cdc/slot_handover.h"
-#include "common/log.h"
 #include "platform/replication_status.h"
-#include "platform/segment_boundary_promotion.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
@@ -41,10 +36,6 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   Lsn cdc_lsn;
   if (!slots.empty()) {
     ASSIGN_OR_RETURN(cdc_lsn, MarkCdcFencePoint(*source, "pgshift:" + s.name));
-  }
-  Status ended = EndWalSegment(*source);
-  if (!ended.ok()) {
-    spdlog::warn("{}: promotion will copy its partial WAL segment: {}", s.name, ended.message());
   }
   ASSIGN_OR_RETURN(Lsn final_lsn, CurrentWalLsn(*source));
   nlohmann::json fence = {{"terminated_backends", report->terminated_backends},

@@ -4,8 +4,7 @@
 //   1. before traffic stops, open what the held window will use: the sessions that will hold
 //      the target's snapshots for verification, the orchestrator's connections to source and
 //      target, and one to each database on the target where a logical slot will be recreated
-//      (a login costs tens of milliseconds here, more on a just-promoted server), and lift
-//      the target's wal_init_zero so that its promotion writes no 16 MB segment;
+//      (a login costs tens of milliseconds here, more on a just-promoted server);
 //   2. pause every proxy (a lease, renewed by the engine while the cutover runs);
 //   3. all acknowledged: kFencing. One did not: the pause is released everywhere and the
 //      cutover rolls back with traffic still on the source.
@@ -48,7 +47,6 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
     }
   }
   OpenWindowConnections(ctx);
-  LiftTargetWalInitZero(ctx);
   ctx.progress().Update({Phase::kPausing, "pausing " + ctx.router().Describe()});
   Status paused = ctx.router().Pause(s.pause_deadline, s.pause_lease);
   if (!paused.ok()) {

@@ -9,7 +9,7 @@
 //      follow the target, let it replay the target's final LSN, promote it, recreate the
 //      logical slots on it;
 //   4. unfence the source; 5. route to the source with a new version and resume;
-//   6. restore the target's wal_init_zero if the cutover lifted it; kRolledBack.
+//   6. kRolledBack.
 // Each sub-step is idempotent; the ones that must not repeat record that they are done.
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
@@ -105,7 +105,6 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
     if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");
     RETURN_IF_ERROR(ctx.router().Resume());
   }
-  RestoreTargetWalInitZero(ctx);  // after traffic is back: the target may be the one that failed
   RETURN_IF_ERROR(ctx.Transition(
       Phase::kRollingBack, Phase::kRolledBack,
       after_promotion ? "traffic back on the source" : "source unfenced, nothing lost"));

@@ -32,10 +32,4 @@ FenceOptions FenceOptionsOf(const MigrationSpec& s);
 // asked for, so that a resumed run sends the same one (proxies refuse older versions).
 Result<uint64_t> RouteVersionToTarget(MigrationContext& ctx);
 
-// The target's wal_init_zero, lifted before the pause so that its promotion writes no 16 MB
-// segment, and restored once traffic flows again (verify, rollback). Best effort both ways:
-// a failure is logged and only makes the promotion slower.
-void LiftTargetWalInitZero(MigrationContext& ctx);
-void RestoreTargetWalInitZero(MigrationContext& ctx);
-
 }  // namespace pgshift

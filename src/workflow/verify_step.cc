@@ -1,6 +1,5 @@
 // Verify: the new primary holds what the fenced source held and behaves like it did.
 //
-//   0. restore the target's wal_init_zero, lifted for the promotion;
 //   1. a write succeeds on the target;
 //   2. per-table checksums of the fenced source against the snapshots held since promotion
 //      (if this process restarted since, the snapshots are gone: reported, not compared);
@@ -87,7 +86,6 @@ Result<std::vector<std::string>> JudgeTarget(MigrationContext& ctx, nlohmann::js
 
 Result<StepOutcome> RunVerify(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  RestoreTargetWalInitZero(ctx);
   nlohmann::json verify = ctx.data().value("verify", nlohmann::json::object());
   if (!ctx.data().value("cdc_pending", false)) {
     ASSIGN_OR_RETURN(std::vector<std::string> problems, JudgeTarget(ctx, verify));
