@@ -398,6 +398,8 @@ class PgshiftSide {
       }
     }
     out["phases"] = phases;
+    if (status.contains("fence"))
+      out["fence_layer_ms"] = status["fence"].value("layer_ms", json::object());
     if (!ran.ok()) out["error"] = ran.status().message();
     if (!ran.ok() || *ran != Phase::kCompleted) {
       return Internal(name + ": migration did not complete: " +

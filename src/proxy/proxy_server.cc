@@ -8,6 +8,10 @@
 
 namespace pgshift::proxy {
 
+namespace {
+constexpr int kBackendLoginThreads = 32;
+}  // namespace
+
 Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& config) {
   std::unique_ptr<ProxyServer> s(new ProxyServer());
   s->ctx_ = std::make_unique<ProxyContext>(config);
@@ -17,7 +21,9 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& confi
                      MakeServerTlsContext(config.tls_cert, config.tls_key, config.client_ca));
   }
   ASSIGN_OR_RETURN(ctx.backend_tls, MakeBackendTlsContext());
-  ctx.pool = std::make_unique<TaskPool>(4);
+  // Logins wait on the server far more than they compute: at a switch every held session logs
+  // in to the new primary at once, and with 4 threads 10 sessions took three waves (~100 ms).
+  ctx.pool = std::make_unique<TaskPool>(kBackendLoginThreads);
   s->pauses_ = std::make_unique<PauseController>(ctx);
   s->admin_ = std::make_unique<AdminServer>(ctx, *s->pauses_);
   for (int i = 0; i < config.threads; ++i) {

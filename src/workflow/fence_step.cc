@@ -30,6 +30,7 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());
   }
+  auto marking = ctx.clock().Now();
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, ListLogicalSlots(*source));
   nlohmann::json slots_json = nlohmann::json::array();
   for (const auto& slot : slots) slots_json.push_back(slot.ToJson());
@@ -37,6 +38,8 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   if (!slots.empty()) {
     ASSIGN_OR_RETURN(cdc_lsn, MarkCdcFencePoint(*source, "pgshift:" + s.name));
   }
+  report->layer_ms["cdc_fence_point"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().Now() - marking).count();
   ASSIGN_OR_RETURN(Lsn final_lsn, CurrentWalLsn(*source));
   nlohmann::json fence = {{"terminated_backends", report->terminated_backends},
                           {"prepared_transactions", report->prepared_transactions},
