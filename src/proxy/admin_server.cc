@@ -164,7 +164,24 @@ AdminResponse AdminServer::Handle(const std::string& method, const std::string& 
                       {"pending", r->pending},
                       {"replication_staying", r->staying}});
   }
-  return Error(404, "unknown verb '" + verb + "' (expected pause, renew, switch, resume)");
+  if (verb == "prepare") {
+    int64_t port, deadline;
+    if (!body.contains("host") || !body["host"].is_string() ||
+        body["host"].get<std::string>().empty()) {
+      return Error(400, "prepare needs \"host\" (a string)");
+    }
+    if (!Field(body, "port", -1, port) || port < 1 || port > 65535) {
+      return Error(400, "prepare needs \"port\" (1-65535)");
+    }
+    if (!Field(body, "deadline_ms", 3000, deadline)) {
+      return Error(400, "deadline_ms must be a non-negative integer");
+    }
+    auto r = pauses_.Prepare(cluster, body["host"].get<std::string>(), int(port),
+                             std::chrono::milliseconds(deadline));
+    if (!r.ok()) return Error(404, r.status().message());
+    return Json(200, {{"sessions", r->sessions}, {"open", r->open}, {"failed", r->failed}});
+  }
+  return Error(404, "unknown verb '" + verb + "' (expected pause, renew, prepare, switch, resume)");
 }
 
 Status AdminServer::Start(const std::string& host, int port) {

@@ -249,6 +249,17 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
   return link;
 }
 
+Status ReplayOnLink(const BackendLogin& l, BackendLink& link) {
+  int f = link.transport.fd();
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
+  Channel ch(link.transport);
+  if (!ch.Send(wire::Sync())) return Unavailable(Where(l) + ": standby link lost");
+  RETURN_IF_ERROR(ReadUntilReady(l, ch, nullptr, Code::kUnavailable));
+  RETURN_IF_ERROR(Replay(l, ch));
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
+  return Status::Ok();
+}
+
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms) {
   auto fd = ConnectTcp(endpoint.host, endpoint.port, timeout_ms);
   if (!fd.ok()) return fd.status();

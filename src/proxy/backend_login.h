@@ -41,6 +41,11 @@ struct BackendLink {
 // kFailedPrecondition: replay of carried state failed.
 Result<BackendLink> LoginToBackend(const BackendLogin& login, SSL_CTX* backend_tls);
 
+// A link opened earlier to the endpoint a switch now moves the session to (a standby link,
+// see Session::PrepareStandby): checks it is still alive (Sync -> ReadyForQuery), replays
+// `login`'s carried state on it, and leaves it non-blocking. kUnavailable if it died.
+Status ReplayOnLink(const BackendLogin& login, BackendLink& link);
+
 // Sends a CancelRequest for (pid, secret) to the endpoint (plain TCP, as libpq does).
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms);
 

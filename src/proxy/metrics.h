@@ -30,6 +30,8 @@ namespace pgshift::proxy {
   X(kSwitches, "pgshift_proxy_switches_total", "counter", "Route switches")                     \
   X(kSessionsMoved, "pgshift_proxy_sessions_moved_total", "counter",                            \
     "Sessions carried to a new backend by a switch")                                            \
+  X(kStandbyLinksUsed, "pgshift_proxy_standby_links_used_total", "counter",                     \
+    "Switches that moved a session onto a connection opened before the pause")                  \
   X(kSessionsEndedOnSwitch, "pgshift_proxy_sessions_ended_on_switch_total", "counter",          \
     "Sessions ended because their state could not be carried")                                  \
   X(kAuthRejected, "pgshift_proxy_auth_rejected_total", "counter",                              \

@@ -2,6 +2,8 @@
 #include "proxy/pause_controller.h"
 
 #include "common/log.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
 
 namespace pgshift::proxy {
 
@@ -111,6 +113,51 @@ Result<SwitchOutcome> PauseController::Switch(const std::string& cluster, const 
         (s->route_version.load() >= version ? out.moved : out.pending)++;
     }
     if (out.pending == 0 || steady_clock::now() >= end) return out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Result<PrepareOutcome> PauseController::Prepare(const std::string& cluster, const std::string& host,
+                                                int port, std::chrono::milliseconds deadline) {
+  if (!ctx_.Cluster(cluster)) return NotFound("unknown cluster '" + cluster + "'");
+  Endpoint to = ctx_.routes.Get()->routes.at(cluster);  // the same TLS mode toward the backend
+  to.host = host;
+  to.port = port;
+  // Marked before the workers see the request, so that the wait below cannot return before
+  // they do; each session then says what it did (see Session::PrepareStandby).
+  for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
+    if (!s->replication) s->standby.store(SessionInfo::kStandbyOpening);
+  }
+  for (Worker* w : ctx_.workers) {
+    w->Post([cluster, to](Worker& worker) {
+      for (auto& [id, s] : worker.sessions()) {
+        if (s->cluster_name() == cluster) s->PrepareStandby(to);
+      }
+    });
+  }
+  auto end = steady_clock::now() + deadline;
+  for (;;) {
+    PrepareOutcome out;
+    int opening = 0;
+    for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
+      if (s->replication) continue;
+      out.sessions++;
+      switch (s->standby.load()) {
+        case SessionInfo::kStandbyOpen:
+          out.open++;
+          break;
+        case SessionInfo::kStandbyFailed:
+          out.failed++;
+          break;
+        case SessionInfo::kStandbyOpening:
+          opening++;
+          break;
+        default:
+          break;
+      }
+    }
+    // A session that was busy or logging in when asked has no link; it logs in at the switch.
+    if (opening == 0 || steady_clock::now() >= end) return out;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }

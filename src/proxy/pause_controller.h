@@ -28,6 +28,12 @@ struct SwitchOutcome {
   int staying = 0;  // replication sessions, on the old server until it ends them
 };
 
+struct PrepareOutcome {
+  int sessions = 0;  // sessions of the cluster (replication sessions excluded)
+  int open = 0;      // with a standby link open to the endpoint
+  int failed = 0;    // whose standby login failed (they log in at the switch instead)
+};
+
 class PauseController {
  public:
   explicit PauseController(ProxyContext& ctx);
@@ -43,6 +49,10 @@ class PauseController {
   // sessions to move.
   Result<SwitchOutcome> Switch(const std::string& cluster, const std::string& host, int port,
                                uint64_t version);
+  // Opens a standby link to host:port for every session of the cluster (Session::
+  // PrepareStandby) and waits until each is open or failed, or `deadline`. Changes no route.
+  Result<PrepareOutcome> Prepare(const std::string& cluster, const std::string& host, int port,
+                                 std::chrono::milliseconds deadline);
 
  private:
   void Release(ClusterControl& c);  // under c.mu

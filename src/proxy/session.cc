@@ -516,13 +516,80 @@ void Session::StartMigration() {
   Worker* w = &worker_;
   uint64_t id = id_;
   SSL_CTX* tls = ctx_.backend_tls.get();
-  ctx_.pool->Submit([w, id, tls, job] {
-    auto result = std::make_shared<Result<BackendLink>>(LoginToBackend(*job, tls));
+  std::shared_ptr<BackendLink> standby;
+  if (standby_ && standby_endpoint_.host == job->endpoint.host &&
+      standby_endpoint_.port == job->endpoint.port) {
+    standby = std::make_shared<BackendLink>(std::move(*standby_));
+    metrics_->Add(Metric::kStandbyLinksUsed);
+  }
+  standby_.reset();
+  if (info_) info_->standby.store(SessionInfo::kNoStandby);
+  ctx_.pool->Submit([w, id, tls, job, standby] {
+    auto result = std::make_shared<Result<BackendLink>>(Unavailable("no standby link"));
+    if (standby) {
+      Status replayed = ReplayOnLink(*job, *standby);
+      if (replayed.ok() || replayed.code() != Code::kUnavailable) {
+        *result = replayed.ok() ? Result<BackendLink>(std::move(*standby))
+                                : Result<BackendLink>(replayed);
+      }
+    }
+    // No standby link, or it died (the fence or a restart of the target): log in now.
+    if (!result->ok() && result->status().code() == Code::kUnavailable) {
+      *result = LoginToBackend(*job, tls);
+    }
     Endpoint ep = job->endpoint;
     w->Post([id, result, ep](Worker& worker) {
       if (Session* s = worker.Find(id)) s->OnBackendLogin(std::move(*result), ep);
     });
   });
+}
+
+void Session::PrepareStandby(const Endpoint& endpoint) {
+  if (standby_opening_) return;  // its completion reports the state
+  if (replication_ || phase_ != Phase::kReady) {
+    if (info_) info_->standby.store(SessionInfo::kNoStandby);  // logs in at the switch
+    return;
+  }
+  if (standby_ && standby_endpoint_.host == endpoint.host &&
+      standby_endpoint_.port == endpoint.port) {
+    if (info_) info_->standby.store(SessionInfo::kStandbyOpen);
+    return;
+  }
+  standby_.reset();
+  standby_opening_ = true;
+  if (info_) info_->standby.store(SessionInfo::kStandbyOpening);
+  auto job = std::make_shared<BackendLogin>();
+  job->cluster = cluster_->name;
+  job->endpoint = endpoint;
+  job->database = cluster_config_->database;
+  job->user = cluster_config_->user;
+  job->password = cluster_config_->password;
+  job->timeout_ms = ctx_.config.connect_timeout_ms;
+  for (const auto& [k, v] : startup_params_) {
+    if (k != "user" && k != "database") job->options[k] = v;
+  }
+  Worker* w = &worker_;
+  uint64_t id = id_;
+  SSL_CTX* tls = ctx_.backend_tls.get();
+  ctx_.pool->Submit([w, id, tls, job] {
+    auto result = std::make_shared<Result<BackendLink>>(LoginToBackend(*job, tls));
+    Endpoint ep = job->endpoint;
+    w->Post([id, result, ep](Worker& worker) {
+      if (Session* s = worker.Find(id)) s->OnStandbyLogin(std::move(*result), ep);
+    });
+  });
+}
+
+void Session::OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint) {
+  standby_opening_ = false;
+  if (!link.ok()) {
+    spdlog::info("proxy session {}: no standby link: {}", id_, link.status().message());
+    if (info_) info_->standby.store(SessionInfo::kStandbyFailed);
+    return;
+  }
+  standby_ = std::move(*link);
+  standby_endpoint_ = endpoint;
+  if (info_) info_->standby.store(SessionInfo::kStandbyOpen);
 }
 
 void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
@@ -599,6 +666,10 @@ void Session::OnKick() {
   }
   if (phase_ != Phase::kReady) return;
   held_ = false;
+  if (standby_ && !cluster_->paused.load() && !RouteStale()) {
+    standby_.reset();  // traffic resumed where it was (a rollback): the standby is not needed
+    if (info_) info_->standby.store(SessionInfo::kNoStandby);
+  }
   if (!replication_ && !Busy() && RouteStale()) {
     StartMigration();
     return;

@@ -22,6 +22,9 @@ struct SessionInfo {
   std::atomic<bool> held{false};
   std::atomic<bool> pinned{false};
   std::atomic<uint64_t> route_version{0};
+  // Its standby link (Session::PrepareStandby): none, being opened, open, or failed.
+  enum StandbyState : int { kNoStandby, kStandbyOpening, kStandbyOpen, kStandbyFailed };
+  std::atomic<int> standby{kNoStandby};
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
 };
 

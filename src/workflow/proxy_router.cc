@@ -56,6 +56,16 @@ Status ProxyRouter::Switch(const Endpoint& to, uint64_t version) {
   return Status::Ok();
 }
 
+Status ProxyRouter::PrepareSwitch(const Endpoint& to) {
+  nlohmann::json body = {{"host", to.host}, {"port", to.port}, {"deadline_ms", 3000}};
+  Status first;
+  for (const auto& p : proxies_) {
+    auto r = Call(p, "prepare", body, std::chrono::seconds(10));
+    if (!r.ok() && first.ok()) first = r.status();
+  }
+  return first;
+}
+
 // A proxy that cannot be reached is not waited for: whatever it holds is released when its
 // lease lapses, and a proxy that is down holds nothing. Retrying it would keep every other
 // proxy's applications waiting (a rollback could not finish while one proxy is down).

@@ -23,6 +23,7 @@ class ProxyRouter : public Router {
   Status Renew(std::chrono::milliseconds lease) override;
   Status Switch(const Endpoint& to, uint64_t version) override;
   Status Resume() override;
+  Status PrepareSwitch(const Endpoint& to) override;
   std::string Describe() const override;
   bool HoldsSessionsAcrossSwitch() const override { return true; }
 

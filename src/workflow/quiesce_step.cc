@@ -4,7 +4,8 @@
 //   1. before traffic stops, open what the held window will use: the sessions that will hold
 //      the target's snapshots for verification, the orchestrator's connections to source and
 //      target, and one to each database on the target where a logical slot will be recreated
-//      (a login costs tens of milliseconds here, more on a just-promoted server);
+//      (a login costs tens of milliseconds here, more on a just-promoted server); and the
+//      routers' connections to the target for every session (PrepareSwitch);
 //   2. pause every proxy (a lease, renewed by the engine while the cutover runs);
 //   3. all acknowledged: kFencing. One did not: the pause is released everywhere and the
 //      cutover rolls back with traffic still on the source.
@@ -47,6 +48,10 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
     }
   }
   OpenWindowConnections(ctx);
+  Status prepared = ctx.router().PrepareSwitch(EndpointOf(s.target));
+  if (!prepared.ok()) {  // the switch logs in instead, inside the held window
+    spdlog::warn("{}: routers could not prepare the switch: {}", s.name, prepared.message());
+  }
   ctx.progress().Update({Phase::kPausing, "pausing " + ctx.router().Describe()});
   Status paused = ctx.router().Pause(s.pause_deadline, s.pause_lease);
   if (!paused.ok()) {

@@ -37,6 +37,13 @@ class Router {
   // when clients follow the route by themselves (a route file), so that switching early
   // would let them reach the target before it is ready.
   virtual bool HoldsSessionsAcrossSwitch() const { return false; }
+  // Before the pause: lets the routers open what a later Switch(to) will need (a proxy opens
+  // a connection to `to` for each session). Best effort; a router with nothing to prepare
+  // returns Ok.
+  virtual Status PrepareSwitch(const Endpoint& to) {
+    (void)to;
+    return Status::Ok();
+  }
 };
 
 // Builds the router named in a migration spec's "router" object:

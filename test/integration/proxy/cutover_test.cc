@@ -102,6 +102,79 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
             409);
 }
 
+// The cutover asks the proxy to open each session's connection to the target before the
+// pause; the switch then moves the session onto that very connection (its server process
+// existed before the switch) with its settings and prepared statements replayed.
+TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
+  ProxyHarness h;
+  auto target = PgCluster::Primary();
+  ProxyHarness::PrepareBackend(*target);
+  target->Sql("insert into items values (1, 'on target')", "appdb");
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->Exec("SET application_name = 'Prepared-Session'").ok());
+  PGresult* p = PQprepare(c->raw(), "note_of", "select note from items where id = $1", 1, nullptr);
+  ASSERT_EQ(PQresultStatus(p), PGRES_COMMAND_OK);
+  PQclear(p);
+
+  std::string prepare_body = json{{"host", "127.0.0.1"}, {"port", target->port()}}.dump();
+  auto prepared = h.Admin("POST", "/v1/clusters/orders/prepare", prepare_body);
+  ASSERT_EQ(prepared.status, 200) << prepared.body;
+  EXPECT_EQ(json::parse(prepared.body)["open"], 1) << prepared.body;
+  std::string standby_pid =
+      target->Value("select pid from pg_stat_activity where usename = 'app'", "appdb");
+  ASSERT_FALSE(standby_pid.empty());
+  // Still on the source until the switch.
+  EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(h.primary->port()));
+
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
+                .status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7)).status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+
+  EXPECT_EQ(*c->QueryValue("select pg_backend_pid()"), standby_pid);
+  EXPECT_EQ(*c->QueryValue("select current_setting('application_name')"), "Prepared-Session");
+  const char* v[] = {"1"};
+  PGresult* r = PQexecPrepared(c->raw(), "note_of", 1, v, nullptr, nullptr, 0);
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(c->raw());
+  EXPECT_STREQ(PQgetvalue(r, 0, 0), "on target");
+  PQclear(r);
+  EXPECT_EQ(h.Metric("pgshift_proxy_standby_links_used_total"), 1);
+}
+
+// A cutover that rolls back resumes where it was: the prepared connections to the abandoned
+// target are closed, and a bad prepare request is refused with a reason.
+TEST(ProxyCutover, ResumeWithoutASwitchClosesThePreparedLinks) {
+  ProxyHarness h;
+  auto target = PgCluster::Primary();
+  ProxyHarness::PrepareBackend(*target);
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::string prepare_body = json{{"host", "127.0.0.1"}, {"port", target->port()}}.dump();
+  auto prepared = h.Admin("POST", "/v1/clusters/orders/prepare", prepare_body);
+  ASSERT_EQ(prepared.status, 200) << prepared.body;
+  EXPECT_EQ(target->Value("select count(*) from pg_stat_activity where usename = 'app'", "appdb"),
+            "1");
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
+                .status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  std::string left;
+  for (int i = 0; i < 250; ++i) {
+    left = target->Value("select count(*) from pg_stat_activity where usename = 'app'", "appdb");
+    if (left == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(left, "0");
+  EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(h.primary->port()));
+
+  auto bad = h.Admin("POST", "/v1/clusters/orders/prepare", R"({"host":"127.0.0.1"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("port"), std::string::npos) << bad.body;
+}
+
 TEST(ProxyCutover, SessionWithATemporaryTableIsEndedAndTold) {
   ProxyHarness h;
   auto target = PgCluster::Primary();
