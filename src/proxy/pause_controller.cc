@@ -57,6 +57,13 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
     if (drained) {
       c->lease_end = steady_clock::now() + lease;
       c->metrics.Add(Metric::kPauses);
+      for (Worker* w : ctx_.workers) {
+        w->Post([cluster](Worker& worker) {
+          for (auto& [id, s] : worker.sessions()) {
+            if (s->cluster_name() == cluster) s->LeaveOldServer();
+          }
+        });
+      }
       return PauseOutcome{.paused = true, .sessions = int(ctx_.sessions.OfCluster(cluster).size())};
     }
     if (steady_clock::now() >= end) {

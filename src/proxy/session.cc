@@ -580,6 +580,16 @@ void Session::PrepareStandby(const Endpoint& endpoint) {
   });
 }
 
+void Session::LeaveOldServer() {
+  if (replication_ || phase_ != Phase::kReady || Busy() || !standby_ || !backend_.open() ||
+      !cluster_->paused.load()) {
+    return;
+  }
+  static constexpr char kTerminate[] = {'X', 0, 0, 0, 4};
+  (void)backend_.Write(kTerminate, sizeof(kTerminate));  // a clean exit, not an EOF in its log
+  DropBackendWhileIdle();
+}
+
 void Session::OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint) {
   standby_opening_ = false;
   if (!link.ok()) {

@@ -49,6 +49,11 @@ class Session {
   // the switch logs in as before. Dropped when traffic resumes without a switch to it.
   void PrepareStandby(const Endpoint& endpoint);
   void OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint);
+  // The cluster is paused and drained. A session with a standby link closes its connection
+  // to the old server now (Terminate), while the orchestrator fences, so that the fence's
+  // termination of client backends has nothing of ours left to wait for inside the held
+  // window. A resume without a switch logs in again on the old route.
+  void LeaveOldServer();
   // Ends a session still without a login after `limit` (slow or stuck clients).
   void CheckLoginDeadline(std::chrono::steady_clock::time_point now, std::chrono::seconds limit);
   // Moves bytes until nothing more can move now.

@@ -130,6 +130,15 @@ TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
                 .status,
             200);
+  // Paused with a standby link: the session leaves the old server by itself, before any
+  // fence would have to terminate its backend.
+  std::string left;
+  for (int i = 0; i < 250; ++i) {
+    left = h.primary->Value("select count(*) from pg_stat_activity where usename = 'app'");
+    if (left == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(left, "0");
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7)).status,
             200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
@@ -145,7 +154,8 @@ TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
 }
 
 // A cutover that rolls back resumes where it was: the prepared connections to the abandoned
-// target are closed, and a bad prepare request is refused with a reason.
+// target are closed, the session logs in to the old server again (it left it at the pause),
+// and a bad prepare request is refused with a reason.
 TEST(ProxyCutover, ResumeWithoutASwitchClosesThePreparedLinks) {
   ProxyHarness h;
   auto target = PgCluster::Primary();
