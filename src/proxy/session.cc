@@ -465,23 +465,26 @@ void Session::Admit(std::map<std::string, std::string> params) {
   StartLogin();
 }
 
+std::shared_ptr<BackendLogin> Session::LoginJob(const Endpoint& endpoint) const {
+  auto job = std::make_shared<BackendLogin>();
+  job->cluster = cluster_->name;
+  job->endpoint = endpoint;
+  job->database = cluster_config_->database;
+  job->user = cluster_config_->user;
+  job->password = cluster_config_->password;
+  job->timeout_ms = ctx_.config.connect_timeout_ms;
+  for (const auto& [k, v] : startup_params_) {
+    if (k != "user" && k != "database") job->options[k] = v;
+  }
+  return job;
+}
+
 void Session::StartLogin() {
   phase_ = Phase::kConnecting;
-  auto table = ctx_.routes.Get();
-  BackendLogin login;
-  login.cluster = cluster_->name;
-  login.endpoint = table->routes.at(cluster_->name);
-  login.database = cluster_config_->database;
-  login.user = cluster_config_->user;
-  login.password = cluster_config_->password;
-  login.timeout_ms = ctx_.config.connect_timeout_ms;
-  for (const auto& [k, v] : startup_params_) {
-    if (k != "user" && k != "database") login.options[k] = v;
-  }
+  auto job = LoginJob(ctx_.routes.Get()->routes.at(cluster_->name));
   Worker* w = &worker_;
   uint64_t id = id_;
   SSL_CTX* tls = ctx_.backend_tls.get();
-  auto job = std::make_shared<BackendLogin>(std::move(login));
   ctx_.pool->Submit([w, id, tls, job] {
     auto result = std::make_shared<Result<BackendLink>>(LoginToBackend(*job, tls));
     Endpoint ep = job->endpoint;
@@ -500,17 +503,7 @@ void Session::StartMigration() {
   }
   phase_ = Phase::kMigrating;
   held_ = true;
-  auto table = ctx_.routes.Get();
-  auto job = std::make_shared<BackendLogin>();
-  job->cluster = cluster_->name;
-  job->endpoint = table->routes.at(cluster_->name);
-  job->database = cluster_config_->database;
-  job->user = cluster_config_->user;
-  job->password = cluster_config_->password;
-  job->timeout_ms = ctx_.config.connect_timeout_ms;
-  for (const auto& [k, v] : startup_params_) {
-    if (k != "user" && k != "database") job->options[k] = v;
-  }
+  auto job = LoginJob(ctx_.routes.Get()->routes.at(cluster_->name));
   job->replay_sql = carried_.SetStatements();
   job->replay_parse = carried_.ParseMessages();
   Worker* w = &worker_;
@@ -558,16 +551,7 @@ void Session::PrepareStandby(const Endpoint& endpoint) {
   standby_.reset();
   standby_opening_ = true;
   if (info_) info_->standby.store(SessionInfo::kStandbyOpening);
-  auto job = std::make_shared<BackendLogin>();
-  job->cluster = cluster_->name;
-  job->endpoint = endpoint;
-  job->database = cluster_config_->database;
-  job->user = cluster_config_->user;
-  job->password = cluster_config_->password;
-  job->timeout_ms = ctx_.config.connect_timeout_ms;
-  for (const auto& [k, v] : startup_params_) {
-    if (k != "user" && k != "database") job->options[k] = v;
-  }
+  auto job = LoginJob(endpoint);
   Worker* w = &worker_;
   uint64_t id = id_;
   SSL_CTX* tls = ctx_.backend_tls.get();

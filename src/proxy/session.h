@@ -100,6 +100,8 @@ class Session {
   bool PumpOnce();  // one round; true if anything moved
   void HandleStartupBytes();
   void Admit(std::map<std::string, std::string> params);
+  // What a login to `endpoint` needs: this session's role, database and startup parameters.
+  std::shared_ptr<BackendLogin> LoginJob(const Endpoint& endpoint) const;
   void StartLogin();
   void StartMigration();
   void Reject(const char* sqlstate, const std::string& message);
