@@ -60,6 +60,20 @@ bool Field(const json& body, const char* name, int64_t fallback, int64_t& out) {
   return true;
 }
 
+// The endpoint of a switch or prepare body: "" when valid, else what is wrong.
+std::string EndpointField(const json& body, const std::string& verb, std::string& host,
+                          int64_t& port) {
+  if (!body.contains("host") || !body["host"].is_string() ||
+      body["host"].get<std::string>().empty()) {
+    return verb + " needs \"host\" (a string)";
+  }
+  if (!Field(body, "port", -1, port) || port < 1 || port > 65535) {
+    return verb + " needs \"port\" (1-65535)";
+  }
+  host = body["host"].get<std::string>();
+  return "";
+}
+
 json SessionJson(const SessionInfo& s) {
   return {{"id", s.id},
           {"cluster", s.cluster},
@@ -142,18 +156,15 @@ AdminResponse AdminServer::Handle(const std::string& method, const std::string& 
     return Json(200, {{"paused", false}});
   }
   if (verb == "switch") {
+    std::string host;
     int64_t port, version;
-    if (!body.contains("host") || !body["host"].is_string() ||
-        body["host"].get<std::string>().empty()) {
-      return Error(400, "switch needs \"host\" (a string)");
-    }
-    if (!Field(body, "port", -1, port) || port < 1 || port > 65535) {
-      return Error(400, "switch needs \"port\" (1-65535)");
+    if (std::string bad = EndpointField(body, verb, host, port); !bad.empty()) {
+      return Error(400, bad);
     }
     if (!Field(body, "version", -1, version) || version < 1) {
       return Error(400, "switch needs \"version\" (a positive integer above the current one)");
     }
-    auto r = pauses_.Switch(cluster, body["host"].get<std::string>(), int(port), uint64_t(version));
+    auto r = pauses_.Switch(cluster, host, int(port), uint64_t(version));
     if (!r.ok()) {
       int code = r.status().code() == Code::kAborted ? 409 : 400;
       return Json(code, {{"error", r.status().message()},
@@ -165,19 +176,15 @@ AdminResponse AdminServer::Handle(const std::string& method, const std::string& 
                       {"replication_staying", r->staying}});
   }
   if (verb == "prepare") {
+    std::string host;
     int64_t port, deadline;
-    if (!body.contains("host") || !body["host"].is_string() ||
-        body["host"].get<std::string>().empty()) {
-      return Error(400, "prepare needs \"host\" (a string)");
-    }
-    if (!Field(body, "port", -1, port) || port < 1 || port > 65535) {
-      return Error(400, "prepare needs \"port\" (1-65535)");
+    if (std::string bad = EndpointField(body, verb, host, port); !bad.empty()) {
+      return Error(400, bad);
     }
     if (!Field(body, "deadline_ms", 3000, deadline)) {
       return Error(400, "deadline_ms must be a non-negative integer");
     }
-    auto r = pauses_.Prepare(cluster, body["host"].get<std::string>(), int(port),
-                             std::chrono::milliseconds(deadline));
+    auto r = pauses_.Prepare(cluster, host, int(port), std::chrono::milliseconds(deadline));
     if (!r.ok()) return Error(404, r.status().message());
     return Json(200, {{"sessions", r->sessions}, {"open", r->open}, {"failed", r->failed}});
   }
