@@ -3,7 +3,6 @@
 
 #include "common/log.h"
 #include "proxy/session.h"
-#include "proxy/worker.h"
 
 namespace pgshift::proxy {
 
@@ -57,13 +56,7 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
     if (drained) {
       c->lease_end = steady_clock::now() + lease;
       c->metrics.Add(Metric::kPauses);
-      for (Worker* w : ctx_.workers) {
-        w->Post([cluster](Worker& worker) {
-          for (auto& [id, s] : worker.sessions()) {
-            if (s->cluster_name() == cluster) s->LeaveOldServer();
-          }
-        });
-      }
+      ctx_.ForEachSessionOf(cluster, [](Session& s) { s.LeaveOldServer(); });
       return PauseOutcome{.paused = true, .sessions = int(ctx_.sessions.OfCluster(cluster).size())};
     }
     if (steady_clock::now() >= end) {
@@ -135,13 +128,7 @@ Result<PrepareOutcome> PauseController::Prepare(const std::string& cluster, cons
   for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
     if (!s->replication) s->standby.store(SessionInfo::kStandbyOpening);
   }
-  for (Worker* w : ctx_.workers) {
-    w->Post([cluster, to](Worker& worker) {
-      for (auto& [id, s] : worker.sessions()) {
-        if (s->cluster_name() == cluster) s->PrepareStandby(to);
-      }
-    });
-  }
+  ctx_.ForEachSessionOf(cluster, [to](Session& s) { s.PrepareStandby(to); });
   auto end = steady_clock::now() + deadline;
   for (;;) {
     PrepareOutcome out;

@@ -26,19 +26,24 @@ ClusterControl* ProxyContext::Cluster(const std::string& name) const {
   return it == clusters.end() ? nullptr : it->second.get();
 }
 
-void ProxyContext::KickCluster(const std::string& cluster) {
+void ProxyContext::ForEachSessionOf(const std::string& cluster, std::function<void(Session&)> fn) {
+  auto shared = std::make_shared<std::function<void(Session&)>>(std::move(fn));
   for (Worker* w : workers) {
-    w->Post([cluster](Worker& worker) {
+    w->Post([cluster, shared](Worker& worker) {
       std::vector<uint64_t> ids;
       for (auto& [id, s] : worker.sessions()) {
         if (s->cluster_name() == cluster) ids.push_back(id);
       }
-      // By id: a kick may end sessions, which changes the map.
+      // By id: `fn` may end sessions, which changes the map.
       for (uint64_t id : ids) {
-        if (Session* s = worker.Find(id)) s->OnKick();
+        if (Session* s = worker.Find(id)) (*shared)(*s);
       }
     });
   }
+}
+
+void ProxyContext::KickCluster(const std::string& cluster) {
+  ForEachSessionOf(cluster, [](Session& s) { s.OnKick(); });
 }
 
 }  // namespace pgshift::proxy

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 
 namespace pgshift::proxy {
 
+class Session;
 class Worker;
 
 struct ProxyContext {
@@ -38,6 +40,9 @@ struct ProxyContext {
   std::atomic<uint64_t> next_session_id{1};
 
   ClusterControl* Cluster(const std::string& name) const;
+  // Runs `fn` on every session of `cluster`, each on its own event loop, soon. A session
+  // `fn` ends is not visited twice and does not stop the others.
+  void ForEachSessionOf(const std::string& cluster, std::function<void(Session&)> fn);
   // Asks every event loop to re-examine the sessions of `cluster` (after a resume, a lapse
   // or a switch).
   void KickCluster(const std::string& cluster);

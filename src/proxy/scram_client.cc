@@ -50,7 +50,9 @@ bool Attribute(std::string_view msg, char name, std::string_view& value) {
 std::string SaltedPassword(const std::string& password, const std::string& salt, int iterations) {
   static std::mutex mu;
   static std::map<std::string, std::string> cache;
-  std::string key = Sha256(password) + salt + std::to_string(iterations);
+  // Sized fields: a salt's bytes must not run into the count (salt "a1" + 23 vs "a" + 123).
+  std::string key = Sha256(password) + std::to_string(salt.size()) + ':' + salt + ':' +
+                    std::to_string(iterations);
   {
     std::lock_guard<std::mutex> l(mu);
     auto it = cache.find(key);

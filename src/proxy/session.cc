@@ -114,26 +114,8 @@ bool Session::PumpOnce() {
   }
   // Proxy -> backend.
   if ((phase_ == Phase::kReady || phase_ == Phase::kMigrating) && backend_.open() && b_writable_ &&
-      client_dec_.forwardable() > 0) {
-    if (worker_.batched_sends() && !backend_.tls()) {
-      if (!to_backend_queued_) {
-        to_backend_queued_ = true;
-        worker_.QueueSend(this, true);
-      }
-    } else {
-      ssize_t n = backend_.Write(to_backend_.data(), client_dec_.forwardable());
-      if (n == Transport::kClosed) {
-        End("08006", "pgshift: the connection to the database server was lost");
-        return false;
-      }
-      if (n > 0) {
-        to_backend_.Consume(size_t(n));
-        client_dec_.Forwarded(size_t(n));
-        progress = true;
-      } else {
-        b_writable_ = false;
-      }
-    }
+      client_dec_.forwardable() > 0 && !Send(/*to_backend=*/true, progress)) {
+    return false;
   }
   // Backend -> proxy.
   if (backend_.open() && b_readable_ && phase_ != Phase::kClosing) {
@@ -183,32 +165,55 @@ bool Session::PumpOnce() {
     progress = true;
   }
   // Proxy -> client.
-  if (c_writable_ && backend_dec_.forwardable() > 0) {
-    if (worker_.batched_sends() && !client_.tls()) {
-      if (!to_client_queued_) {
-        to_client_queued_ = true;
-        worker_.QueueSend(this, false);
-      }
-    } else {
-      ssize_t n = client_.Write(to_client_.data(), backend_dec_.forwardable());
-      if (n == Transport::kClosed) {
-        Close();
-        return false;
-      }
-      if (n > 0) {
-        to_client_.Consume(size_t(n));
-        backend_dec_.Forwarded(size_t(n));
-        progress = true;
-      } else {
-        c_writable_ = false;
-      }
-    }
+  if (c_writable_ && backend_dec_.forwardable() > 0 && !Send(/*to_backend=*/false, progress)) {
+    return false;
   }
   if (phase_ == Phase::kClosing && backend_dec_.forwardable() == 0) {
     Linger();
     return true;
   }
   return progress;
+}
+
+bool Session::Send(bool to_backend, bool& progress) {
+  Transport& peer = to_backend ? backend_ : client_;
+  if (worker_.batched_sends() && !peer.tls()) {
+    bool& queued = to_backend ? to_backend_queued_ : to_client_queued_;
+    if (!queued) {
+      queued = true;
+      worker_.QueueSend(this, to_backend);
+    }
+    return true;
+  }
+  const ByteBuffer& buffer = to_backend ? to_backend_ : to_client_;
+  size_t n = to_backend ? client_dec_.forwardable() : backend_dec_.forwardable();
+  ssize_t sent = peer.Write(buffer.data(), n);
+  if (sent == Transport::kClosed) {
+    PeerLost(to_backend);
+    return false;
+  }
+  if (sent > 0) {
+    Sent(to_backend, size_t(sent));
+    progress = true;
+  } else {
+    (to_backend ? b_writable_ : c_writable_) = false;
+  }
+  return true;
+}
+
+void Session::Sent(bool to_backend, size_t n) {
+  if (to_backend) {
+    to_backend_.Consume(n);
+    client_dec_.Forwarded(n);
+  } else {
+    to_client_.Consume(n);
+    backend_dec_.Forwarded(n);
+  }
+}
+
+void Session::PeerLost(bool to_backend) {
+  if (to_backend) return End("08006", "pgshift: the connection to the database server was lost");
+  Close();
 }
 
 bool Session::TakeSend(bool to_backend, int& fd, const char*& data, size_t& len, bool& more_after) {
@@ -235,16 +240,9 @@ void Session::OnSendDone(bool to_backend, int result) {
   if (result == -EAGAIN || result == -EWOULDBLOCK) {
     (to_backend ? b_writable_ : c_writable_) = false;  // the next EPOLLOUT edge resumes
   } else if (result < 0 && result != -EINTR) {
-    if (to_backend) return End("08006", "pgshift: the connection to the database server was lost");
-    return Close();
+    return PeerLost(to_backend);
   } else if (result > 0) {
-    if (to_backend) {
-      to_backend_.Consume(size_t(result));
-      client_dec_.Forwarded(size_t(result));
-    } else {
-      to_client_.Consume(size_t(result));
-      backend_dec_.Forwarded(size_t(result));
-    }
+    Sent(to_backend, size_t(result));
   }
   Pump();
 }

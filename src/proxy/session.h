@@ -98,6 +98,11 @@ class Session {
   Verdict OnBackendMessage(char type, std::string_view msg, bool complete);
 
   bool PumpOnce();  // one round; true if anything moved
+  // Proxy -> peer (the backend when `to_backend`, else the client): queued for the worker's
+  // batched send, or written now. False when the session ended.
+  bool Send(bool to_backend, bool& progress);
+  void Sent(bool to_backend, size_t n);  // `n` bytes of the forwardable prefix are out
+  void PeerLost(bool to_backend);        // a write found the peer gone
   void HandleStartupBytes();
   void Admit(std::map<std::string, std::string> params);
   // What a login to `endpoint` needs: this session's role, database and startup parameters.

@@ -53,7 +53,10 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
   RETURN_IF_ERROR(RouteVersionToTarget(ctx).status());
   Status prepared = ctx.router().PrepareSwitch(EndpointOf(s.target));
   if (!prepared.ok()) {  // the switch logs in instead, inside the held window
-    spdlog::warn("{}: routers could not prepare the switch: {}", s.name, prepared.message());
+    spdlog::warn(
+        "{}: routers could not prepare the switch ({}); sessions will log in to the "
+        "target during the switch instead, which lengthens the pause",
+        s.name, prepared.message());
   }
   ctx.progress().Update({Phase::kPausing, "pausing " + ctx.router().Describe()});
   Status paused = ctx.router().Pause(s.pause_deadline, s.pause_lease);

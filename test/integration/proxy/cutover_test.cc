@@ -19,6 +19,29 @@ std::string SwitchBody(int port, int version) {
   return json{{"host", "127.0.0.1"}, {"port", port}, {"version", version}}.dump();
 }
 
+// A pause that drains within 5 s and is not lapsing during the test.
+constexpr const char* kHoldingPause = R"({"deadline_ms":5000,"lease_ms":20000})";
+
+// An independent cluster stands in for the promoted target, with row 1 of `items`.
+std::unique_ptr<PgCluster> TargetWithRow(const std::string& note) {
+  auto target = PgCluster::Primary();
+  ProxyHarness::PrepareBackend(*target);
+  target->Sql("insert into items values (1, '" + note + "')", "appdb");
+  return target;
+}
+
+// The number of the proxy's backends (role app) on `server`, once it reached zero or after
+// 5 s: a closed connection's server process takes a moment to go away.
+std::string AppBackendsAfterWaiting(const PgCluster& server, const std::string& dbname) {
+  std::string left;
+  for (int i = 0; i < 250; ++i) {
+    left = server.Value("select count(*) from pg_stat_activity where usename = 'app'", dbname);
+    if (left == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return left;
+}
+
 TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   ProxyHarness h;
   auto target = PgCluster::Primary();  // an independent cluster stands in for the promoted target
@@ -35,8 +58,7 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   EXPECT_EQ(*c->QueryValue("select note from items where id = 1"), "on source");
 
   auto t0 = std::chrono::steady_clock::now();
-  auto paused =
-      h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})");
+  auto paused = h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause);
   auto t_paused = std::chrono::steady_clock::now();
   ASSERT_EQ(paused.status, 200) << paused.body;
   EXPECT_EQ(json::parse(paused.body)["sessions"], 1);
@@ -67,13 +89,7 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   EXPECT_EQ(json::parse(sw.body)["version"], 7);
   EXPECT_EQ(json::parse(sw.body)["moved"], 1);
   // The old backend connection is closed: its server process goes away.
-  std::string left;
-  for (int i = 0; i < 250; ++i) {
-    left = h.primary->Value("select count(*) from pg_stat_activity where usename = 'app'");
-    if (left == "0") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(left, "0");
+  EXPECT_EQ(AppBackendsAfterWaiting(*h.primary, "postgres"), "0");
 
   auto t_resume = std::chrono::steady_clock::now();
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
@@ -107,9 +123,7 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
 // existed before the switch) with its settings and prepared statements replayed.
 TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
   ProxyHarness h;
-  auto target = PgCluster::Primary();
-  ProxyHarness::PrepareBackend(*target);
-  target->Sql("insert into items values (1, 'on target')", "appdb");
+  auto target = TargetWithRow("on target");
   auto c = h.Connect();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_TRUE(c->Exec("SET application_name = 'Prepared-Session'").ok());
@@ -127,18 +141,10 @@ TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
   // Still on the source until the switch.
   EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(h.primary->port()));
 
-  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
-                .status,
-            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
   // Paused with a standby link: the session leaves the old server by itself, before any
   // fence would have to terminate its backend.
-  std::string left;
-  for (int i = 0; i < 250; ++i) {
-    left = h.primary->Value("select count(*) from pg_stat_activity where usename = 'app'");
-    if (left == "0") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(left, "0");
+  EXPECT_EQ(AppBackendsAfterWaiting(*h.primary, "postgres"), "0");
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7)).status,
             200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
@@ -167,17 +173,9 @@ TEST(ProxyCutover, ResumeWithoutASwitchClosesThePreparedLinks) {
   ASSERT_EQ(prepared.status, 200) << prepared.body;
   EXPECT_EQ(target->Value("select count(*) from pg_stat_activity where usename = 'app'", "appdb"),
             "1");
-  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
-                .status,
-            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
-  std::string left;
-  for (int i = 0; i < 250; ++i) {
-    left = target->Value("select count(*) from pg_stat_activity where usename = 'app'", "appdb");
-    if (left == "0") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(left, "0");
+  EXPECT_EQ(AppBackendsAfterWaiting(*target, "appdb"), "0");
   EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(h.primary->port()));
 
   auto bad = h.Admin("POST", "/v1/clusters/orders/prepare", R"({"host":"127.0.0.1"})");
@@ -193,9 +191,7 @@ TEST(ProxyCutover, SessionWithATemporaryTableIsEndedAndTold) {
   auto plain = h.Connect();
   ASSERT_TRUE(pinned.ok() && plain.ok());
   ASSERT_TRUE(pinned->Exec("create temp table scratch (a int)").ok());
-  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
-                .status,
-            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 1)).status,
             200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
@@ -311,15 +307,12 @@ namespace {
 // A session that is idle and held by a pause must not see that: it logs in again on resume.
 TEST(ProxyCutover, IdleSessionWhoseBackendTheFenceTerminatesIsCarriedOver) {
   ProxyHarness h;
-  auto target = PgCluster::Primary();
-  ProxyHarness::PrepareBackend(*target);
-  target->Sql("insert into items values (1, 'on target')", "appdb");
+  auto target = TargetWithRow("on target");
   auto c = h.Connect();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_TRUE(c->Exec("SET application_name = 'Fenced-Session'").ok());
 
-  auto paused =
-      h.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})");
+  auto paused = h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause);
   ASSERT_EQ(paused.status, 200) << paused.body;
   h.primary->Sql("select pg_terminate_backend(pid) from pg_stat_activity where usename = 'app'");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the termination arrives
