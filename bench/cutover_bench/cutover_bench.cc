@@ -712,6 +712,7 @@ json Summary(const json& runs, int wanted) {
 int Main(int argc, char** argv) {
   int runs = 20;
   std::string dir;
+  std::string only;  // one side alone, for working on it; the JSON then lacks the other
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       runs = 3;
@@ -719,8 +720,15 @@ int Main(int argc, char** argv) {
       runs = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
       dir = argv[++i];
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      only = argv[++i];
+      if (only != "pgshift" && only != "pgbouncer_by_hand") {
+        std::cerr << "cutover_bench: --only takes pgshift or pgbouncer_by_hand, not '" << only
+                  << "'\n";
+        return 2;
+      }
     } else {
-      std::cerr << "usage: cutover_bench [--quick | --runs N] [--dir EMPTY_DIR]\n";
+      std::cerr << "usage: cutover_bench [--quick | --runs N] [--only SIDE] [--dir EMPTY_DIR]\n";
       return 2;
     }
   }
@@ -751,6 +759,7 @@ int Main(int argc, char** argv) {
       for (int k = 0; k < 2; ++k) {
         bool pgshift_turn = (k == 0) == (i % 2 == 0);
         const char* side = pgshift_turn ? "pgshift" : "pgbouncer_by_hand";
+        if (!only.empty() && only != side) continue;
         auto r = pgshift_turn ? (*pg)->Run(i) : (*bn)->Run(i);
         if (!r.ok()) {
           Say(fmt::format("{} run {}: {}", side, i + 1, r.status().message()));

@@ -9,22 +9,36 @@ namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(5);
 
+// `held`: idle (not in a transaction, not running a statement) and named by the proxy.
 constexpr const char* kForeignBackendsSql =
     "SELECT pid, coalesce(usename, '') AS usename, "
-    "coalesce(application_name, '') AS application_name, backend_type "
+    "coalesce(application_name, '') AS application_name, backend_type, "
+    "coalesce(pid = ANY($2::int[]) AND state = 'idle', false) AS held "
     "FROM pg_stat_activity "
     "WHERE (backend_type = 'client backend' OR backend_type IS NULL) "
     "AND pid <> pg_backend_pid() "
     "AND NOT (usename IS NOT DISTINCT FROM $1 AND application_name LIKE 'pgshift%') "
     "ORDER BY pid";
 
+std::string PgIntArray(const std::set<int>& values) {
+  std::string out = "{";
+  for (int v : values) out += (out.size() > 1 ? "," : "") + std::to_string(v);
+  return out + "}";
+}
+
 }  // namespace
 
-Result<std::vector<ClientBackend>> ForeignClientBackends(PgConnection& conn,
-                                                         const std::string& orchestrator_user) {
-  ASSIGN_OR_RETURN(PgResult r, conn.Query(kForeignBackendsSql, {orchestrator_user}));
-  std::vector<ClientBackend> out;
+Result<ForeignBackends> ForeignClientBackends(PgConnection& conn,
+                                              const std::string& orchestrator_user,
+                                              const std::set<int>& held) {
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn.Query(kForeignBackendsSql, {orchestrator_user, PgIntArray(held)}));
+  ForeignBackends out;
   for (int i = 0; i < r.rows(); ++i) {
+    if (r.GetBool(i, "held")) {
+      out.held_idle++;
+      continue;
+    }
     if (!r.GetOpt(i, "backend_type")) {
       return PermissionDenied(conn.info().Label() + ": role '" + orchestrator_user +
                               "' cannot see the type of backend " + r.Get(i, "pid") +
@@ -34,27 +48,31 @@ Result<std::vector<ClientBackend>> ForeignClientBackends(PgConnection& conn,
     b.pid = static_cast<int>(r.GetInt(i, "pid"));
     b.user = r.Get(i, "usename");
     b.application_name = r.Get(i, "application_name");
-    out.push_back(std::move(b));
+    out.to_end.push_back(std::move(b));
   }
   return out;
 }
 
 Result<TerminationOutcome> TerminateForeignBackends(PgConnection& conn,
                                                     const std::string& orchestrator_user,
+                                                    const std::set<int>& held,
                                                     const Deadline& deadline, Clock& clock) {
   std::set<int> signalled;
   std::map<int, std::string> refusals;  // pid -> the server's reason
   while (true) {
-    ASSIGN_OR_RETURN(std::vector<ClientBackend> alive,
-                     ForeignClientBackends(conn, orchestrator_user));
-    if (alive.empty()) return TerminationOutcome{static_cast<int>(signalled.size()), {}};
+    ASSIGN_OR_RETURN(ForeignBackends listed, ForeignClientBackends(conn, orchestrator_user, held));
+    std::vector<ClientBackend>& alive = listed.to_end;
+    if (alive.empty()) {
+      return TerminationOutcome{static_cast<int>(signalled.size()), listed.held_idle, {}};
+    }
     if (deadline.Expired()) {
       for (ClientBackend& b : alive) {
         auto it = refusals.find(b.pid);
         b.refusal =
             it != refusals.end() ? it->second : "signalled but still running (e.g. stuck in I/O)";
       }
-      return TerminationOutcome{static_cast<int>(signalled.size()), std::move(alive)};
+      return TerminationOutcome{static_cast<int>(signalled.size()), listed.held_idle,
+                                std::move(alive)};
     }
     for (const ClientBackend& b : alive) {
       if (signalled.count(b.pid) || refusals.count(b.pid)) continue;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,10 +29,14 @@ struct FenceOptions {
   std::chrono::milliseconds deadline{10000};  // whole fence must hold within this, else error
   std::optional<std::string> fence_command;   // external platform: operator's fence, run via sh -c
   std::optional<std::string> unfence_command;
+  // Backend pids a paused pgshift proxy holds (Router::HeldBackends): not terminated while
+  // idle, see backend_termination.h. Empty: every client backend is terminated.
+  std::set<int> held_by_router;
 };
 
 struct FenceReport {
   int terminated_backends = 0;
+  int held_by_router = 0;                   // idle backends left to the paused proxy
   int remaining_backends = 0;               // client backends still alive (0 when the fence holds)
   int prepared_transactions = 0;            // they survive (in WAL, carried to the target)
   std::vector<std::string> layers;          // which layers were applied, in order, for the report

@@ -74,9 +74,11 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
   applied("read_only");
 
   ASSIGN_OR_RETURN(TerminationOutcome outcome,
-                   TerminateForeignBackends(source, options.orchestrator_user, deadline, clock));
+                   TerminateForeignBackends(source, options.orchestrator_user,
+                                            options.held_by_router, deadline, clock));
   applied("terminate_backends");
   report.terminated_backends = outcome.terminated;
+  report.held_by_router = outcome.held_idle;
   report.remaining_backends = static_cast<int>(outcome.remaining.size());
   if (!outcome.remaining.empty()) {
     return DeadlineExceeded(
@@ -90,8 +92,11 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
   ASSIGN_OR_RETURN(std::string prepared,
                    source.QueryValue("SELECT count(*) FROM pg_prepared_xacts"));
   report.prepared_transactions = std::stoi(prepared);
-  spdlog::info("{}: fenced ({} backends terminated, {} prepared transactions kept)",
-               source.info().Label(), report.terminated_backends, report.prepared_transactions);
+  spdlog::info(
+      "{}: fenced ({} backends terminated, {} idle ones left to the paused proxy, {} prepared "
+      "transactions kept)",
+      source.info().Label(), report.terminated_backends, report.held_by_router,
+      report.prepared_transactions);
   return report;
 }
 

@@ -139,7 +139,11 @@ AdminResponse AdminServer::Handle(const std::string& method, const std::string& 
     auto r = pauses_.Pause(cluster, std::chrono::milliseconds(deadline),
                            std::chrono::milliseconds(lease));
     if (!r.ok()) return Error(404, r.status().message());
-    if (r->paused) return Json(200, {{"paused", true}, {"sessions", r->sessions}});
+    if (r->paused) {
+      return Json(200, {{"paused", true},
+                        {"sessions", r->sessions},
+                        {"held_backend_pids", r->held_backend_pids}});
+    }
     return Json(409, {{"paused", false}, {"not_drained", r->not_drained}, {"reason", r->reason}});
   }
   if (verb == "renew") {

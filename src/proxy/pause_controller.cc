@@ -27,6 +27,20 @@ void PauseController::Release(ClusterControl& c) {
   ctx_.KickCluster(c.name);
 }
 
+PauseOutcome PauseController::HeldOutcome(const ClusterControl& c) const {
+  PauseOutcome out{.paused = true};
+  const uint64_t current = c.route_version.load(std::memory_order_acquire);
+  for (const auto& s : ctx_.sessions.OfCluster(c.name)) {
+    out.sessions++;
+    // A session still on an older route is about to move; its server is not the current one.
+    int pid = s->backend_pid.load();
+    if (!s->replication && pid > 0 && s->route_version.load() == current) {
+      out.held_backend_pids.push_back(pid);
+    }
+  }
+  return out;
+}
+
 Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
                                             std::chrono::milliseconds deadline,
                                             std::chrono::milliseconds lease) {
@@ -56,8 +70,10 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
     if (drained) {
       c->lease_end = steady_clock::now() + lease;
       c->metrics.Add(Metric::kPauses);
-      ctx_.ForEachSessionOf(cluster, [](Session& s) { s.LeaveOldServer(); });
-      return PauseOutcome{.paused = true, .sessions = int(ctx_.sessions.OfCluster(cluster).size())};
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() -
+                                                                        c->paused_since);
+      spdlog::info("proxy: cluster {} held after {} ms", cluster, took.count());
+      return HeldOutcome(*c);
     }
     if (steady_clock::now() >= end) {
       PauseOutcome out{.reason = "sessions still in a transaction at the deadline"};

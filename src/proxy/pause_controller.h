@@ -16,7 +16,11 @@ namespace pgshift::proxy {
 
 struct PauseOutcome {
   bool paused = false;
-  int sessions = 0;                   // sessions of the cluster when the pause took hold
+  int sessions = 0;  // sessions of the cluster when the pause took hold
+  // Server process ids of the held sessions' backends on the current route: idle, and left
+  // open through the fence (the orchestrator exempts them from termination) until the
+  // sessions have moved and traffic resumed (Session::CloseRetiredBackend).
+  std::vector<int> held_backend_pids;
   std::vector<uint64_t> not_drained;  // sessions still busy when the deadline passed
   std::string reason;                 // why the pause did not take hold
 };
@@ -56,6 +60,7 @@ class PauseController {
 
  private:
   void Release(ClusterControl& c);  // under c.mu
+  PauseOutcome HeldOutcome(const ClusterControl& c) const;
   void WatchLeases();
 
   ProxyContext& ctx_;

@@ -12,6 +12,11 @@
 #include "proxy/wire_format.h"
 
 namespace pgshift::proxy {
+namespace {
+// How long the old server's connection stays open after traffic resumed on the new one (the
+// worker's sweep closes it, so up to a second more).
+constexpr auto kRetiredBackendGrace = std::chrono::milliseconds(250);
+}  // namespace
 
 Session::Session(Worker& worker, uint64_t id, int client_fd, std::string peer)
     : worker_(worker),
@@ -344,6 +349,7 @@ void Session::DropBackendWhileIdle() {
   backend_.Close();
   b_readable_ = b_writable_ = false;
   backend_lost_ = true;
+  if (info_) info_->backend_pid.store(0);
 }
 
 bool Session::RouteStale() const {
@@ -562,14 +568,15 @@ void Session::PrepareStandby(const Endpoint& endpoint) {
   });
 }
 
-void Session::LeaveOldServer() {
-  if (replication_ || phase_ != Phase::kReady || Busy() || !standby_ || !backend_.open() ||
-      !cluster_->paused.load()) {
-    return;
-  }
+void Session::CloseRetiredBackend(std::chrono::steady_clock::time_point now) {
+  if (!retired_.open() || cluster_->paused.load()) return;
+  // A session that finished moving after the resume kick starts its grace here.
+  if (retire_at_ == std::chrono::steady_clock::time_point{})
+    retire_at_ = now + kRetiredBackendGrace;
+  if (now < retire_at_) return;
   static constexpr char kTerminate[] = {'X', 0, 0, 0, 4};
-  (void)backend_.Write(kTerminate, sizeof(kTerminate));  // a clean exit, not an EOF in its log
-  DropBackendWhileIdle();
+  (void)retired_.Write(kTerminate, sizeof(kTerminate));  // a clean exit, not an EOF in its log
+  retired_.Close();
 }
 
 void Session::OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint) {
@@ -608,7 +615,10 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
                             "\" right now; try again");
   }
   BackendLink& l = *link;
-  if (backend_.open()) worker_.Unwatch(backend_.fd());
+  if (backend_.open()) {
+    worker_.Unwatch(backend_.fd());
+    if (migrating) retired_ = std::move(backend_);
+  }
   backend_ = std::move(l.transport);
   b_readable_ = b_writable_ = true;
   worker_.Watch(backend_.fd(), &backend_tag_);
@@ -646,6 +656,7 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
     }
   }
   info_->route_version.store(route_version_);
+  info_->backend_pid.store(l.pid);
   phase_ = Phase::kReady;
   held_ = false;
   Pump();
@@ -658,6 +669,10 @@ void Session::OnKick() {
   }
   if (phase_ != Phase::kReady) return;
   held_ = false;
+  if (retired_.open() && !cluster_->paused.load() &&
+      retire_at_ == std::chrono::steady_clock::time_point{}) {
+    retire_at_ = std::chrono::steady_clock::now() + kRetiredBackendGrace;
+  }
   if (standby_ && !cluster_->paused.load() && !RouteStale()) {
     standby_.reset();  // traffic resumed where it was (a rollback): the standby is not needed
     if (info_) info_->standby.store(SessionInfo::kNoStandby);
@@ -728,6 +743,7 @@ void Session::Release() {
     worker_.Unwatch(backend_.fd());
     backend_.Close();
   }
+  retired_.Close();
   if (key_issued_) ctx_.cancels.Remove(key_);
   if (info_) {
     ctx_.sessions.Remove(id_);

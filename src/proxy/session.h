@@ -49,13 +49,14 @@ class Session {
   // the switch logs in as before. Dropped when traffic resumes without a switch to it.
   void PrepareStandby(const Endpoint& endpoint);
   void OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint);
-  // The cluster is paused and drained. A session with a standby link closes its connection
-  // to the old server now (Terminate), while the orchestrator fences, so that the fence's
-  // termination of client backends has nothing of ours left to wait for inside the held
-  // window. A resume without a switch logs in again on the old route.
-  void LeaveOldServer();
   // Ends a session still without a login after `limit` (slow or stuck clients).
   void CheckLoginDeadline(std::chrono::steady_clock::time_point now, std::chrono::seconds limit);
+  // After a switch the old server's connection is kept, idle, until traffic has resumed for a
+  // moment, then closed (Terminate). Closing it while traffic is held would make the old
+  // server reap its backend inside the held window (on a shared host the process exits
+  // compete with the fence and the promotion), and the fence leaves these idle backends to
+  // the paused proxy (PauseOutcome::held_backend_pids).
+  void CloseRetiredBackend(std::chrono::steady_clock::time_point now);
   // Moves bytes until nothing more can move now.
   void Pump();
   // Batched sends (Worker::QueueSend). TakeSend: what to send now toward `to_backend`'s
@@ -128,6 +129,8 @@ class Session {
   // the session logs in again on its route when traffic resumes.
   bool backend_lost_ = false;
   std::optional<BackendLink> standby_;
+  Transport retired_;  // the old server's connection after a switch, see CloseRetiredBackend
+  std::chrono::steady_clock::time_point retire_at_{};  // set when traffic resumes
   Endpoint standby_endpoint_;
   bool standby_opening_ = false;
   // A logical replication session (replication=database): forwarded only, see

@@ -22,6 +22,8 @@ struct SessionInfo {
   std::atomic<bool> held{false};
   std::atomic<bool> pinned{false};
   std::atomic<uint64_t> route_version{0};
+  // The process id of its server backend (BackendKeyData), 0 while it has none.
+  std::atomic<int> backend_pid{0};
   // Its standby link (Session::PrepareStandby): none, being opened, open, or failed.
   enum StandbyState : int { kNoStandby, kStandbyOpening, kStandbyOpen, kStandbyFailed };
   std::atomic<int> standby{kNoStandby};

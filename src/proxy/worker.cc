@@ -174,7 +174,10 @@ void Worker::Sweep() {
   next_sweep_ = now + std::chrono::seconds(1);
   std::vector<Session*> all;
   for (auto& [id, s] : sessions_) all.push_back(s.get());
-  for (Session* s : all) s->CheckLoginDeadline(now, std::chrono::seconds(30));
+  for (Session* s : all) {
+    s->CheckLoginDeadline(now, std::chrono::seconds(30));
+    s->CloseRetiredBackend(now);
+  }
 }
 
 void Worker::Run() {

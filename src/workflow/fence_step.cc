@@ -6,6 +6,8 @@
 //      logical message consumers will confirm past);
 //   3. read the final LSN (after the mark) and record it with the slots and the fence report.
 // Reading the LSN before the fence holds would race a straggling commit (I2).
+// The idle backends the paused proxies hold are left to them (they close them after the switch);
+// after a restart this process knows none, and the fence terminates them like any other.
 // Assumes: kFencing, sessions paused. Idempotent: layers already in force are kept.
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
@@ -26,7 +28,9 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   ctx.progress().Update({Phase::kFencing, "fencing " + s.source.Label()});
-  auto report = ctx.platform().FenceSource(*source, FenceOptionsOf(s), ctx.clock());
+  FenceOptions options = FenceOptionsOf(s);
+  options.held_by_router = ctx.router().HeldBackends();
+  auto report = ctx.platform().FenceSource(*source, options, ctx.clock());
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());
   }
@@ -42,6 +46,7 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().Now() - marking).count();
   ASSIGN_OR_RETURN(Lsn final_lsn, CurrentWalLsn(*source));
   nlohmann::json fence = {{"terminated_backends", report->terminated_backends},
+                          {"held_by_router", report->held_by_router},
                           {"prepared_transactions", report->prepared_transactions},
                           {"layers", report->layers},
                           {"layer_ms", report->layer_ms}};

@@ -26,9 +26,16 @@ Result<nlohmann::json> ProxyRouter::Call(const ProxyAdmin& p, const std::string&
 Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milliseconds lease) {
   nlohmann::json body = {{"deadline_ms", deadline.count()}, {"lease_ms", lease.count()}};
   std::vector<const ProxyAdmin*> paused;
+  held_backends_.clear();
   for (const auto& p : proxies_) {
     auto r = Call(p, "pause", body, deadline + std::chrono::seconds(2));
+    if (r.ok() && r->contains("held_backend_pids")) {
+      for (const auto& pid : (*r)["held_backend_pids"]) {
+        if (pid.is_number_integer()) held_backends_.insert(pid.get<int>());
+      }
+    }
     if (!r.ok()) {
+      held_backends_.clear();
       for (const auto* q : paused) (void)Call(*q, "resume", nlohmann::json::object(), deadline);
       return FailedPrecondition("pause not acknowledged: " + r.status().message() +
                                 "; cutover aborted, traffic resumed on the source");

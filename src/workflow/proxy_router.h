@@ -3,6 +3,7 @@
 // resumed and the pause fails, so the cutover aborts with traffic still on the source.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ class ProxyRouter : public Router {
   Status Switch(const Endpoint& to, uint64_t version) override;
   Status Resume() override;
   Status PrepareSwitch(const Endpoint& to) override;
+  std::set<int> HeldBackends() const override { return held_backends_; }
   std::string Describe() const override;
   bool HoldsSessionsAcrossSwitch() const override { return true; }
 
@@ -32,6 +34,7 @@ class ProxyRouter : public Router {
                               const nlohmann::json& body, std::chrono::milliseconds timeout);
   std::string cluster_;
   std::vector<ProxyAdmin> proxies_;
+  std::set<int> held_backends_;  // from the proxies' answers to the last Pause
 };
 
 }  // namespace pgshift

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "common/status.h"
@@ -27,6 +28,10 @@ class Router {
   // acknowledged; otherwise an error and nothing stays paused. The pause is a lease that
   // lapses after `lease` unless renewed, so a dead orchestrator cannot hold traffic forever.
   virtual Status Pause(std::chrono::milliseconds deadline, std::chrono::milliseconds lease) = 0;
+  // After a Pause in this process: the source's backend pids the paused routers hold, idle,
+  // and will close themselves after the switch (the fence leaves them alone). Empty when the
+  // router holds no connections, and after a restart (the fence then terminates them all).
+  virtual std::set<int> HeldBackends() const { return {}; }
   virtual Status Renew(std::chrono::milliseconds lease) = 0;
   // Points traffic at `to`. `version` only increases; a stale switch is refused.
   virtual Status Switch(const Endpoint& to, uint64_t version) = 0;

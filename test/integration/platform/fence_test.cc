@@ -70,6 +70,45 @@ TEST(LocalFence, IdleInTransactionSessionIsTerminatedAndItsWritesAreNowhere) {
   EXPECT_TRUE(back->Exec("INSERT INTO t VALUES (4, 'writable again')").ok());
 }
 
+// The backends a paused proxy holds are left to it while idle: the proxy forwards nothing to
+// them and closes them after the switch, so the fence does not wait for their exits. Named
+// but inside a transaction, a backend is terminated like any other; and a held one that did
+// send a write would find the server read-only.
+TEST(LocalFence, IdleBackendsHeldByTheProxyAreLeftAndTheRestAreTerminated) {
+  auto source = PgCluster::Primary();
+  testing::CreateAppSchema(*source);
+  auto target = PgCluster::ReplicaOf(*source);
+  auto held_idle = testing::ConnectAsApp(*source);
+  auto held_busy = testing::ConnectAsApp(*source);
+  auto other = testing::ConnectAsApp(*source);
+  ASSERT_TRUE(held_idle.ok() && held_busy.ok() && other.ok());
+  ASSERT_TRUE(held_busy->Exec("BEGIN; INSERT INTO t VALUES (1, 'uncommitted')").ok());
+  auto pid = [](PgConnection& c) { return std::stoi(*c.QueryValue("SELECT pg_backend_pid()")); };
+  int idle_pid = pid(*held_idle);
+  int busy_pid = pid(*held_busy);
+
+  auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
+  PgConnection orch = source->Connect();
+  FenceOptions options = testing::FenceAs("postgres");
+  options.held_by_router = {idle_pid, busy_pid};
+  auto report = platform->FenceSource(orch, options, Clock::Real());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->terminated_backends, 2);  // the busy held one and the other
+  EXPECT_EQ(report->held_by_router, 1);
+  EXPECT_EQ(report->remaining_backends, 0);
+  EXPECT_FALSE(held_busy->Alive());
+  EXPECT_FALSE(other->Alive());
+  EXPECT_EQ(*orch.QueryValue("SELECT count(*) FROM pg_stat_activity WHERE pid = " +
+                             std::to_string(idle_pid)),
+            "1");
+  Status write = held_idle->Exec("INSERT INTO t VALUES (2, 'after the fence')");
+  ASSERT_FALSE(write.ok());
+  EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.ToString();
+  ASSERT_TRUE(platform->UnfenceSource(orch, testing::FenceAs("postgres")).ok());
+  // Unfenced, the same session writes again: the rollback path keeps the proxy's backends.
+  EXPECT_TRUE(held_idle->Exec("INSERT INTO t VALUES (3, 'writable again')").ok());
+}
+
 TEST(LocalFence, PreparedTransactionSurvivesIsCountedAndReachesTheTarget) {
   auto source = PgCluster::Primary({{"max_prepared_transactions", "10"}});
   testing::CreateAppSchema(*source);

@@ -88,13 +88,13 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
   ASSERT_EQ(sw.status, 200) << sw.body;
   EXPECT_EQ(json::parse(sw.body)["version"], 7);
   EXPECT_EQ(json::parse(sw.body)["moved"], 1);
-  // The old backend connection is closed: its server process goes away.
-  EXPECT_EQ(AppBackendsAfterWaiting(*h.primary, "postgres"), "0");
 
   auto t_resume = std::chrono::steady_clock::now();
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
   EXPECT_EQ(held.get(), "on target");
   auto t_done = std::chrono::steady_clock::now();
+  // Once traffic runs on the new server, the old connection is closed: its process goes away.
+  EXPECT_EQ(AppBackendsAfterWaiting(*h.primary, "postgres"), "0");
   // Reported, not asserted: how long each verb took here (one idle session).
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   RecordProperty("pause_ms", std::to_string(ms(t0, t_paused)));
@@ -120,7 +120,9 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
 
 // The cutover asks the proxy to open each session's connection to the target before the
 // pause; the switch then moves the session onto that very connection (its server process
-// existed before the switch) with its settings and prepared statements replayed.
+// existed before the switch) with its settings and prepared statements replayed. The pause
+// names the old server's backend it holds (the fence leaves it alone); that backend stays,
+// idle, until traffic has resumed on the new server, then the proxy closes it.
 TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
   ProxyHarness h;
   auto target = TargetWithRow("on target");
@@ -141,13 +143,17 @@ TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
   // Still on the source until the switch.
   EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(h.primary->port()));
 
-  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
-  // Paused with a standby link: the session leaves the old server by itself, before any
-  // fence would have to terminate its backend.
-  EXPECT_EQ(AppBackendsAfterWaiting(*h.primary, "postgres"), "0");
+  std::string source_pid = *c->QueryValue("select pg_backend_pid()");
+  auto paused = h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause);
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(json::parse(paused.body)["held_backend_pids"], json::array({std::stoi(source_pid)}));
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7)).status,
             200);
+  // Moved, but traffic is still held: the old backend is kept.
+  EXPECT_EQ(h.primary->Value("select count(*) from pg_stat_activity where pid = " + source_pid),
+            "1");
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  EXPECT_EQ(AppBackendsAfterWaiting(*h.primary, "postgres"), "0");
 
   EXPECT_EQ(*c->QueryValue("select pg_backend_pid()"), standby_pid);
   EXPECT_EQ(*c->QueryValue("select current_setting('application_name')"), "Prepared-Session");
@@ -160,8 +166,8 @@ TEST(ProxyCutover, PreparedStandbyLinkIsTheConnectionTheSwitchMovesTo) {
 }
 
 // A cutover that rolls back resumes where it was: the prepared connections to the abandoned
-// target are closed, the session logs in to the old server again (it left it at the pause),
-// and a bad prepare request is refused with a reason.
+// target are closed, the session goes on with the very backend it had on the old server, and
+// a bad prepare request is refused with a reason.
 TEST(ProxyCutover, ResumeWithoutASwitchClosesThePreparedLinks) {
   ProxyHarness h;
   auto target = PgCluster::Primary();
@@ -173,10 +179,12 @@ TEST(ProxyCutover, ResumeWithoutASwitchClosesThePreparedLinks) {
   ASSERT_EQ(prepared.status, 200) << prepared.body;
   EXPECT_EQ(target->Value("select count(*) from pg_stat_activity where usename = 'app'", "appdb"),
             "1");
+  std::string source_pid = *c->QueryValue("select pg_backend_pid()");
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
   EXPECT_EQ(AppBackendsAfterWaiting(*target, "appdb"), "0");
   EXPECT_EQ(*c->QueryValue("select inet_server_port()"), std::to_string(h.primary->port()));
+  EXPECT_EQ(*c->QueryValue("select pg_backend_pid()"), source_pid);
 
   auto bad = h.Admin("POST", "/v1/clusters/orders/prepare", R"({"host":"127.0.0.1"})");
   EXPECT_EQ(bad.status, 400);
