@@ -6,7 +6,7 @@
 
 namespace pgshift {
 namespace {
-constexpr auto kPollInterval = std::chrono::milliseconds(2);
+constexpr auto kPollInterval = std::chrono::milliseconds(1);
 }
 
 Result<std::chrono::milliseconds> PromoteAndWait(PgConnection& target,

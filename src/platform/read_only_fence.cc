@@ -4,7 +4,7 @@
 namespace pgshift {
 namespace {
 
-constexpr auto kPollInterval = std::chrono::milliseconds(2);
+constexpr auto kPollInterval = std::chrono::milliseconds(1);
 
 Status Reload(PgConnection& conn) {
   auto r = conn.QueryValue("SELECT pg_reload_conf()");

@@ -4,7 +4,7 @@
 namespace pgshift {
 namespace {
 
-constexpr auto kPollInterval = std::chrono::milliseconds(5);
+constexpr auto kPollInterval = std::chrono::milliseconds(1);
 
 Result<Lsn> QueryLsn(PgConnection& c, const std::string& sql) {
   Result<std::string> text = c.QueryValue(sql);

@@ -244,6 +244,11 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
   RETURN_IF_ERROR(Authenticate(l, ch));
   RETURN_IF_ERROR(ReadUntilReady(l, ch, &link, Code::kUnavailable));
   RETURN_IF_ERROR(Replay(l, ch));
+  if (!l.warm_up_sql.empty()) {
+    if (!ch.Send(wire::Query(l.warm_up_sql))) return Unavailable(Where(l) + ": connection lost");
+    Status warmed = ReadUntilReady(l, ch, nullptr, Code::kFailedPrecondition);
+    if (warmed.code() == Code::kUnavailable) return warmed;  // an error only costs the warmth
+  }
   int f = link.transport.fd();
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
   return link;

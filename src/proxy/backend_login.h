@@ -28,6 +28,8 @@ struct BackendLogin {
   std::map<std::string, std::string> options;  // other startup parameters of the client
   std::vector<std::string> replay_sql;         // run in order, each must succeed
   std::vector<std::string> replay_parse;       // raw Parse messages, then one Sync
+  // Run once logged in, its failure ignored: see kWarmUpSql in session.cc.
+  std::string warm_up_sql;
   int timeout_ms = 5000;
 };
 

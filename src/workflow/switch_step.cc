@@ -1,8 +1,8 @@
 // Switch: application traffic goes to the new primary.
 //
 //   1. wait for the switch started at promotion, if this process started one;
-//   2. point every router at the target (a no-op for a router already there), then resume
-//      the held sessions;
+//   2. unless that switch succeeded, point every router at the target (a no-op for a router
+//      already there); then resume the held sessions;
 //   3. kVerifying.
 // Assumes: kSwitching, target promoted with its logical slots. Idempotent.
 #include "common/log.h"
@@ -19,16 +19,18 @@ Result<uint64_t> RouteVersionToTarget(MigrationContext& ctx) {
 }
 
 Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
+  bool switched = false;
   if (ctx.early_switch()) {
     Status early = ctx.early_switch()->get();
     ctx.early_switch().reset();
+    switched = early.ok();
     if (!early.ok()) spdlog::info("{}: switching again: {}", ctx.spec().name, early.message());
   }
   ASSIGN_OR_RETURN(uint64_t version, RouteVersionToTarget(ctx));
   Endpoint to = EndpointOf(ctx.spec().target);
   ctx.progress().Update(
       {Phase::kSwitching, "routing to " + to.host + ":" + std::to_string(to.port)});
-  RETURN_IF_ERROR(ctx.router().Switch(to, version));
+  if (!switched) RETURN_IF_ERROR(ctx.router().Switch(to, version));
   RETURN_IF_ERROR(ctx.router().Resume());
   RETURN_IF_ERROR(ctx.Transition(Phase::kSwitching, Phase::kVerifying,
                                  "traffic resumed on the target",

@@ -2,7 +2,9 @@
 //
 //   1. a write succeeds on the target;
 //   2. per-table checksums of the fenced source against the snapshots held since promotion
-//      (if this process restarted since, the snapshots are gone: reported, not compared);
+//      (if this process restarted since, the snapshots are gone: reported, not compared),
+//      after the resumed traffic has had a moment: the checksums scan whole tables, and on a
+//      host the new primary shares they slowed the first transactions after the resume;
 //   3. commit/rollback rates and latency on the target against the source's baseline;
 //   4. wait until every CDC consumer has confirmed the CDC fence point on the old source's
 //      slots: only then has it read everything the source committed, and may move to the new
@@ -19,6 +21,8 @@
 
 namespace pgshift {
 namespace {
+
+constexpr auto kLetTrafficResume = std::chrono::milliseconds(300);
 
 // The recorded slots still present on the old source (a re-run after a crash may find some
 // already dropped by the run before).
@@ -64,6 +68,7 @@ Result<std::vector<std::string>> JudgeTarget(MigrationContext& ctx, nlohmann::js
   }
   std::vector<std::string> problems;
   if (!ctx.held_snapshots().empty()) {
+    ctx.clock().SleepFor(kLetTrafficResume);
     ASSIGN_OR_RETURN(VerificationResult data, CompareWithSnapshots(s.source, ctx.held_snapshots()));
     ctx.held_snapshots().clear();
     verify["data"] = data.ToJson();
