@@ -13,7 +13,11 @@ PauseController::PauseController(ProxyContext& ctx) : ctx_(ctx) {
 }
 
 PauseController::~PauseController() {
-  stopping_ = true;
+  {
+    std::lock_guard<std::mutex> l(watch_mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
   lease_thread_.join();
 }
 
@@ -56,6 +60,9 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
       ++c->generation;
       c->paused_since = steady_clock::now();
       c->lease_end = end;
+      std::lock_guard<std::mutex> w(watch_mu_);
+      ++pauses_started_;
+      watch_cv_.notify_all();
     } else {
       c->lease_end = std::max(c->lease_end, end);
     }
@@ -174,7 +181,13 @@ Result<PrepareOutcome> PauseController::Prepare(const std::string& cluster, cons
 
 void PauseController::WatchLeases() {
   while (!stopping_) {
+    uint64_t seen;
+    {
+      std::lock_guard<std::mutex> w(watch_mu_);
+      seen = pauses_started_;
+    }
     auto now = steady_clock::now();
+    bool any_paused = false;
     for (auto& [name, c] : ctx_.clusters) {
       std::lock_guard<std::mutex> l(c->mu);
       if (c->paused.load() && now >= c->lease_end) {
@@ -182,8 +195,12 @@ void PauseController::WatchLeases() {
         c->metrics.Add(Metric::kLeaseLapses);
         Release(*c);
       }
+      any_paused = any_paused || c->paused.load();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::unique_lock<std::mutex> w(watch_mu_);
+    // A pause that started after `seen` was read ends the wait at once.
+    watch_cv_.wait_for(w, any_paused ? std::chrono::milliseconds(10) : std::chrono::seconds(1),
+                       [&] { return stopping_.load() || pauses_started_ != seen; });
   }
 }
 

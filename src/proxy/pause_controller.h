@@ -5,6 +5,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +67,11 @@ class PauseController {
 
   ProxyContext& ctx_;
   std::atomic<bool> stopping_{false};
+  // The watchdog sleeps until woken by a pause (or stopping), and polls only while some
+  // cluster is paused: without a pause it costs no wake-ups on the query path's cores.
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  uint64_t pauses_started_ = 0;  // under watch_mu_: a wake-up the watchdog cannot miss
   std::thread lease_thread_;
 };
 
