@@ -527,8 +527,7 @@ void Session::StartMigration() {
   uint64_t id = id_;
   SSL_CTX* tls = ctx_.backend_tls.get();
   std::shared_ptr<BackendLink> standby;
-  if (standby_ && standby_endpoint_.host == job->endpoint.host &&
-      standby_endpoint_.port == job->endpoint.port) {
+  if (HasStandbyLinkTo(job->endpoint)) {
     standby = std::make_shared<BackendLink>(std::move(*standby_));
     metrics_->Add(Metric::kStandbyLinksUsed);
   }
@@ -560,8 +559,7 @@ void Session::PrepareStandby(const Endpoint& endpoint) {
     if (info_) info_->standby.store(SessionInfo::kNoStandby);  // logs in at the switch
     return;
   }
-  if (standby_ && standby_endpoint_.host == endpoint.host &&
-      standby_endpoint_.port == endpoint.port) {
+  if (HasStandbyLinkTo(endpoint)) {
     if (info_) info_->standby.store(SessionInfo::kStandbyOpen);
     return;
   }
@@ -582,9 +580,15 @@ void Session::PrepareStandby(const Endpoint& endpoint) {
   });
 }
 
+bool Session::HasStandbyLinkTo(const Endpoint& endpoint) const {
+  return standby_ && standby_endpoint_.host == endpoint.host &&
+         standby_endpoint_.port == endpoint.port;
+}
+
 void Session::CloseRetiredBackend(std::chrono::steady_clock::time_point now) {
   if (!retired_.open() || cluster_->paused.load()) return;
-  // A session that finished moving after the resume kick starts its grace here.
+  // The grace starts at the first look after the resume: the resume's kick, or the sweep for
+  // a session that finished moving after that kick.
   if (retire_at_ == std::chrono::steady_clock::time_point{})
     retire_at_ = now + kRetiredBackendGrace;
   if (now < retire_at_) return;
@@ -683,10 +687,7 @@ void Session::OnKick() {
   }
   if (phase_ != Phase::kReady) return;
   held_ = false;
-  if (retired_.open() && !cluster_->paused.load() &&
-      retire_at_ == std::chrono::steady_clock::time_point{}) {
-    retire_at_ = std::chrono::steady_clock::now() + kRetiredBackendGrace;
-  }
+  CloseRetiredBackend(std::chrono::steady_clock::now());
   if (standby_ && !cluster_->paused.load() && !RouteStale()) {
     standby_.reset();  // traffic resumed where it was (a rollback): the standby is not needed
     if (info_) info_->standby.store(SessionInfo::kNoStandby);

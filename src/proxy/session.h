@@ -108,6 +108,7 @@ class Session {
   void Admit(std::map<std::string, std::string> params);
   // What a login to `endpoint` needs: this session's role, database and startup parameters.
   std::shared_ptr<BackendLogin> LoginJob(const Endpoint& endpoint) const;
+  bool HasStandbyLinkTo(const Endpoint& endpoint) const;
   void StartLogin();
   void StartMigration();
   void Reject(const char* sqlstate, const std::string& message);

@@ -29,11 +29,6 @@ Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milli
   held_backends_.clear();
   for (const auto& p : proxies_) {
     auto r = Call(p, "pause", body, deadline + std::chrono::seconds(2));
-    if (r.ok() && r->contains("held_backend_pids")) {
-      for (const auto& pid : (*r)["held_backend_pids"]) {
-        if (pid.is_number_integer()) held_backends_.insert(pid.get<int>());
-      }
-    }
     if (!r.ok()) {
       held_backends_.clear();
       for (const auto* q : paused) (void)Call(*q, "resume", nlohmann::json::object(), deadline);
@@ -41,6 +36,9 @@ Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milli
                                 "; cutover aborted, traffic resumed on the source");
     }
     paused.push_back(&p);
+    for (const auto& pid : r->value("held_backend_pids", nlohmann::json::array())) {
+      if (pid.is_number_integer()) held_backends_.insert(pid.get<int>());
+    }
   }
   return Status::Ok();
 }
