@@ -34,6 +34,8 @@ struct CheckResult {
 struct CheckOptions {
   std::chrono::milliseconds window{5000};  // sampling window for rates and lag
   std::chrono::milliseconds sample_interval{250};
+  // How long the target may take to receive the replica_identity probe's token.
+  std::chrono::milliseconds probe_timeout{5000};
   uint64_t max_lag_bytes = 16 * 1024 * 1024;
   double max_lag_seconds = 5.0;
   // An inactive slot holding back more WAL than this is stale (warn).

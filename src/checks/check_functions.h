@@ -9,6 +9,7 @@
 #include "checks/check.h"
 #include "checks/cluster_facts.h"
 #include "checks/replication_window.h"
+#include "checks/wal_probe.h"
 
 namespace pgshift {
 
@@ -25,8 +26,11 @@ CheckResult CheckConnectivity(const std::vector<EndpointAttempt>& attempts);
 // state and every setting (fail); not superuser warns, since fencing and promotion need it.
 CheckResult CheckPrivileges(const ClusterFacts& source, const ClusterFacts& target);
 
-// "replica_identity": the target is a streaming physical replica of this very source.
-CheckResult CheckReplicaIdentity(const ClusterFacts& source, const ClusterFacts& target);
+// "replica_identity": the target is a streaming physical replica of this very source: same
+// system identifier and timeline, streaming, and (the probe) holding WAL the source just wrote.
+// A probe that could not run warns; one that found other WAL, or none, fails.
+CheckResult CheckReplicaIdentity(const ClusterFacts& source, const ClusterFacts& target,
+                                 const WalProbe& probe);
 
 // "major_version": same PostgreSQL major version.
 CheckResult CheckMajorVersion(const ClusterFacts& source, const ClusterFacts& target);

@@ -8,6 +8,10 @@ namespace {
 
 Status ValidateOptions(const CheckOptions& o) {
   if (o.window.count() < 0) return InvalidArgument("check window must not be negative");
+  if (o.probe_timeout.count() <= 0) {
+    return InvalidArgument("check probe timeout must be positive (got " +
+                           std::to_string(o.probe_timeout.count()) + " ms)");
+  }
   if (o.sample_interval.count() <= 0) {
     return InvalidArgument("check sample interval must be positive (got " +
                            std::to_string(o.sample_interval.count()) + " ms)");
@@ -30,10 +34,24 @@ CheckReport Unreadable(const ConnInfo& who, const Status& st) {
   return report;
 }
 
-void JudgeFacts(const ClusterFacts& s, const ClusterFacts& t, const CheckOptions& o,
-                CheckReport& report) {
+// The probe writes on the source and may wait its whole timeout: only worth it when the facts
+// already say "a standby of this cluster".
+WalProbe ProbeIfReplica(PgConnection& source, PgConnection& target, const ClusterFacts& s,
+                        const ClusterFacts& t, const CheckOptions& o, Clock& clock) {
+  if (s.system_identifier != t.system_identifier || s.in_recovery || !t.in_recovery ||
+      !t.wal_receiver || t.wal_receiver->status != "streaming") {
+    return WalProbe{.detail =
+                        "not attempted: the target is not a streaming standby of a "
+                        "cluster with the source's identity"};
+  }
+  if (o.progress) o.progress("probing the WAL path", 0);
+  return ProbeWalPath(source, target, o.probe_timeout, clock);
+}
+
+void JudgeFacts(const ClusterFacts& s, const ClusterFacts& t, const WalProbe& probe,
+                const CheckOptions& o, CheckReport& report) {
   report.checks.push_back(CheckPrivileges(s, t));
-  report.checks.push_back(CheckReplicaIdentity(s, t));
+  report.checks.push_back(CheckReplicaIdentity(s, t, probe));
   report.checks.push_back(CheckMajorVersion(s, t));
   report.checks.push_back(CheckHotStandbyParameters(s, t));
   report.checks.push_back(CheckWalLevel(s, t));
@@ -61,7 +79,8 @@ Result<CheckReport> RunChecks(const ConnInfo& source, const ConnInfo& target,
   if (!s_facts.ok()) return Unreadable(source, s_facts.status());
   auto t_facts = ReadClusterFacts(*t_conn, target, /*with_installed_extensions=*/false);
   if (!t_facts.ok()) return Unreadable(target, t_facts.status());
-  JudgeFacts(*s_facts, *t_facts, options, report);
+  WalProbe probe = ProbeIfReplica(*s_conn, *t_conn, *s_facts, *t_facts, options, clock);
+  JudgeFacts(*s_facts, *t_facts, probe, options, report);
 
   auto samples = SampleReplication(*s_conn, *t_conn, options, clock);
   if (!samples.ok()) {

@@ -61,6 +61,31 @@ TEST(RunChecks, HealthyReplicaPassesEverything) {
   EXPECT_FALSE(lag.query.empty());
   EXPECT_EQ(Get(report, "replica_identity").evidence["source_system_identifier"],
             Get(report, "replica_identity").evidence["target_system_identifier"]);
+  EXPECT_EQ(Get(report, "replica_identity").evidence["wal_probe"]["outcome"], "found");
+}
+
+// A restored snapshot of the source run as a primary keeps the system identifier and the
+// timeline; a standby of it passes every structural test and holds other data. Only the WAL
+// probe tells them apart.
+TEST(RunChecks, StandbyOfACopyOfTheSourceFailsReplicaIdentity) {
+  auto source = PgCluster::Primary();
+  auto its_standby = PgCluster::ReplicaOf(*source);  // the source streams to someone
+  auto copy = PgCluster::CopyOf(*source);
+  auto target = PgCluster::ReplicaOf(*copy);
+  copy->Sql("CREATE TABLE diverged AS SELECT g, md5(g::text) FROM generate_series(1, 30000) g");
+  copy->WaitReplayed(*target);
+  ASSERT_EQ(source->Value("SELECT system_identifier::text FROM pg_control_system()"),
+            target->Value("SELECT system_identifier::text FROM pg_control_system()"));
+
+  CheckOptions o = ShortWindow();
+  o.probe_timeout = std::chrono::milliseconds(1000);
+  CheckReport report = Check(As(*source, "source"), As(*target, "target"), o);
+  const CheckResult& id = Get(report, "replica_identity");
+  EXPECT_EQ(id.verdict, Verdict::kFail) << id.evidence.dump();
+  const std::string outcome = id.evidence["wal_probe"]["outcome"];
+  EXPECT_TRUE(outcome == "not_found" || outcome == "not_received") << id.evidence.dump();
+  EXPECT_EQ(id.evidence["source_timeline"], id.evidence["target_timeline"]);
+  EXPECT_TRUE(report.HasFailure());
 }
 
 TEST(RunChecks, IndependentClusterFailsReplicaIdentity) {
@@ -269,6 +294,15 @@ TEST(RunChecks, RoleWithoutMonitoringPrivilegesFails) {
   source->WaitReplayed(*target);
   report = Check(ConnInfo::Parse(s.raw(), "source").value(), t);
   EXPECT_EQ(Get(report, "privileges").verdict, Verdict::kWarn) << report.ToJson().dump();
+  // Reading the target's WAL for the probe is one grant more, and the advice names it.
+  const CheckResult& id = Get(report, "replica_identity");
+  EXPECT_EQ(id.verdict, Verdict::kWarn) << report.ToJson().dump();
+  EXPECT_EQ(id.evidence["wal_probe"]["outcome"], "not_run");
+  EXPECT_NE(id.advice.find("pg_read_binary_file"), std::string::npos) << id.advice;
+  source->Sql(
+      "GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO app_user");
+  source->WaitReplayed(*target);
+  report = Check(ConnInfo::Parse(s.raw(), "source").value(), t);
   EXPECT_EQ(Get(report, "replica_identity").verdict, Verdict::kPass) << report.ToJson().dump();
 }
 

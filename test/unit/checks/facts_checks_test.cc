@@ -46,8 +46,17 @@ ClusterFacts Target() {
   return f;
 }
 
+WalProbe Probe(WalProbe::Outcome outcome) {
+  return WalProbe{.outcome = outcome,
+                  .token_lsn = "0/3000150",
+                  .wal_file = "000000010000000000000003",
+                  .attempts = 1,
+                  .detail = "as the test says"};
+}
+const WalProbe kFound = Probe(WalProbe::Outcome::kFound);
+
 TEST(ReplicaIdentity, HealthyReplicaPasses) {
-  CheckResult r = CheckReplicaIdentity(Source(), Target());
+  CheckResult r = CheckReplicaIdentity(Source(), Target(), kFound);
   EXPECT_EQ(r.verdict, Verdict::kPass) << r.evidence.dump();
   EXPECT_FALSE(r.query.empty());
 }
@@ -55,7 +64,7 @@ TEST(ReplicaIdentity, HealthyReplicaPasses) {
 TEST(ReplicaIdentity, IndependentClusterFails) {
   ClusterFacts t = Target();
   t.system_identifier = "7300000000000000999";
-  CheckResult r = CheckReplicaIdentity(Source(), t);
+  CheckResult r = CheckReplicaIdentity(Source(), t, kFound);
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_NE(r.evidence["problem"].get<std::string>().find("independent"), std::string::npos);
   EXPECT_EQ(r.evidence["target_system_identifier"], "7300000000000000999");
@@ -65,13 +74,13 @@ TEST(ReplicaIdentity, PromotedTargetFails) {
   ClusterFacts t = Target();
   t.in_recovery = false;
   t.wal_receiver.reset();
-  EXPECT_EQ(CheckReplicaIdentity(Source(), t).verdict, Verdict::kFail);
+  EXPECT_EQ(CheckReplicaIdentity(Source(), t, kFound).verdict, Verdict::kFail);
 }
 
 TEST(ReplicaIdentity, NotStreamingFails) {
   ClusterFacts t = Target();
   t.wal_receiver->status = "waiting";
-  CheckResult r = CheckReplicaIdentity(Source(), t);
+  CheckResult r = CheckReplicaIdentity(Source(), t, kFound);
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_NE(r.evidence["problem"].get<std::string>().find("waiting"), std::string::npos);
 }
@@ -79,13 +88,33 @@ TEST(ReplicaIdentity, NotStreamingFails) {
 TEST(ReplicaIdentity, SourceWithoutStreamingSenderFails) {
   ClusterFacts s = Source();
   s.wal_senders.clear();
-  EXPECT_EQ(CheckReplicaIdentity(s, Target()).verdict, Verdict::kFail);
+  EXPECT_EQ(CheckReplicaIdentity(s, Target(), kFound).verdict, Verdict::kFail);
+}
+
+// Identity, timeline and streaming all agree, yet the target's WAL is not the source's.
+TEST(ReplicaIdentity, TargetHoldingOtherWalFails) {
+  CheckResult r = CheckReplicaIdentity(Source(), Target(), Probe(WalProbe::Outcome::kNotFound));
+  EXPECT_EQ(r.verdict, Verdict::kFail);
+  EXPECT_NE(r.evidence["problem"].get<std::string>().find("another cluster"), std::string::npos);
+  EXPECT_EQ(r.evidence["wal_probe"]["outcome"], "not_found");
+}
+
+TEST(ReplicaIdentity, TargetNeverReceivingTheProbeFails) {
+  CheckResult r = CheckReplicaIdentity(Source(), Target(), Probe(WalProbe::Outcome::kNotReceived));
+  EXPECT_EQ(r.verdict, Verdict::kFail);
+  EXPECT_NE(r.evidence["problem"].get<std::string>().find("did not reach"), std::string::npos);
+}
+
+TEST(ReplicaIdentity, ProbeThatCouldNotRunWarns) {
+  CheckResult r = CheckReplicaIdentity(Source(), Target(), Probe(WalProbe::Outcome::kNotRun));
+  EXPECT_EQ(r.verdict, Verdict::kWarn);
+  EXPECT_NE(r.advice.find("pg_read_binary_file"), std::string::npos);
 }
 
 TEST(ReplicaIdentity, DifferentTimelineFails) {
   ClusterFacts s = Source();
   s.timeline = 2;
-  CheckResult r = CheckReplicaIdentity(s, Target());
+  CheckResult r = CheckReplicaIdentity(s, Target(), kFound);
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_NE(r.evidence["problem"].get<std::string>().find("timelines"), std::string::npos);
 }
