@@ -49,11 +49,33 @@ Status CheckOrchestratorRole(PgConnection& source, const FenceOptions& options) 
   return Status::Ok();
 }
 
+// PostgreSQL 15 lets COMMIT PREPARED run under default_transaction_read_only, so with no
+// connection block a client could commit a prepared transaction after the final LSN: a commit
+// the target would not have (I2). Without a block, the fence refuses while any exist.
+Status CheckNoPreparedWithoutBlock(PgConnection& source, const ConnectionBlock& block,
+                                   bool changed) {
+  if (block.configured()) return Status::Ok();
+  ASSIGN_OR_RETURN(
+      std::string gids,
+      source.QueryValue("SELECT coalesce(string_agg(quote_literal(gid), ', ' ORDER BY gid), '') "
+                        "FROM pg_prepared_xacts"));
+  if (gids.empty()) return Status::Ok();
+  return FailedPrecondition(
+      "fence: " + source.info().Label() + " holds prepared transactions (" + gids +
+      ") and this platform blocks no connections: PostgreSQL 15 lets COMMIT PREPARED run on a "
+      "read-only server, so one committed after the final LSN would be lost. " +
+      (changed ? std::string("The source is fenced: unfence it (a migration's rollback does); ")
+               : std::string("Nothing was changed; ")) +
+      "then commit or roll them back (COMMIT PREPARED / ROLLBACK PREPARED), or configure a "
+      "fence_command that keeps clients out");
+}
+
 }  // namespace
 
 Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                              ConnectionBlock& block, Clock& clock) {
   RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
+  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, block, /*changed=*/false));
   Deadline deadline(clock, options.deadline);
   FenceReport report;
   auto lap = clock.Now();
@@ -92,6 +114,8 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
   ASSIGN_OR_RETURN(std::string prepared,
                    source.QueryValue("SELECT count(*) FROM pg_prepared_xacts"));
   report.prepared_transactions = std::stoi(prepared);
+  // One prepared between the first look and read-only taking hold.
+  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, block, /*changed=*/true));
   spdlog::info(
       "{}: fenced ({} backends terminated, {} idle ones left to the paused proxy, {} prepared "
       "transactions kept)",

@@ -71,6 +71,32 @@ TEST(ExternalFence, WithoutCommandsOnlyTheSqlLayersApply) {
   EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "off");
 }
 
+// Read-only does not stop COMMIT PREPARED on PostgreSQL 15 (LocalFence test), and without a
+// fence command nothing keeps the owner from reconnecting to commit one after the final LSN.
+TEST(ExternalFence, WithoutACommandPreparedTransactionsStopTheFenceBeforeAnyChange) {
+  auto source = PgCluster::Primary({{"max_prepared_transactions", "10"}});
+  source->Sql("CREATE TABLE t (id int)");
+  source->Sql("BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'order-42'");
+  auto platform = MakeExternalPlatform();
+  PgConnection orch = source->Connect();
+  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("'order-42'"), std::string::npos);
+  EXPECT_NE(report.status().message().find("Nothing was changed"), std::string::npos);
+  EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "off");
+
+  // With a command that keeps clients out, the same source fences and the transaction is kept.
+  FenceOptions options = testing::FenceAs("postgres");
+  options.fence_command = "true";
+  options.unfence_command = "true";
+  report = platform->FenceSource(orch, options, Clock::Real());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->prepared_transactions, 1);
+  ASSERT_TRUE(platform->UnfenceSource(orch, options).ok());
+  source->Sql("ROLLBACK PREPARED 'order-42'");
+}
+
 TEST(ExternalPlatform, CannotRewind) {
   auto platform = MakeExternalPlatform();
   EXPECT_FALSE(platform->CanRewindSource());
