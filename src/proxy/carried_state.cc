@@ -65,6 +65,19 @@ std::string_view CString(std::string_view body, size_t pos) {
   return body.substr(pos, end == std::string_view::npos ? body.size() - pos : end - pos);
 }
 
+// A SET whose effect outlives the current transaction. The transaction_* parameters end with
+// their transaction (a session is moved between transactions) and, replayed on a target still
+// in recovery, `transaction_read_only = off` or serializable isolation would fail the move.
+bool IsSessionSet(std::string_view stmt) {
+  if (!StartsWith(stmt, "set ")) return false;
+  std::string_view rest = stmt.substr(4);
+  if (StartsWith(rest, "session ") && !StartsWith(rest, "session characteristics")) {
+    rest = rest.substr(8);  // SET SESSION x = y is SET x = y
+  }
+  return !StartsWith(rest, "local ") && !StartsWith(rest, "transaction") &&
+         !StartsWith(rest, "constraints");
+}
+
 }  // namespace
 
 void CarriedState::ScanSql(std::string_view sql) {
@@ -104,8 +117,7 @@ void CarriedState::OnQuery(std::string_view msg) {
     if (stmt == "reset all" || stmt == "discard all") {
       sets_.clear();
       if (stmt == "discard all") prepared_.clear(), prepared_order_.clear();
-    } else if (StartsWith(stmt, "set ") && !StartsWith(stmt, "set local ") &&
-               !StartsWith(stmt, "set transaction") && !StartsWith(stmt, "set constraints")) {
+    } else if (IsSessionSet(stmt)) {
       sets_.emplace_back(original);
     } else if (StartsWith(stmt, "reset ")) {
       sets_.emplace_back(original);  // replaying in order keeps the final value right

@@ -27,6 +27,20 @@ TEST(CarriedState, RemembersSessionSetsButNotLocalOnes) {
   EXPECT_FALSE(s.pinned());
 }
 
+// Transaction-scoped parameters end with their transaction, and a switch happens between
+// transactions; replayed on a target still in recovery, `transaction_read_only = off` fails.
+TEST(CarriedState, TransactionScopedSettingsAreNotCarriedInAnySpelling) {
+  CarriedState s;
+  s.OnQuery(wire::Query("SET transaction_read_only = off"));
+  s.OnQuery(wire::Query("set session transaction_isolation = 'serializable'"));
+  s.OnQuery(wire::Query("SET LOCAL transaction_read_only = on"));
+  s.OnQuery(wire::Query("SET SESSION statement_timeout = '5s'"));
+  s.OnQuery(wire::Query("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"));
+  EXPECT_EQ(s.SetStatements(),
+            (std::vector<std::string>{"SET SESSION statement_timeout = '5s'",
+                                      "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"}));
+}
+
 TEST(CarriedState, RemembersNamedPreparedStatementsUntilClosed) {
   CarriedState s;
   s.OnParse(Parse("q1", "select $1::int"));
