@@ -11,6 +11,10 @@ constexpr const char* kWalProbeSql =
     "source: SELECT pg_logical_emit_message(true, 'pgshift.replica_probe', <token>); target: "
     "SELECT position(<token> IN pg_read_binary_file('pg_wal/<file>', <offset>, <length>)) > 0";
 
+constexpr const char* kProbeFunctions =
+    "pg_logical_emit_message(boolean, text, text), "
+    "pg_read_binary_file(text, bigint, bigint, boolean)";
+
 int StreamingSenders(const ClusterFacts& source) {
   int n = 0;
   for (const auto& s : source.wal_senders) n += s.state == "streaming" ? 1 : 0;
@@ -121,13 +125,9 @@ CheckResult CheckReplicaIdentity(const ClusterFacts& source, const ClusterFacts&
     r.verdict = Verdict::kWarn;
     r.evidence["problem"] =
         "could not prove that the target holds the source's WAL: " + probe.detail;
-    r.advice =
-        "on the source (grants replicate to the target): GRANT EXECUTE ON FUNCTION "
-        "pg_logical_emit_message(boolean, text, text), pg_read_binary_file(text, bigint, bigint, "
-        "boolean) TO " +
-        target.user +
-        "; or check by hand that the target streams from the "
-        "source";
+    r.advice = "on the source (grants replicate to the target): GRANT EXECUTE ON FUNCTION " +
+               std::string(kProbeFunctions) + " TO " + target.user +
+               "; or check by hand that the target streams from the source";
   }
   return r;
 }

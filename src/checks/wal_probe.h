@@ -34,7 +34,8 @@ struct WalProbe {
 
 // At most three tokens (a token cut by a WAL page header is missed; the next lands elsewhere),
 // each waited for up to `timeout`. Writes one logical message and commit per attempt on the
-// source; reads on the target need superuser or pg_read_server_files.
+// source (CDC consumers that decode messages see one with prefix 'pgshift.replica_probe');
+// reading on the target needs EXECUTE on pg_read_binary_file (superusers have it).
 WalProbe ProbeWalPath(PgConnection& source, PgConnection& target, std::chrono::milliseconds timeout,
                       Clock& clock);
 
