@@ -265,6 +265,90 @@ Status ReplayOnLink(const BackendLogin& l, BackendLink& link) {
   return Status::Ok();
 }
 
+namespace {
+
+// E'' quoting: right whatever standard_conforming_strings the session set.
+std::string EscapedLiteral(std::string_view v) {
+  std::string out = "E'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out += c;
+    out += c;
+  }
+  return out + "'";
+}
+
+// The text of column `i` of a DataRow body; false if the row is malformed or the value NULL.
+bool DataRowText(std::string_view row, int i, std::string& out) {
+  if (row.size() < 2 || wire::ReadU16(row.data()) <= i) return false;
+  size_t pos = 2;
+  for (int c = 0;; ++c) {
+    if (pos + 4 > row.size()) return false;
+    int32_t len = static_cast<int32_t>(wire::ReadU32(row.data() + pos));
+    pos += 4;
+    if (c == i) {
+      if (len < 0 || pos + size_t(len) > row.size()) return false;
+      out.assign(row.substr(pos, size_t(len)));
+      return true;
+    }
+    if (len > 0) pos += size_t(len);
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& l, Transport& old,
+                                                     int timeout_ms) {
+  // The transaction_* parameters end with their transaction (and show as 'session' even when
+  // never set); role and session_authorization pin the session instead.
+  std::string sql =
+      "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' AND name NOT "
+      "IN ('transaction_read_only', 'transaction_isolation', 'transaction_deferrable', 'role', "
+      "'session_authorization')";
+  if (!l.custom_settings.empty()) {
+    std::string names;
+    for (const auto& n : l.custom_settings)
+      names += (names.empty() ? "" : ", ") + EscapedLiteral(n);
+    sql +=
+        " UNION ALL SELECT n, pg_catalog.current_setting(n, true) FROM pg_catalog.unnest(ARRAY[" +
+        names + "]::text[]) AS n WHERE pg_catalog.current_setting(n, true) IS NOT NULL";
+  }
+  sql += " ORDER BY 1";
+  int f = old.fd();
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(f, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
+  Channel ch(old);
+  std::string calls;  // one statement, one round trip on the new server
+  Status st =
+      ch.Send(wire::Query(sql)) ? Status::Ok() : Unavailable(Where(l) + ": old backend lost");
+  for (bool ready = false; st.ok() && !ready;) {
+    char type;
+    std::string body;
+    if (!ch.Receive(type, body)) {
+      st = Unavailable(Where(l) + ": old backend did not answer");
+    } else if (type == 'E') {
+      st = ServerError(l, body, Code::kFailedPrecondition);
+      ready = true;  // ... after its ReadyForQuery, read below
+      Status rest = ReadUntilReady(l, ch, nullptr, Code::kFailedPrecondition);
+      if (rest.code() == Code::kUnavailable) st = rest;
+    } else if (type == 'D') {
+      std::string name, value;
+      if (!DataRowText(body, 0, name) || !DataRowText(body, 1, value)) {
+        st = FailedPrecondition(Where(l) + ": malformed settings row");
+      } else {
+        calls += (calls.empty() ? "SELECT " : ", ") + std::string("pg_catalog.set_config(") +
+                 EscapedLiteral(name) + ", " + EscapedLiteral(value) + ", false)";
+      }
+    } else if (type == 'Z') {
+      ready = true;
+    }  // RowDescription, CommandComplete, ParameterStatus (a reload's), notices: nothing to keep
+  }
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
+  if (!st.ok()) return st;
+  if (calls.empty()) return std::vector<std::string>{};
+  return std::vector<std::string>{calls};
+}
+
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms) {
   auto fd = ConnectTcp(endpoint.host, endpoint.port, timeout_ms);
   if (!fd.ok()) return fd.status();

@@ -28,6 +28,7 @@ struct BackendLogin {
   std::map<std::string, std::string> options;  // other startup parameters of the client
   std::vector<std::string> replay_sql;         // run in order, each must succeed
   std::vector<std::string> replay_parse;       // raw Parse messages, then one Sync
+  std::vector<std::string> custom_settings;    // names ReadSessionSettings asks for
   // Run once logged in, its failure ignored: see kWarmUpSql in session.cc.
   std::string warm_up_sql;
   int timeout_ms = 5000;
@@ -47,6 +48,15 @@ Result<BackendLink> LoginToBackend(const BackendLogin& login, SSL_CTX* backend_t
 // see Session::PrepareStandby): checks it is still alive (Sync -> ReadyForQuery), replays
 // `login`'s carried state on it, and leaves it non-blocking. kUnavailable if it died.
 Status ReplayOnLink(const BackendLogin& login, BackendLink& link);
+
+// The session-level settings in force on a session's current backend (pg_settings with
+// source 'session': every SET and set_config(..., false) still in effect, none rolled back;
+// plus `login.custom_settings`, which pg_settings does not list), as statements that
+// recreate them (one statement, or none). Asked of the old backend at a switch, since watching the
+// client's SQL cannot see set_config() nor tell a SET later rolled back. `old` is idle and
+// blocking for the call (at most `timeout_ms`); on kUnavailable its state is unknown.
+Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& login, Transport& old,
+                                                     int timeout_ms);
 
 // Sends a CancelRequest for (pid, secret) to the endpoint (plain TCP, as libpq does).
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms);

@@ -78,7 +78,22 @@ bool IsSessionSet(std::string_view stmt) {
          !StartsWith(rest, "constraints");
 }
 
+// The parameter a session-level SET names ("set [session] name ..."), lower-cased.
+std::string_view SetParameter(std::string_view stmt) {
+  std::string_view rest = stmt.substr(4);
+  if (StartsWith(rest, "session ")) rest = rest.substr(8);
+  size_t end = rest.find_first_of(" =\t\r\n");
+  return rest.substr(0, end == std::string_view::npos ? rest.size() : end);
+}
+
 }  // namespace
+
+void CarriedState::NoteCustomName(std::string_view name) {
+  if (!name.empty() && name.size() <= 128 && name.find('.') != std::string_view::npos &&
+      name.find('\'') == std::string_view::npos) {
+    custom_names_.emplace(name);
+  }
+}
 
 void CarriedState::ScanSql(std::string_view sql) {
   std::string n = Normalize(sql);
@@ -98,6 +113,15 @@ void CarriedState::ScanSql(std::string_view sql) {
   };
   for (const auto& [needle, reason] : kPinning) {
     if (n.find(needle) != std::string::npos) Pin(reason);
+  }
+  // Custom parameters ("app.tenant") are not in pg_settings: a switch asks for them by name.
+  for (size_t at = n.find("set_config("); at != std::string::npos;
+       at = n.find("set_config(", at + 1)) {
+    size_t open = n.find_first_not_of(" ", at + 11);
+    if (open == std::string::npos || n[open] != '\'') continue;
+    size_t close = n.find('\'', open + 1);
+    if (close != std::string::npos)
+      NoteCustomName(std::string_view(n).substr(open + 1, close - open - 1));
   }
 }
 
@@ -119,6 +143,7 @@ void CarriedState::OnQuery(std::string_view msg) {
       if (stmt == "discard all") prepared_.clear(), prepared_order_.clear();
     } else if (IsSessionSet(stmt)) {
       sets_.emplace_back(original);
+      NoteCustomName(SetParameter(stmt));
     } else if (StartsWith(stmt, "reset ")) {
       sets_.emplace_back(original);  // replaying in order keeps the final value right
     }

@@ -16,6 +16,9 @@ namespace {
 // How long the old server's connection stays open after traffic resumed on the new one (the
 // worker's sweep closes it, so up to a second more).
 constexpr auto kRetiredBackendGrace = std::chrono::milliseconds(250);
+// How long a switch waits for the old server to list the session's settings before it falls
+// back to the SETs it saw go by.
+constexpr int kOldBackendAnswerMs = 1000;
 
 // Run on a standby link right after its login, long before the switch. A fresh backend pays
 // for its first use of each table (relation cache entries, catalog lookups): ~5-10 ms for the
@@ -523,6 +526,8 @@ void Session::StartMigration() {
   auto job = LoginJob(ctx_.routes.Get()->routes.at(cluster_->name));
   job->replay_sql = carried_.SetStatements();
   job->replay_parse = carried_.ParseMessages();
+  job->custom_settings.assign(carried_.CustomSettingNames().begin(),
+                              carried_.CustomSettingNames().end());
   Worker* w = &worker_;
   uint64_t id = id_;
   SSL_CTX* tls = ctx_.backend_tls.get();
@@ -533,7 +538,24 @@ void Session::StartMigration() {
   }
   standby_.reset();
   if (info_) info_->standby.store(SessionInfo::kNoStandby);
-  ctx_.pool->Submit([w, id, tls, job, standby] {
+  // The old backend, idle, answers what the session has set; the connector task owns it until
+  // it hands it back to be retired.
+  std::shared_ptr<Transport> old;
+  if (backend_.open()) {
+    worker_.Unwatch(backend_.fd());
+    old = std::make_shared<Transport>(std::move(backend_));
+    b_readable_ = b_writable_ = false;
+  }
+  ctx_.pool->Submit([w, id, tls, job, standby, old] {
+    if (old) {
+      auto settings = ReadSessionSettings(*job, *old, kOldBackendAnswerMs);
+      if (settings.ok()) {
+        job->replay_sql = std::move(*settings);
+      } else {
+        spdlog::info("proxy session {}: replaying the SETs seen instead: {}", id,
+                     settings.status().ToString());
+      }
+    }
     auto result = std::make_shared<Result<BackendLink>>(Unavailable("no standby link"));
     if (standby) {
       Status replayed = ReplayOnLink(*job, *standby);
@@ -547,8 +569,9 @@ void Session::StartMigration() {
       *result = LoginToBackend(*job, tls);
     }
     Endpoint ep = job->endpoint;
-    w->Post([id, result, ep](Worker& worker) {
-      if (Session* s = worker.Find(id)) s->OnBackendLogin(std::move(*result), ep);
+    w->Post([id, result, ep, old](Worker& worker) {
+      if (Session* s = worker.Find(id))
+        s->OnBackendLogin(std::move(*result), ep, old ? std::move(*old) : Transport());
     });
   });
 }
@@ -609,7 +632,7 @@ void Session::OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint) {
   if (info_) info_->standby.store(SessionInfo::kStandbyOpen);
 }
 
-void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
+void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transport old) {
   if (phase_ != Phase::kConnecting && phase_ != Phase::kMigrating) return;
   bool migrating = phase_ == Phase::kMigrating;
   if (!link.ok()) {
@@ -633,6 +656,7 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint) {
                             "\" right now; try again");
   }
   BackendLink& l = *link;
+  if (old.open()) retired_ = std::move(old);
   if (backend_.open()) {
     worker_.Unwatch(backend_.fd());
     if (migrating) retired_ = std::move(backend_);

@@ -41,7 +41,8 @@ class Session {
   // The cluster's pause or route changed: continue held work, migrate if due.
   void OnKick();
   // Completion of a backend login started by this session.
-  void OnBackendLogin(Result<BackendLink> link, Endpoint endpoint);
+  // `old`: the backend a switch moved the session from, to be retired once it succeeded.
+  void OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transport old = {});
   // Opens, in the background, a second backend connection to `endpoint` (the standby a
   // cutover will promote), so that the switch moves the session onto it instead of logging
   // in while traffic is held: a login costs 60-190 ms on a 2-core server busy promoting. A

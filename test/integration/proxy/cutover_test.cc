@@ -118,6 +118,42 @@ TEST(ProxyCutover, HeldSessionMovesToTheNewServerWithItsPreparedStatements) {
             409);
 }
 
+// What a session has set is read from its old server at the switch, not guessed from its SQL:
+// set_config() is carried, a SET rolled back with its transaction is not, and nothing
+// transaction-scoped is replayed on a target that is still in recovery.
+TEST(ProxyCutover, SessionSettingsAreCarriedAsTheOldServerHasThem) {
+  ProxyHarness h;
+  auto target = PgCluster::ReplicaOf(*h.primary);  // still a standby when the session moves
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->Exec("SELECT set_config('search_path', 'pg_catalog, public', false)").ok());
+  ASSERT_TRUE(c->Exec(R"(SELECT set_config('app.tenant', E'o\'brien\\x', false))").ok());
+  ASSERT_TRUE(c->Exec("BEGIN").ok());
+  ASSERT_TRUE(c->Exec("SET statement_timeout = '7s'").ok());
+  ASSERT_TRUE(c->Exec("ROLLBACK").ok());
+  ASSERT_TRUE(c->Exec("SET transaction_read_only = off").ok());
+  ASSERT_TRUE(c->Exec("SET lock_timeout = '3s'").ok());
+  h.primary->WaitReplayed(*target);
+
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
+  auto sw = h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7));
+  ASSERT_EQ(sw.status, 200) << sw.body;
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  auto value = [&](const std::string& sql) {
+    auto v = c->QueryValue(sql);
+    return v.ok() ? *v : "error: " + v.status().ToString();
+  };
+
+  EXPECT_EQ(value("select inet_server_port()"), std::to_string(target->port()));
+  EXPECT_EQ(value("select pg_is_in_recovery()"), "t");
+  EXPECT_EQ(value("select current_setting('search_path')"), "pg_catalog, public");
+  EXPECT_EQ(value("select current_setting('app.tenant')"), "o'brien\\x");
+  EXPECT_EQ(value("select current_setting('statement_timeout')"), "0");
+  EXPECT_EQ(value("select current_setting('lock_timeout')"), "3s");
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_moved_total"), 1);
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_ended_on_switch_total"), 0);
+}
+
 // The cutover asks the proxy to open each session's connection to the target before the
 // pause; the switch then moves the session onto that very connection (its server process
 // existed before the switch) with its settings and prepared statements replayed. The pause

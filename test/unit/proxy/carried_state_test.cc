@@ -41,6 +41,18 @@ TEST(CarriedState, TransactionScopedSettingsAreNotCarriedInAnySpelling) {
                                       "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"}));
 }
 
+// pg_settings does not list custom parameters, so the switch asks for them by these names.
+TEST(CarriedState, NotesTheCustomParametersASessionSets) {
+  CarriedState s;
+  s.OnQuery(wire::Query("SELECT set_config( 'App.Tenant', 'acme', false)"));
+  s.OnQuery(wire::Query("SET SESSION myapp.user_id = 42"));
+  s.OnQuery(wire::Query("SET work_mem = '8MB'"));  // listed by pg_settings: no name needed
+  s.OnParse(Parse("q", "select set_config('rls.role', $1, true)"));
+  s.OnQuery(wire::Query("select set_config($1, 'x', false)"));  // unknowable: left out
+  EXPECT_EQ(s.CustomSettingNames(),
+            (std::set<std::string>{"app.tenant", "myapp.user_id", "rls.role"}));
+}
+
 TEST(CarriedState, RemembersNamedPreparedStatementsUntilClosed) {
   CarriedState s;
   s.OnParse(Parse("q1", "select $1::int"));
