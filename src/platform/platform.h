@@ -32,6 +32,10 @@ struct FenceOptions {
   // Backend pids a paused pgshift proxy holds (Router::HeldBackends): not terminated while
   // idle, see backend_termination.h. Empty: every client backend is terminated.
   std::set<int> held_by_router;
+  // Refuse to fence, with nothing blocking connections, while prepared transactions exist
+  // (PostgreSQL 15 runs COMMIT PREPARED on a read-only server). Off only where a commit after
+  // the fence loses nothing that matters: a rollback fencing the target it abandons.
+  bool prepared_need_block = true;
 };
 
 struct FenceReport {

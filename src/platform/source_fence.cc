@@ -52,9 +52,9 @@ Status CheckOrchestratorRole(PgConnection& source, const FenceOptions& options) 
 // PostgreSQL 15 lets COMMIT PREPARED run under default_transaction_read_only, so with no
 // connection block a client could commit a prepared transaction after the final LSN: a commit
 // the target would not have (I2). Without a block, the fence refuses while any exist.
-Status CheckNoPreparedWithoutBlock(PgConnection& source, const ConnectionBlock& block,
-                                   bool changed) {
-  if (block.configured()) return Status::Ok();
+Status CheckNoPreparedWithoutBlock(PgConnection& source, const FenceOptions& options,
+                                   const ConnectionBlock& block, bool changed) {
+  if (block.configured() || !options.prepared_need_block) return Status::Ok();
   ASSIGN_OR_RETURN(
       std::string gids,
       source.QueryValue("SELECT coalesce(string_agg(quote_literal(gid), ', ' ORDER BY gid), '') "
@@ -75,7 +75,7 @@ Status CheckNoPreparedWithoutBlock(PgConnection& source, const ConnectionBlock& 
 Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                              ConnectionBlock& block, Clock& clock) {
   RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
-  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, block, /*changed=*/false));
+  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, /*changed=*/false));
   Deadline deadline(clock, options.deadline);
   FenceReport report;
   auto lap = clock.Now();
@@ -115,7 +115,7 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                    source.QueryValue("SELECT count(*) FROM pg_prepared_xacts"));
   report.prepared_transactions = std::stoi(prepared);
   // One prepared between the first look and read-only taking hold.
-  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, block, /*changed=*/true));
+  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, /*changed=*/true));
   spdlog::info(
       "{}: fenced ({} backends terminated, {} idle ones left to the paused proxy, {} prepared "
       "transactions kept)",

@@ -63,6 +63,8 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     FenceOptions target_fence = FenceOptionsOf(s);
     target_fence.fence_command.reset();
     target_fence.unfence_command.reset();
+    // Its prepared transactions (replayed from the source) must not stop the way back.
+    target_fence.prepared_need_block = false;
     target_fence.orchestrator_user =
         s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
     auto fenced = MakeExternalPlatform()->FenceSource(*target, target_fence, ctx.clock());

@@ -93,6 +93,25 @@ TEST(Migration, RollbackAfterPromotionRoutesBackToTheSource) {
   EXPECT_FALSE(h.AppCanWrite(h.TargetConn())) << "the abandoned target must be fenced";
 }
 
+// A prepared transaction replays onto the target; the rollback's fence of the promoted target
+// (SQL only, nothing blocks connections there) must not refuse on its account.
+TEST(Migration, RollbackAfterPromotionWithAPreparedTransactionReturnsToTheSource) {
+  MigrationHarness h({.load_clients = 2, .source_settings = {{"max_prepared_transactions", "5"}}});
+  h.source().Sql("CREATE TABLE parked (i int)");
+  h.source().Sql("BEGIN; INSERT INTO parked VALUES (1); PREPARE TRANSACTION 'parked-1'");
+  h.Start({"--auto-cutover"});
+  auto crashed = h.Pgshift({"migrate", "run", "m1"}, {{"PGSHIFT_CRASH_AFTER", "verifying"}});
+  ASSERT_EQ(crashed.exit_code, 128 + 9) << crashed.output;
+
+  auto rb = h.Pgshift({"migrate", "rollback", "m1"});
+  ASSERT_EQ(rb.exit_code, 0) << rb.output;
+  EXPECT_EQ(h.Status()["state"], "rolled_back");
+  EXPECT_EQ(RoutedPort(h), h.source().port());
+  EXPECT_EQ(h.source().Value("SELECT string_agg(gid, ',') FROM pg_prepared_xacts"), "parked-1");
+  h.source().Sql("COMMIT PREPARED 'parked-1'");
+  EXPECT_EQ(h.source().Value("SELECT count(*) FROM parked"), "1");
+}
+
 TEST(Migration, RollbackKeepingTargetWritesRewindsTheOldSourceBehindIt) {
   MigrationHarness h({.load_clients = 0});
   h.Start({"--auto-cutover"});
