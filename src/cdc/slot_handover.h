@@ -55,6 +55,13 @@ Result<Lsn> MarkCdcFencePoint(PgConnection& source, const std::string& label);
 Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
                                                const std::vector<LogicalSlot>& slots);
 
+// kFailedPrecondition, naming them, when `source` has prepared transactions and `slots` is not
+// empty: creating a logical slot waits until every transaction running at that moment has
+// ended, and a prepared one ends only when someone commits or rolls it back, so recreating
+// the slots on the new primary would hold the traffic indefinitely. Prepared transactions
+// replay onto the target, so the source's list is the target's. Ok otherwise.
+Status CheckSlotsRecreatable(PgConnection& source, const std::vector<LogicalSlot>& slots);
+
 // A connection to the target's database `dbname` ("" for any database). It may have been
 // opened before the promotion: a session that saw recovery end writes like any other.
 using TargetConnections = std::function<Result<PgConnection*>(const std::string& dbname)>;

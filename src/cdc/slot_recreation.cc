@@ -93,4 +93,19 @@ Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
       slots);
 }
 
+Status CheckSlotsRecreatable(PgConnection& source, const std::vector<LogicalSlot>& slots) {
+  if (slots.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(
+      std::string gids,
+      source.QueryValue("SELECT coalesce(string_agg(quote_literal(gid), ', ' ORDER BY gid), '') "
+                        "FROM pg_prepared_xacts"));
+  if (gids.empty()) return Status::Ok();
+  return FailedPrecondition(
+      source.info().Label() + " has prepared transactions (" + gids + ") and " +
+      std::to_string(slots.size()) +
+      " logical slot(s) to recreate on the new primary: a slot cannot be created there until "
+      "every prepared transaction has ended, and the traffic would be held that long. COMMIT "
+      "PREPARED or ROLLBACK PREPARED them, then cut over again");
+}
+
 }  // namespace pgshift

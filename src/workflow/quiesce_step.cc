@@ -7,11 +7,14 @@
 //      (a login costs tens of milliseconds here, more on a just-promoted server); and the
 //      routers' connections to the target for every session (PrepareSwitch); record the
 //      route version the switch will send;
-//   2. pause every proxy (a lease, renewed by the engine while the cutover runs);
+//   2. refuse, before anything is held, a cutover whose slot handover could not finish
+//      (prepared transactions with logical slots); pause every proxy (a lease, renewed by the
+//      engine while the cutover runs);
 //   3. all acknowledged: kFencing. One did not: the pause is released everywhere and the
 //      cutover rolls back with traffic still on the source.
 // Assumes: kPausing. Idempotent: pausing a paused proxy is a no-op.
 #include "cdc/logical_slot.h"
+#include "cdc/slot_handover.h"
 #include "common/log.h"
 #include "workflow/steps.h"
 
@@ -47,6 +50,12 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
       spdlog::warn("{}: cannot open snapshot sessions on the target: {}", s.name,
                    sessions.status().message());
     }
+  }
+  // Before anything is held: refused now, the cutover changes nothing (re-checked at the fence).
+  ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
+  ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, ListLogicalSlots(*source));
+  if (Status ok = CheckSlotsRecreatable(*source, slots); !ok.ok()) {
+    return FailedPrecondition(s.name + ": quiesce: " + ok.message());
   }
   OpenWindowConnections(ctx);
   // Recorded now so that the promote step, inside the window, only reads it (one fsync less).

@@ -112,6 +112,28 @@ TEST(Migration, RollbackAfterPromotionWithAPreparedTransactionReturnsToTheSource
   EXPECT_EQ(h.source().Value("SELECT count(*) FROM parked"), "1");
 }
 
+// A logical slot cannot be created while a prepared transaction is open: the slot handover
+// would hold the traffic until someone ended it. The cutover is refused before the pause.
+TEST(Migration, PreparedTransactionWithLogicalSlotsStopsTheCutoverBeforeThePause) {
+  MigrationHarness h({.load_clients = 2, .source_settings = {{"max_prepared_transactions", "5"}}});
+  h.source().Sql("SELECT pg_create_logical_replication_slot('cdc_orders', 'test_decoding')");
+  h.source().Sql("CREATE TABLE parked (i int)");
+  h.source().Sql("BEGIN; INSERT INTO parked VALUES (1); PREPARE TRANSACTION 'parked-1'");
+  h.Start({"--auto-cutover"});
+  auto run = h.Pgshift({"migrate", "run", "m1"});
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("'parked-1'"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("COMMIT PREPARED or ROLLBACK PREPARED"), std::string::npos)
+      << run.output;
+  auto s = h.Status();
+  EXPECT_EQ(s["state"], "rolled_back") << s.dump();
+  EXPECT_EQ(RoutedPort(h), h.source().port());
+  EXPECT_TRUE(h.AppCanWrite(h.source().Conn()));
+  EXPECT_EQ(h.StopLoadAndCountLost(h.source().Conn()), 0u);
+  h.source().Sql("ROLLBACK PREPARED 'parked-1'");
+  h.source().Sql("SELECT pg_drop_replication_slot('cdc_orders')");
+}
+
 TEST(Migration, RollbackKeepingTargetWritesRewindsTheOldSourceBehindIt) {
   MigrationHarness h({.load_clients = 0});
   h.Start({"--auto-cutover"});
