@@ -89,8 +89,10 @@ std::string_view SetParameter(std::string_view stmt) {
 }  // namespace
 
 void CarriedState::NoteCustomName(std::string_view name) {
-  if (!name.empty() && name.size() <= 128 && name.find('.') != std::string_view::npos &&
-      name.find('\'') == std::string_view::npos) {
+  // Bounded, like everything a session keeps: names past the cap are not carried.
+  constexpr size_t kMaxCustomNames = 64;
+  if (custom_names_.size() < kMaxCustomNames && !name.empty() && name.size() <= 128 &&
+      name.find('.') != std::string_view::npos && name.find('\'') == std::string_view::npos) {
     custom_names_.emplace(name);
   }
 }
