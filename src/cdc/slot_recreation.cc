@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cdc/slot_handover.h"
+#include "pg/prepared_transactions.h"
 
 namespace pgshift {
 namespace {
@@ -95,13 +96,10 @@ Result<std::vector<LogicalSlot>> RecreateSlots(const ConnInfo& target_any_db,
 
 Status CheckSlotsRecreatable(PgConnection& source, const std::vector<LogicalSlot>& slots) {
   if (slots.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(
-      std::string gids,
-      source.QueryValue("SELECT coalesce(string_agg(quote_literal(gid), ', ' ORDER BY gid), '') "
-                        "FROM pg_prepared_xacts"));
-  if (gids.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(PreparedTransactions prepared, ReadPreparedTransactions(source));
+  if (prepared.empty()) return Status::Ok();
   return FailedPrecondition(
-      source.info().Label() + " has prepared transactions (" + gids + ") and " +
+      source.info().Label() + " has prepared transactions (" + prepared.Describe() + ") and " +
       std::to_string(slots.size()) +
       " logical slot(s) to recreate on the new primary: a slot cannot be created there until "
       "every prepared transaction has ended, and the traffic would be held that long. COMMIT "

@@ -70,7 +70,8 @@ WalProbe ProbeWalPath(PgConnection& source, PgConnection& target, std::chrono::m
   auto size = target.QueryValue("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'");
   if (!size.ok()) return NotRun(p, "target wal_segment_size", size.status());
   const uint64_t segment_size = std::stoull(*size);
-  for (p.attempts = 1; p.attempts <= kAttempts; ++p.attempts) {
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    p.attempts = attempt;
     const std::string token = RandomToken();
     auto end = source.QueryValue(
         "SELECT pg_logical_emit_message(true, 'pgshift.replica_probe', $1)::text", {token});
@@ -112,7 +113,6 @@ WalProbe ProbeWalPath(PgConnection& source, PgConnection& target, std::chrono::m
       return p;
     }
   }
-  p.attempts = kAttempts;
   p.outcome = WalProbe::Outcome::kNotFound;
   p.detail = "the target's WAL at " + p.token_lsn + " holds other records than the source's";
   return p;

@@ -2,6 +2,7 @@
 #include "platform/source_fence.h"
 
 #include "common/log.h"
+#include "pg/prepared_transactions.h"
 #include "platform/backend_termination.h"
 #include "platform/read_only_fence.h"
 
@@ -52,16 +53,14 @@ Status CheckOrchestratorRole(PgConnection& source, const FenceOptions& options) 
 // PostgreSQL 15 lets COMMIT PREPARED run under default_transaction_read_only, so with no
 // connection block a client could commit a prepared transaction after the final LSN: a commit
 // the target would not have (I2). Without a block, the fence refuses while any exist.
-Status CheckNoPreparedWithoutBlock(PgConnection& source, const FenceOptions& options,
-                                   const ConnectionBlock& block, bool changed) {
-  if (block.configured() || !options.prepared_need_block) return Status::Ok();
-  ASSIGN_OR_RETURN(
-      std::string gids,
-      source.QueryValue("SELECT coalesce(string_agg(quote_literal(gid), ', ' ORDER BY gid), '') "
-                        "FROM pg_prepared_xacts"));
-  if (gids.empty()) return Status::Ok();
+Status CheckNoPreparedWithoutBlock(const PgConnection& source, const FenceOptions& options,
+                                   const ConnectionBlock& block,
+                                   const PreparedTransactions& prepared, bool changed) {
+  if (block.configured() || !options.prepared_need_block || prepared.empty()) {
+    return Status::Ok();
+  }
   return FailedPrecondition(
-      "fence: " + source.info().Label() + " holds prepared transactions (" + gids +
+      "fence: " + source.info().Label() + " holds prepared transactions (" + prepared.Describe() +
       ") and this platform blocks no connections: PostgreSQL 15 lets COMMIT PREPARED run on a "
       "read-only server, so one committed after the final LSN would be lost. " +
       (changed ? std::string("The source is fenced: unfence it (a migration's rollback does); ")
@@ -75,7 +74,8 @@ Status CheckNoPreparedWithoutBlock(PgConnection& source, const FenceOptions& opt
 Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                              ConnectionBlock& block, Clock& clock) {
   RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
-  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, /*changed=*/false));
+  ASSIGN_OR_RETURN(PreparedTransactions before, ReadPreparedTransactions(source));
+  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, before, /*changed=*/false));
   Deadline deadline(clock, options.deadline);
   FenceReport report;
   auto lap = clock.Now();
@@ -111,11 +111,10 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
         ". Unfence the source, then terminate them by hand or give the orchestrator role the "
         "right to (a superuser's sessions need a superuser)");
   }
-  ASSIGN_OR_RETURN(std::string prepared,
-                   source.QueryValue("SELECT count(*) FROM pg_prepared_xacts"));
-  report.prepared_transactions = std::stoi(prepared);
+  ASSIGN_OR_RETURN(PreparedTransactions prepared, ReadPreparedTransactions(source));
+  report.prepared_transactions = static_cast<int>(prepared.gids.size());
   // One prepared between the first look and read-only taking hold.
-  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, /*changed=*/true));
+  RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, prepared, /*changed=*/true));
   spdlog::info(
       "{}: fenced ({} backends terminated, {} idle ones left to the paused proxy, {} prepared "
       "transactions kept)",

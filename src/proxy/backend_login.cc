@@ -319,32 +319,27 @@ Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& l, Tran
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
   Channel ch(old);
   std::string calls;  // one statement, one round trip on the new server
-  Status st =
-      ch.Send(wire::Query(sql)) ? Status::Ok() : Unavailable(Where(l) + ": old backend lost");
-  for (bool ready = false; st.ok() && !ready;) {
-    char type;
+  Status failed;      // a server error or a bad row, reported once ReadyForQuery is read
+  bool answered = ch.Send(wire::Query(sql));
+  for (char type = 0; answered && type != 'Z';) {
     std::string body;
-    if (!ch.Receive(type, body)) {
-      st = Unavailable(Where(l) + ": old backend did not answer");
-    } else if (type == 'E') {
-      st = ServerError(l, body, Code::kFailedPrecondition);
-      ready = true;  // ... after its ReadyForQuery, read below
-      Status rest = ReadUntilReady(l, ch, nullptr, Code::kFailedPrecondition);
-      if (rest.code() == Code::kUnavailable) st = rest;
-    } else if (type == 'D') {
-      std::string name, value;
-      if (!DataRowText(body, 0, name) || !DataRowText(body, 1, value)) {
-        st = FailedPrecondition(Where(l) + ": malformed settings row");
-      } else {
-        calls += (calls.empty() ? "SELECT " : ", ") + std::string("pg_catalog.set_config(") +
-                 EscapedLiteral(name) + ", " + EscapedLiteral(value) + ", false)";
-      }
-    } else if (type == 'Z') {
-      ready = true;
-    }  // RowDescription, CommandComplete, ParameterStatus (a reload's), notices: nothing to keep
+    answered = ch.Receive(type, body);
+    if (!answered || !failed.ok()) continue;
+    std::string name, value;
+    if (type == 'E') {
+      failed = ServerError(l, body, Code::kFailedPrecondition);
+    } else if (type != 'D') {
+      continue;  // RowDescription, CommandComplete, a reload's ParameterStatus, notices
+    } else if (!DataRowText(body, 0, name) || !DataRowText(body, 1, value)) {
+      failed = FailedPrecondition(Where(l) + ": malformed settings row");
+    } else {
+      calls += (calls.empty() ? "SELECT " : ", ") + std::string("pg_catalog.set_config(") +
+               EscapedLiteral(name) + ", " + EscapedLiteral(value) + ", false)";
+    }
   }
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
-  if (!st.ok()) return st;
+  if (!answered) return Unavailable(Where(l) + ": old backend did not answer");
+  if (!failed.ok()) return failed;
   if (calls.empty()) return std::vector<std::string>{};
   return std::vector<std::string>{calls};
 }

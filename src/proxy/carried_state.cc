@@ -65,25 +65,29 @@ std::string_view CString(std::string_view body, size_t pos) {
   return body.substr(pos, end == std::string_view::npos ? body.size() - pos : end - pos);
 }
 
+// What follows "set " or "set session " (the same thing), "" if `stmt` is no SET.
+std::string_view AfterSet(std::string_view stmt) {
+  if (!StartsWith(stmt, "set ")) return {};
+  std::string_view rest = stmt.substr(4);
+  if (StartsWith(rest, "session ") && !StartsWith(rest, "session characteristics")) {
+    rest = rest.substr(8);
+  }
+  return rest;
+}
+
 // A SET whose effect outlives the current transaction. The transaction_* parameters end with
 // their transaction (a session is moved between transactions) and, replayed on a target still
 // in recovery, `transaction_read_only = off` or serializable isolation would fail the move.
 bool IsSessionSet(std::string_view stmt) {
-  if (!StartsWith(stmt, "set ")) return false;
-  std::string_view rest = stmt.substr(4);
-  if (StartsWith(rest, "session ") && !StartsWith(rest, "session characteristics")) {
-    rest = rest.substr(8);  // SET SESSION x = y is SET x = y
-  }
-  return !StartsWith(rest, "local ") && !StartsWith(rest, "transaction") &&
+  std::string_view rest = AfterSet(stmt);
+  return !rest.empty() && !StartsWith(rest, "local ") && !StartsWith(rest, "transaction") &&
          !StartsWith(rest, "constraints");
 }
 
-// The parameter a session-level SET names ("set [session] name ..."), lower-cased.
+// The parameter a session-level SET names, lower-cased.
 std::string_view SetParameter(std::string_view stmt) {
-  std::string_view rest = stmt.substr(4);
-  if (StartsWith(rest, "session ")) rest = rest.substr(8);
-  size_t end = rest.find_first_of(" =\t\r\n");
-  return rest.substr(0, end == std::string_view::npos ? rest.size() : end);
+  std::string_view rest = AfterSet(stmt);
+  return rest.substr(0, std::min(rest.size(), rest.find_first_of(" =\t\r\n")));
 }
 
 }  // namespace

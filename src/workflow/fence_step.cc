@@ -36,9 +36,12 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   }
   auto marking = ctx.clock().Now();
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, ListLogicalSlots(*source));
-  // One prepared since the quiesce step looked would hold the slot handover forever.
-  if (Status ok = CheckSlotsRecreatable(*source, slots); !ok.ok()) {
-    return FailedPrecondition(s.name + ": fence: " + ok.message());
+  // One prepared since the quiesce step looked would hold the slot handover forever. The
+  // fence counted them: only then is a query spent, for the message.
+  if (report->prepared_transactions > 0) {
+    if (Status ok = CheckSlotsRecreatable(*source, slots); !ok.ok()) {
+      return FailedPrecondition(s.name + ": fence: " + ok.message());
+    }
   }
   nlohmann::json slots_json = nlohmann::json::array();
   for (const auto& slot : slots) slots_json.push_back(slot.ToJson());

@@ -23,13 +23,9 @@ namespace {
 
 // Best effort: a connection that cannot be opened now is opened (or reported) by the step
 // that needs it.
-void OpenWindowConnections(MigrationContext& ctx) {
-  auto source = ctx.Source();
+void OpenWindowConnections(MigrationContext& ctx, const std::vector<LogicalSlot>& slots) {
   (void)ctx.Target();
-  if (!source.ok()) return;
-  auto slots = ListLogicalSlots(**source);
-  if (!slots.ok()) return;
-  for (const LogicalSlot& slot : *slots) {
+  for (const LogicalSlot& slot : slots) {
     auto c = ctx.TargetDb(slot.database);
     if (!c.ok()) {
       spdlog::warn("{}: cannot open a connection to database {} on the target yet: {}",
@@ -57,7 +53,7 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
   if (Status ok = CheckSlotsRecreatable(*source, slots); !ok.ok()) {
     return FailedPrecondition(s.name + ": quiesce: " + ok.message());
   }
-  OpenWindowConnections(ctx);
+  OpenWindowConnections(ctx, slots);
   // Recorded now so that the promote step, inside the window, only reads it (one fsync less).
   RETURN_IF_ERROR(RouteVersionToTarget(ctx).status());
   Status prepared = ctx.router().PrepareSwitch(EndpointOf(s.target));
