@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "store/migration_store.h"
-#include "workflow/phase.h"
+#include "migration/phase.h"
 #include "workflow/progress.h"
 
 namespace pgshift {

@@ -15,8 +15,8 @@
 #include "platform/platform.h"
 #include "store/migration_store.h"
 #include "workflow/data_verification.h"
-#include "workflow/migration_spec.h"
-#include "workflow/phase.h"
+#include "migration/migration_spec.h"
+#include "migration/phase.h"
 #include "workflow/progress.h"
 #include "workflow/router.h"
 

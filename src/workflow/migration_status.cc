@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "workflow/migration_spec.h"
-#include "workflow/phase.h"
+#include "migration/migration_spec.h"
+#include "migration/phase.h"
 
 namespace pgshift {
 namespace {

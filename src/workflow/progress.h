@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "workflow/phase.h"
+#include "migration/phase.h"
 
 namespace pgshift {
 

@@ -6,7 +6,7 @@
 
 #include "pg/connection.h"
 #include "platform/local_instance.h"
-#include "workflow/phase.h"
+#include "migration/phase.h"
 
 namespace fs = std::filesystem;
 

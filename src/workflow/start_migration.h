@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "store/migration_store.h"
-#include "workflow/migration_spec.h"
+#include "migration/migration_spec.h"
 
 namespace pgshift {
 

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "fixture/pg_cluster.h"
+#include "fixture/temp_dir.h"
 
 namespace pgshift::proxy {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "fixture/pg_cluster.h"
+#include "fixture/temp_dir.h"
 
 namespace pgshift {
 namespace {

@@ -1,4 +1,4 @@
-#include "workflow/phase.h"
+#include "migration/phase.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Phase names and the table of legal moves.
-#include "workflow/phase.h"
+#include "migration/phase.h"
 
 #include <algorithm>
 #include <initializer_list>

@@ -1,5 +1,5 @@
 // Spec (de)serialisation.
-#include "workflow/migration_spec.h"
+#include "migration/migration_spec.h"
 
 namespace pgshift {
 namespace {
