@@ -3,19 +3,10 @@
 
 #include <httplib.h>
 
-#include <algorithm>
 #include <charconv>
 #include <memory>
 
 namespace pgshift {
-namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-}  // namespace
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
                                       std::chrono::milliseconds timeout) const {
@@ -62,7 +53,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
   r.status = result->status;
   r.body = result->body;
   r.content_type = result->get_header_value("Content-Type");
-  for (const auto& [name, value] : result->headers) r.headers.emplace(Lower(name), value);
+  for (const auto& [name, value] : result->headers) r.headers.emplace(HttpHeaderKey(name), value);
   return r;
 }
 

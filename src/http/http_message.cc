@@ -7,12 +7,6 @@
 namespace pgshift {
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
-
 std::string Lookup(const std::map<std::string, std::string>& m, const std::string& key) {
   auto it = m.find(key);
   return it == m.end() ? "" : it->second;
@@ -20,8 +14,14 @@ std::string Lookup(const std::map<std::string, std::string>& m, const std::strin
 
 }  // namespace
 
+std::string HttpHeaderKey(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return name;
+}
+
 std::string HttpRequest::Header(const std::string& name) const {
-  return Lookup(headers, Lower(name));
+  return Lookup(headers, HttpHeaderKey(name));
 }
 
 std::string HttpRequest::PathParam(const std::string& name) const {

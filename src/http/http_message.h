@@ -8,6 +8,9 @@
 
 namespace pgshift {
 
+// Header names are case-insensitive; pgshift keeps them in lower case.
+std::string HttpHeaderKey(std::string name);
+
 struct HttpRequest {
   std::string method;                          // "GET", "POST", ...
   std::string path;                            // without the query string

@@ -82,11 +82,6 @@ class ConnectionPool : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 void Answer(const HttpResponse& from, httplib::Response& to) {
   to.status = from.status;
   for (const auto& [name, value] : from.headers) to.set_header(name, value);
@@ -166,7 +161,8 @@ Status HttpServer::Start(const std::string& host, int port) {
     request.method = req.method;
     request.path = req.path;
     for (const auto& [name, value] : req.params) request.query.emplace(name, value);
-    for (const auto& [name, value] : req.headers) request.headers.emplace(Lower(name), value);
+    for (const auto& [name, value] : req.headers)
+      request.headers.emplace(HttpHeaderKey(name), value);
     request.body = req.body;
     Answer(routes_.Dispatch(std::move(request)), res);
   };
