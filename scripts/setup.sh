@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang-format clang-14 libclang-rt-14-dev
   libpq-dev libssl-dev libsqlite3-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev liburing-dev
+  libgtest-dev libgmock-dev liburing-dev libcpp-httplib-dev
   postgresql-15 postgresql-client-15
   pgbouncer haproxy openssl util-linux procps
 )

@@ -49,6 +49,6 @@ void ProxyServer::Stop() {
 }
 
 int ProxyServer::port() const { return ctx_ ? ctx_->config.listen_port : 0; }
-int ProxyServer::admin_port() const { return ctx_ ? ctx_->config.admin_port : 0; }
+int ProxyServer::admin_port() const { return admin_ ? admin_->port() : 0; }
 
 }  // namespace pgshift::proxy

@@ -1,18 +1,25 @@
-// Admin API calls to each proxy: POST /v1/clusters/{cluster}/{pause,renew,switch,resume}.
+// Admin API calls to each proxy: POST /v1/clusters/{cluster}/{pause,renew,prepare,switch,
+// resume}, with the bodies of the shared contract (src/proxy_admin_api).
 #include "workflow/proxy_router.h"
 
-#include "common/http_client.h"
 #include "common/log.h"
+#include "http/http_client.h"
+#include "proxy_admin_api/proxy_admin_api.h"
 
 namespace pgshift {
+
+namespace api = proxy_admin;
 
 Result<nlohmann::json> ProxyRouter::Call(const ProxyAdmin& p, const std::string& verb,
                                          const nlohmann::json& body,
                                          std::chrono::milliseconds timeout) {
   std::string where = "proxy " + p.address + " " + verb + " " + cluster_;
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   HttpRequest("POST", p.address, "/v1/clusters/" + cluster_ + "/" + verb,
-                               body.dump(), {{"Authorization", "Bearer " + p.token}}, timeout));
+  HttpRequest request;
+  request.method = "POST";
+  request.path = api::ClusterPath(cluster_, verb);
+  request.headers["authorization"] = "Bearer " + p.token;
+  request.body = body.dump();
+  ASSIGN_OR_RETURN(HttpResponse r, HttpClient(p.address).Send(request, timeout));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (r.status == 200) return j.is_discarded() ? nlohmann::json::object() : j;
   std::string detail = j.is_discarded() ? r.body.substr(0, 200) : j.dump();
@@ -24,37 +31,39 @@ Result<nlohmann::json> ProxyRouter::Call(const ProxyAdmin& p, const std::string&
 }
 
 Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milliseconds lease) {
-  nlohmann::json body = {{"deadline_ms", deadline.count()}, {"lease_ms", lease.count()}};
+  nlohmann::json body = api::PauseRequest{deadline, lease}.ToJson();
   std::vector<const ProxyAdmin*> paused;
   held_backends_.clear();
   for (const auto& p : proxies_) {
-    auto r = Call(p, "pause", body, deadline + std::chrono::seconds(2));
-    if (!r.ok()) {
+    auto r = Call(p, api::kPause, body, deadline + std::chrono::seconds(2));
+    Result<api::PauseAnswer> answer = r.ok() ? api::PauseAnswer::FromJson(*r) : r.status();
+    if (answer.ok() && !answer->paused) answer = Aborted("the proxy answered 200 but not paused");
+    if (!answer.ok()) {
       held_backends_.clear();
-      for (const auto* q : paused) (void)Call(*q, "resume", nlohmann::json::object(), deadline);
-      return FailedPrecondition("pause not acknowledged: " + r.status().message() +
+      for (const auto* q : paused) (void)Call(*q, api::kResume, nlohmann::json::object(), deadline);
+      // A pause the proxy took but whose answer is malformed is released too.
+      if (r.ok()) (void)Call(p, api::kResume, nlohmann::json::object(), deadline);
+      return FailedPrecondition("pause not acknowledged: " + answer.status().message() +
                                 "; cutover aborted, traffic resumed on the source");
     }
     paused.push_back(&p);
-    for (const auto& pid : r->value("held_backend_pids", nlohmann::json::array())) {
-      if (pid.is_number_integer()) held_backends_.insert(pid.get<int>());
-    }
+    held_backends_.insert(answer->held_backend_pids.begin(), answer->held_backend_pids.end());
   }
   return Status::Ok();
 }
 
 Status ProxyRouter::Renew(std::chrono::milliseconds lease) {
   for (const auto& p : proxies_) {
-    auto r = Call(p, "renew", {{"lease_ms", lease.count()}}, std::chrono::seconds(2));
+    auto r = Call(p, api::kRenew, api::RenewRequest{lease}.ToJson(), std::chrono::seconds(2));
     if (!r.ok()) return r.status();
   }
   return Status::Ok();
 }
 
 Status ProxyRouter::Switch(const Endpoint& to, uint64_t version) {
-  nlohmann::json body = {{"host", to.host}, {"port", to.port}, {"version", version}};
+  nlohmann::json body = api::SwitchRequest{to.host, to.port, version}.ToJson();
   for (const auto& p : proxies_) {
-    auto r = Call(p, "switch", body, std::chrono::seconds(30));
+    auto r = Call(p, api::kSwitch, body, std::chrono::seconds(30));
     // A proxy that already has this version (a resumed run) answers 409: that is progress made.
     if (!r.ok() && r.status().code() != Code::kAborted) return r.status();
   }
@@ -62,10 +71,11 @@ Status ProxyRouter::Switch(const Endpoint& to, uint64_t version) {
 }
 
 Status ProxyRouter::PrepareSwitch(const Endpoint& to) {
-  nlohmann::json body = {{"host", to.host}, {"port", to.port}, {"deadline_ms", 3000}};
+  nlohmann::json body =
+      api::PrepareRequest{to.host, to.port, std::chrono::milliseconds(3000)}.ToJson();
   Status first;
   for (const auto& p : proxies_) {
-    auto r = Call(p, "prepare", body, std::chrono::seconds(10));
+    auto r = Call(p, api::kPrepare, body, std::chrono::seconds(10));
     if (!r.ok() && first.ok()) first = r.status();
   }
   return first;
@@ -77,7 +87,7 @@ Status ProxyRouter::PrepareSwitch(const Endpoint& to) {
 Status ProxyRouter::Resume() {
   Status first;
   for (const auto& p : proxies_) {
-    auto r = Call(p, "resume", nlohmann::json::object(), std::chrono::seconds(5));
+    auto r = Call(p, api::kResume, nlohmann::json::object(), std::chrono::seconds(5));
     if (r.ok()) continue;
     if (r.status().code() == Code::kUnavailable) {
       spdlog::warn("{}; its pause lease lapses by itself", r.status().message());

@@ -30,6 +30,8 @@ class ProxyRouter : public Router {
   bool HoldsSessionsAcrossSwitch() const override { return true; }
 
  private:
+  // One POST to a proxy: the answer's JSON on 200; kPermissionDenied on 401/403, kAborted on
+  // 409, kUnavailable otherwise (unreachable, no answer in time, any other status).
   Result<nlohmann::json> Call(const ProxyAdmin& p, const std::string& verb,
                               const nlohmann::json& body, std::chrono::milliseconds timeout);
   std::string cluster_;

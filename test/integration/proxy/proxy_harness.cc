@@ -88,10 +88,13 @@ Result<PgConnection> ProxyHarness::Connect(const std::string& cn, const std::str
 
 HttpResponse ProxyHarness::Admin(const std::string& method, const std::string& path,
                                  const std::string& body, const std::string& token) const {
-  std::map<std::string, std::string> headers;
-  if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-  auto r = HttpRequest(method, "127.0.0.1:" + std::to_string(proxy->admin_port()), path, body,
-                       headers, std::chrono::seconds(30));
+  HttpRequest request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  if (!token.empty()) request.headers["authorization"] = "Bearer " + token;
+  auto r = HttpClient("127.0.0.1:" + std::to_string(proxy->admin_port()))
+               .Send(request, std::chrono::seconds(30));
   if (!r.ok()) ADD_FAILURE() << r.status().ToString();
   return r.ok() ? *r : HttpResponse{};
 }

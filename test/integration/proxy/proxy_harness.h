@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "common/http_client.h"
 #include "fixture/certificates.h"
 #include "fixture/pg_cluster.h"
+#include "http/http_client.h"
 #include "pg/connection.h"
 #include "proxy/proxy_config.h"
 #include "proxy/proxy_server.h"
