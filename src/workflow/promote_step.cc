@@ -32,7 +32,7 @@ Result<StepOutcome> RunPromote(MigrationContext& ctx) {
   if (!took.ok()) return FailedPrecondition(s.name + ": promote: " + took.status().message());
   RETURN_IF_ERROR(ctx.Transition(Phase::kPromoting, Phase::kSlotHandover,
                                  "target promoted in " + std::to_string(took->count()) + " ms",
-                                 {{"promote_ms", took->count()}}));
+                                 [ms = took->count()](MigrationFacts& f) { f.promote_ms = ms; }));
   return StepOutcome::kMoved;
 }
 

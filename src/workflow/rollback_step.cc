@@ -13,17 +13,18 @@
 // Each sub-step is idempotent; the ones that must not repeat record that they are done.
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
+#include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
 namespace {
 
 Status RouteBackToSource(MigrationContext& ctx) {
-  if (!ctx.data().contains("rollback_route_version")) {
+  if (!ctx.facts().rollback_route_version) {
     auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000) + 1;
-    RETURN_IF_ERROR(ctx.Record({{"rollback_route_version", ms}}));
+    RETURN_IF_ERROR(ctx.Record([ms](MigrationFacts& f) { f.rollback_route_version = ms; }));
   }
-  uint64_t version = ctx.data()["rollback_route_version"].get<uint64_t>();
+  uint64_t version = *ctx.facts().rollback_route_version;
   RETURN_IF_ERROR(ctx.router().Switch(EndpointOf(ctx.spec().source), version));
   return ctx.router().Resume();
 }
@@ -31,7 +32,7 @@ Status RouteBackToSource(MigrationContext& ctx) {
 // The old source catches up with the new primary, then takes over again with its writes.
 Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   const MigrationSpec& s = ctx.spec();
-  if (ctx.data().value("rollback_rewound", false)) return Status::Ok();
+  if (ctx.facts().rollback_rewound) return Status::Ok();
   ASSIGN_OR_RETURN(Lsn target_final, CurrentWalLsn(target));
   ctx.DropConnections();
   RETURN_IF_ERROR(ctx.platform().RewindSourceToFollowTarget(s.target, ctx.clock()));
@@ -40,16 +41,15 @@ Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   auto took = ctx.platform().PromoteTarget(*source, s.promote_timeout, ctx.clock());
   if (!took.ok()) return took.status();
   ctx.DropConnections();
-  std::vector<LogicalSlot> slots;
-  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
-    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
-    slots.push_back(slot);
-  }
+  std::vector<LogicalSlot> slots = RecordedSourceSlots(ctx.facts());
   if (!slots.empty()) {
     auto made = RecreateSlots(s.source, slots);
     if (!made.ok()) return made.status();
   }
-  return ctx.Record({{"rollback_rewound", true}, {"rollback_kept_target_writes", true}});
+  return ctx.Record([](MigrationFacts& f) {
+    f.rollback_rewound = true;
+    f.rollback_kept_target_writes = true;
+  });
 }
 
 Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
@@ -88,10 +88,10 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
 
 Result<StepOutcome> RunRollback(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  std::string from = ctx.data().value("rollback_from", "");
-  bool after_promotion = ctx.data().value("rollback_after_promotion", false);
-  bool keep_writes =
-      s.rollback_keeps_target_writes || ctx.data().value("rollback_keeps_target_writes", false);
+  const MigrationFacts& facts = ctx.facts();
+  std::string from = facts.rollback_from ? std::string(PhaseName(*facts.rollback_from)) : "";
+  bool after_promotion = facts.rollback_after_promotion.value_or(false);
+  bool keep_writes = s.rollback_keeps_target_writes || facts.rollback_keeps_target_writes;
   ctx.progress().Update({Phase::kRollingBack, "rolling back from " + from});
   // A switch to the target started at promotion must land before routing back: a file router
   // could otherwise write its older route last.
