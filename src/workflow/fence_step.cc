@@ -31,7 +31,7 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   ctx.progress().Update({Phase::kFencing, "fencing " + s.source.Label()});
   FenceOptions options = FenceOptionsOf(s);
   options.held_by_router = ctx.router().HeldBackends();
-  auto report = ctx.platform().FenceSource(*source, options, ctx.clock());
+  auto report = ctx.platform().Fence(*source, options, ctx.clock());
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());
   }

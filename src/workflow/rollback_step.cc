@@ -35,10 +35,10 @@ Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   if (ctx.facts().rollback_rewound) return Status::Ok();
   ASSIGN_OR_RETURN(Lsn target_final, CurrentWalLsn(target));
   ctx.DropConnections();
-  RETURN_IF_ERROR(ctx.platform().RewindSourceToFollowTarget(s.target, ctx.clock()));
+  RETURN_IF_ERROR(ctx.platform().RewindToFollow(s.target, ctx.clock()));
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   RETURN_IF_ERROR(WaitForReplay(*source, target_final, s.drain_timeout, ctx.clock()));
-  auto took = ctx.platform().PromoteTarget(*source, s.promote_timeout, ctx.clock());
+  auto took = ctx.platform().Promote(*source, s.promote_timeout, ctx.clock());
   if (!took.ok()) return took.status();
   ctx.DropConnections();
   std::vector<LogicalSlot> slots = RecordedSourceSlots(ctx.facts());
@@ -67,10 +67,10 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     target_fence.prepared_need_block = false;
     target_fence.orchestrator_user =
         s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
-    auto fenced = MakeExternalPlatform()->FenceSource(*target, target_fence, ctx.clock());
+    auto fenced = MakeExternalPlatform()->Fence(*target, target_fence, ctx.clock());
     if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
     if (keep_writes) {
-      if (!ctx.platform().CanRewindSource()) {
+      if (!ctx.platform().CanRewind()) {
         return FailedPrecondition(
             "rollback: keeping the target's writes needs pg_rewind on the "
             "source's host (platform 'local'); this is platform '" +
@@ -80,7 +80,7 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     }
   }
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-  RETURN_IF_ERROR(ctx.platform().UnfenceSource(*source, FenceOptionsOf(s)));
+  RETURN_IF_ERROR(ctx.platform().Unfence(*source, FenceOptionsOf(s)));
   return RouteBackToSource(ctx);
 }
 
@@ -103,7 +103,7 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
     RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes));
   } else {
     ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-    Status unfenced = ctx.platform().UnfenceSource(*source, FenceOptionsOf(s));
+    Status unfenced = ctx.platform().Unfence(*source, FenceOptionsOf(s));
     if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");
     RETURN_IF_ERROR(ctx.router().Resume());
   }
