@@ -51,6 +51,16 @@ bool ParsePhaseValue(int value, Phase* out) {
   return true;
 }
 
+bool ParsePhaseName(std::string_view name, Phase* out) {
+  for (int v = static_cast<int>(Phase::kCreated); v <= static_cast<int>(Phase::kFailed); ++v) {
+    if (PhaseName(static_cast<Phase>(v)) == name) {
+      *out = static_cast<Phase>(v);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsTerminal(Phase p) { return p == Phase::kCompleted || p == Phase::kRolledBack; }
 
 bool IsAfterPromotionRecorded(Phase p) { return p >= Phase::kPromoting && p <= Phase::kCompleted; }

@@ -27,6 +27,8 @@ enum class Phase : int {
 
 std::string_view PhaseName(Phase p);
 bool ParsePhaseValue(int value, Phase* out);
+// The inverse of PhaseName (records name phases by their display string, e.g. failed_in).
+bool ParsePhaseName(std::string_view name, Phase* out);
 
 bool IsTerminal(Phase p);
 // True once the promotion has been recorded: rollback from here must route back to the source

@@ -51,16 +51,16 @@ class ExternalPlatform : public Platform {
  public:
   std::string_view kind() const override { return "external"; }
 
-  Result<FenceReport> FenceSource(PgConnection& source, const FenceOptions& options,
-                                  Clock& clock) override {
+  Result<FenceReport> Fence(PgConnection& node, const FenceOptions& options,
+                            Clock& clock) override {
     CommandBlock block(options);
-    return RunFence(source, options, block, clock);
+    return RunFence(node, options, block, clock);
   }
 
-  Status UnfenceSource(PgConnection& source, const FenceOptions& options) override {
+  Status Unfence(PgConnection& node, const FenceOptions& options) override {
     // The unfence command runs even without a fence command: after a crash we cannot know
     // what the operator's fence left behind, and unfencing must be safe to repeat.
-    RETURN_IF_ERROR(RunUnfenceSql(source, options));
+    RETURN_IF_ERROR(RunUnfenceSql(node, options));
     if (options.unfence_command) {
       return RunOperatorCommand("unfence_command", *options.unfence_command,
                                 std::chrono::minutes(5));
@@ -68,17 +68,16 @@ class ExternalPlatform : public Platform {
     return Status::Ok();
   }
 
-  Result<std::chrono::milliseconds> PromoteTarget(PgConnection& target,
-                                                  std::chrono::milliseconds timeout,
-                                                  Clock& clock) override {
-    return PromoteAndWait(target, timeout, clock);
+  Result<std::chrono::milliseconds> Promote(PgConnection& node, std::chrono::milliseconds timeout,
+                                            Clock& clock) override {
+    return PromoteAndWait(node, timeout, clock);
   }
 
-  bool CanRewindSource() const override { return false; }
+  bool CanRewind() const override { return false; }
 
-  Status RewindSourceToFollowTarget(const ConnInfo& target, Clock&) override {
+  Status RewindToFollow(const ConnInfo& primary, Clock&) override {
     return FailedPrecondition(
-        "the external platform cannot make the old source follow " + target.Label() +
+        "the external platform cannot make the old source follow " + primary.Label() +
         ": pgshift has no access to its data directory. Rebuild the old source as a replica of "
         "the target with the provider's tooling, or roll back without keeping the target's "
         "writes");

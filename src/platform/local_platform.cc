@@ -37,32 +37,31 @@ class LocalPlatform : public Platform {
 
   std::string_view kind() const override { return "local"; }
 
-  Result<FenceReport> FenceSource(PgConnection& source, const FenceOptions& options,
-                                  Clock& clock) override {
-    RETURN_IF_ERROR(CheckIsSource(source));
+  Result<FenceReport> Fence(PgConnection& node, const FenceOptions& options,
+                            Clock& clock) override {
+    RETURN_IF_ERROR(CheckIsSource(node));
     HbaBlock block(hba_);
-    return RunFence(source, options, block, clock);
+    return RunFence(node, options, block, clock);
   }
 
-  Status UnfenceSource(PgConnection& source, const FenceOptions& options) override {
-    RETURN_IF_ERROR(CheckIsSource(source));
+  Status Unfence(PgConnection& node, const FenceOptions& options) override {
+    RETURN_IF_ERROR(CheckIsSource(node));
     HbaBlock block(hba_);
-    return RunUnfence(source, options, block, Clock::Real());
+    return RunUnfence(node, options, block, Clock::Real());
   }
 
-  Result<std::chrono::milliseconds> PromoteTarget(PgConnection& target,
-                                                  std::chrono::milliseconds timeout,
-                                                  Clock& clock) override {
-    return PromoteAndWait(target, timeout, clock);
+  Result<std::chrono::milliseconds> Promote(PgConnection& node, std::chrono::milliseconds timeout,
+                                            Clock& clock) override {
+    return PromoteAndWait(node, timeout, clock);
   }
 
-  bool CanRewindSource() const override { return true; }
+  bool CanRewind() const override { return true; }
 
-  Status RewindSourceToFollowTarget(const ConnInfo& target, Clock& clock) override {
+  Status RewindToFollow(const ConnInfo& primary, Clock& clock) override {
     RewindRequest req;
     req.source_data_dir = source_dir_;
     req.superuser_password = password_;
-    req.target = target;
+    req.target = primary;
     req.target_data_dir = target_dir_;
     return RewindSourceToFollow(req, clock);
   }

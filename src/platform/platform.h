@@ -1,5 +1,7 @@
-// Platform: how pgshift fences the source, promotes the target and (where it can) makes the
-// old source follow the promoted target. Two kinds:
+// Platform: how pgshift fences, unfences and promotes a node, and (where it can) rewinds the node
+// whose data directory it manages (the source) to follow another primary. Actions are named for
+// what they do to the node they are given, not for its role in the migration: a rollback fences
+// the promoted target and promotes the old source with the same calls. Two kinds:
 //   local    both clusters are LocalInstances on this host: pgshift edits pg_hba.conf and
 //            runs pg_ctl / pg_rewind itself;
 //   external the operator's own clusters: SQL (and the replication protocol) only, plus the
@@ -52,27 +54,29 @@ class Platform {
   virtual ~Platform() = default;
   virtual std::string_view kind() const = 0;  // "local" or "external"
 
-  // Idempotent: applies every fence layer not yet in force, then verifies that no client
-  // backend other than pgshift's own is left and read-only holds. Returns kDeadlineExceeded
-  // (with what is still alive) if it cannot hold within options.deadline; the CALLER then
-  // calls UnfenceSource. `source` must be a connection as options.orchestrator_user; this
-  // session turns read-only off for itself so that it keeps working.
-  virtual Result<FenceReport> FenceSource(PgConnection& source, const FenceOptions& options,
-                                          Clock& clock) = 0;
-  // Idempotent: undoes every layer (also after a crash mid-fence): source writable again.
-  virtual Status UnfenceSource(PgConnection& source, const FenceOptions& options) = 0;
+  // Idempotent: applies every fence layer not yet in force on `node`, then verifies that no
+  // client backend other than pgshift's own is left and read-only holds. Returns
+  // kDeadlineExceeded (with what is still alive) if it cannot hold within options.deadline; the
+  // CALLER then calls Unfence. `node` must be a connection as options.orchestrator_user; this
+  // session turns read-only off for itself so that it keeps working. The local platform fences
+  // only the node whose data directory it manages (the source: pg_hba.conf is edited by path).
+  virtual Result<FenceReport> Fence(PgConnection& node, const FenceOptions& options,
+                                    Clock& clock) = 0;
+  // Idempotent: undoes every layer (also after a crash mid-fence): `node` writable again.
+  virtual Status Unfence(PgConnection& node, const FenceOptions& options) = 0;
 
-  // Idempotent: promotes the target (if still in recovery) and polls pg_is_in_recovery()
-  // every few ms until false. Returns how long it took (zero when already promoted).
-  virtual Result<std::chrono::milliseconds> PromoteTarget(PgConnection& target,
-                                                          std::chrono::milliseconds timeout,
-                                                          Clock& clock) = 0;
+  // Idempotent: promotes `node` (if still in recovery) and polls pg_is_in_recovery() every
+  // few ms until false. Returns how long it took (zero when already promoted).
+  virtual Result<std::chrono::milliseconds> Promote(PgConnection& node,
+                                                    std::chrono::milliseconds timeout,
+                                                    Clock& clock) = 0;
 
-  // Rollback after promotion without losing the target's writes: make the old source follow
-  // the promoted target (pg_rewind + standby.signal + primary_conninfo), start it, and wait
-  // until it streams. kFailedPrecondition on platforms that cannot (external).
-  virtual bool CanRewindSource() const = 0;
-  virtual Status RewindSourceToFollowTarget(const ConnInfo& target, Clock& clock) = 0;
+  // Rollback after promotion without losing the target's writes: make the node whose data
+  // directory this platform manages (the old source) follow `primary` (pg_rewind +
+  // standby.signal + primary_conninfo), start it, and wait until it streams.
+  // kFailedPrecondition on platforms that cannot (external: CanRewind() is false).
+  virtual bool CanRewind() const = 0;
+  virtual Status RewindToFollow(const ConnInfo& primary, Clock& clock) = 0;
 };
 
 // local: both clusters are LocalInstances on this host. The directories are checked when an

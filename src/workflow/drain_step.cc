@@ -15,7 +15,10 @@ namespace pgshift {
 
 Result<StepOutcome> RunDrain(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  ASSIGN_OR_RETURN(Lsn final_lsn, Lsn::Parse(ctx.data().value("final_lsn", "")));
+  if (!ctx.facts().final_lsn) {
+    return InvalidArgument(s.name + ": drain: no final LSN recorded by the fence");
+  }
+  const Lsn final_lsn = *ctx.facts().final_lsn;
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
   ctx.progress().Update({Phase::kDraining, "target replaying up to " + final_lsn.ToString()});
   Status replayed = WaitForReplay(*target, final_lsn, s.drain_timeout, ctx.clock());
@@ -32,7 +35,7 @@ Result<StepOutcome> RunDrain(MigrationContext& ctx) {
   }
   RETURN_IF_ERROR(ctx.Transition(Phase::kDraining, Phase::kPromoting,
                                  "target replayed " + final_lsn.ToString(),
-                                 {{"snapshot_held", held}}));
+                                 [held](MigrationFacts& f) { f.snapshot_held = held; }));
   return StepOutcome::kMoved;
 }
 

@@ -48,17 +48,24 @@ StepFn StepFor(Phase p) {
 
 bool InCutover(Phase p) { return p >= Phase::kPausing && p <= Phase::kSwitching; }
 
-bool PromotionRecorded(const MigrationContext& ctx) {
-  return ctx.data().contains("phase_started") &&
-         ctx.data()["phase_started"].contains(std::string(PhaseName(Phase::kPromoting)));
+// Whether a rollback from `from` must route back to the source (I3): the phase being left, or
+// for a stopped migration the phase it stopped in. A stopped migration that did not record
+// where (not written by any step today) counts as promoted if it ever entered kPromoting: the
+// safe side, since treating a promoted target as a replica could leave two primaries.
+bool PromotionRecorded(Phase from, const MigrationFacts& facts) {
+  if (from != Phase::kFailed) return IsAfterPromotionRecorded(from);
+  if (facts.failed_in) return IsAfterPromotionRecorded(*facts.failed_in);
+  return facts.phase_started.contains(Phase::kPromoting);
 }
 
 Status StartRollback(MigrationContext& ctx, const std::string& reason) {
   Phase from = ctx.phase();
-  return ctx.Transition(from, Phase::kRollingBack, reason,
-                        {{"rollback_from", PhaseName(from)},
-                         {"rollback_reason", reason},
-                         {"rollback_after_promotion", PromotionRecorded(ctx)}});
+  bool after_promotion = PromotionRecorded(from, ctx.facts());
+  return ctx.Transition(from, Phase::kRollingBack, reason, [&](MigrationFacts& f) {
+    f.rollback_from = from;
+    f.rollback_reason = reason;
+    f.rollback_after_promotion = after_promotion;
+  });
 }
 
 // Keeps the routers' pause lease alive while the cutover runs.
@@ -110,28 +117,31 @@ Status OnStepError(MigrationContext& ctx, const Status& err, int& unavailable_re
     return Status::Ok();
   }
   if (p != Phase::kFailed && p != Phase::kRollingBack && !IsTerminal(p)) {
-    (void)ctx.Transition(p, Phase::kFailed, err.message(), {{"failed_in", PhaseName(p)}});
+    (void)ctx.Transition(p, Phase::kFailed, err.message(),
+                         [p](MigrationFacts& f) { f.failed_in = p; });
   }
   return err;
 }
 
 // A migration stopped by a failed gate is re-judged when run again.
 Status ReplanFailed(MigrationContext& ctx) {
-  std::string in = ctx.data().value("failed_in", "");
-  if (in == PhaseName(Phase::kValidating) || in == PhaseName(Phase::kReplicating) ||
-      in == PhaseName(Phase::kCreated)) {
-    Phase to = in == PhaseName(Phase::kValidating) ? Phase::kValidating : Phase::kReplicating;
+  const std::optional<Phase> in = ctx.facts().failed_in;
+  if (in == Phase::kValidating || in == Phase::kReplicating || in == Phase::kCreated) {
+    Phase to = in == Phase::kValidating ? Phase::kValidating : Phase::kReplicating;
     return ctx.Transition(Phase::kFailed, to, "operator ran the migration again",
-                          {{"validate_started_at", nullptr}, {"failed_in", nullptr}});
+                          [](MigrationFacts& f) {
+                            f.validate_started_at.reset();
+                            f.failed_in.reset();
+                          });
   }
-  if (in == PhaseName(Phase::kVerifying) && ctx.data().value("cdc_pending", false)) {
+  if (in == Phase::kVerifying && ctx.facts().cdc_pending) {
     return ctx.Transition(Phase::kFailed, Phase::kVerifying,
                           "operator ran the migration again: waiting for CDC consumers",
-                          {{"failed_in", nullptr}});
+                          [](MigrationFacts& f) { f.failed_in.reset(); });
   }
-  return FailedPrecondition(ctx.spec().name + " failed in " + in + ": " +
-                            "run 'pgshift migrate rollback " + ctx.spec().name +
-                            "' to return to the source");
+  return FailedPrecondition(
+      ctx.spec().name + " failed in " + (in ? std::string(PhaseName(*in)) : std::string()) + ": " +
+      "run 'pgshift migrate rollback " + ctx.spec().name + "' to return to the source");
 }
 
 }  // namespace

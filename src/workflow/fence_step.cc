@@ -11,6 +11,7 @@
 // Assumes: kFencing, sessions paused. Idempotent: layers already in force are kept.
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
+#include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
@@ -30,7 +31,7 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   ctx.progress().Update({Phase::kFencing, "fencing " + s.source.Label()});
   FenceOptions options = FenceOptionsOf(s);
   options.held_by_router = ctx.router().HeldBackends();
-  auto report = ctx.platform().FenceSource(*source, options, ctx.clock());
+  auto report = ctx.platform().Fence(*source, options, ctx.clock());
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());
   }
@@ -43,8 +44,6 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
       return FailedPrecondition(s.name + ": fence: " + ok.message());
     }
   }
-  nlohmann::json slots_json = nlohmann::json::array();
-  for (const auto& slot : slots) slots_json.push_back(slot.ToJson());
   Lsn cdc_lsn;
   if (!slots.empty()) {
     ASSIGN_OR_RETURN(cdc_lsn, MarkCdcFencePoint(*source, "pgshift:" + s.name));
@@ -52,17 +51,16 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   report->layer_ms["cdc_fence_point"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock().Now() - marking).count();
   ASSIGN_OR_RETURN(Lsn final_lsn, CurrentWalLsn(*source));
-  nlohmann::json fence = {{"terminated_backends", report->terminated_backends},
-                          {"held_by_router", report->held_by_router},
-                          {"prepared_transactions", report->prepared_transactions},
-                          {"layers", report->layers},
-                          {"layer_ms", report->layer_ms}};
+  FenceRecord fence{report->terminated_backends, report->held_by_router,
+                    report->prepared_transactions, report->layers, report->layer_ms};
   RETURN_IF_ERROR(ctx.Transition(Phase::kFencing, Phase::kDraining,
                                  "source fenced at " + final_lsn.ToString(),
-                                 {{"final_lsn", final_lsn.ToString()},
-                                  {"cdc_fence_lsn", cdc_lsn.ToString()},
-                                  {"slots", slots_json},
-                                  {"fence", fence}}));
+                                 [&](MigrationFacts& f) {
+                                   f.final_lsn = final_lsn;
+                                   f.cdc_fence_lsn = cdc_lsn;
+                                   f.slots = ToRecordedSlots(slots);
+                                   f.fence = fence;
+                                 }));
   return StepOutcome::kMoved;
 }
 

@@ -33,20 +33,6 @@ Result<Totals> ReadTotals(PgConnection& c) {
 
 }  // namespace
 
-nlohmann::json HealthRates::ToJson() const {
-  nlohmann::json j = {{"commits_per_s", commits_per_s}, {"rollbacks_per_s", rollbacks_per_s}};
-  if (mean_statement_ms) j["mean_statement_ms"] = *mean_statement_ms;
-  return j;
-}
-
-HealthRates HealthRates::FromJson(const nlohmann::json& j) {
-  HealthRates h;
-  h.commits_per_s = j.value("commits_per_s", 0.0);
-  h.rollbacks_per_s = j.value("rollbacks_per_s", 0.0);
-  if (j.contains("mean_statement_ms")) h.mean_statement_ms = j["mean_statement_ms"].get<double>();
-  return h;
-}
-
 Result<HealthRates> SampleHealth(PgConnection& c, std::chrono::milliseconds window, Clock& clock) {
   // Statistics are flushed by backends at most once a second: clear our own view's cache.
   (void)c.Exec("SELECT pg_stat_clear_snapshot()");

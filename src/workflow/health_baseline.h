@@ -9,17 +9,10 @@
 #include <optional>
 
 #include "common/clock.h"
+#include "migration/health_rates.h"
 #include "pg/connection.h"
 
 namespace pgshift {
-
-struct HealthRates {
-  double commits_per_s = 0;
-  double rollbacks_per_s = 0;
-  std::optional<double> mean_statement_ms;  // pg_stat_statements, when installed
-  nlohmann::json ToJson() const;
-  static HealthRates FromJson(const nlohmann::json& j);
-};
 
 Result<HealthRates> SampleHealth(PgConnection& c, std::chrono::milliseconds window, Clock& clock);
 

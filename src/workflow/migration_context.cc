@@ -30,6 +30,9 @@ Status MigrationContext::Load() {
                               std::to_string(record_.phase) +
                               "; is this store from a newer pgshift?");
   }
+  auto facts = MigrationFacts::FromJson(record_.data);
+  if (!facts.ok()) return facts.status().Context("migration '" + name_ + "'");
+  facts_ = std::move(facts).value();
   if (!platform_) {
     ASSIGN_OR_RETURN(spec_, MigrationSpec::FromJson(record_.spec));
     if (spec_.platform == "local") {
@@ -69,23 +72,28 @@ void MigrationContext::DropConnections() {
 }
 
 Status MigrationContext::Transition(Phase from, Phase to, const std::string& reason,
-                                    const nlohmann::json& patch) {
+                                    const FactsChange& change) {
   if (!IsLegalTransition(from, to)) {
     return Internal("migration '" + name_ + "': illegal transition " +
                     std::string(PhaseName(from)) + " -> " + std::string(PhaseName(to)));
   }
-  nlohmann::json p = patch;
-  p["phase_started"][std::string(PhaseName(to))] = clock_.WallSeconds();
+  MigrationFacts next = facts_;
+  if (change) change(next);
+  next.phase_started[to] = clock_.WallSeconds();
   RETURN_IF_ERROR(store_.ApplyTransition(name_, static_cast<int>(from), static_cast<int>(to),
-                                         reason, p, clock_.WallSeconds()));
+                                         reason, next.MergePatchFrom(record_.data),
+                                         clock_.WallSeconds()));
   spdlog::info("migration {}: {} -> {}: {}", name_, PhaseName(from), PhaseName(to), reason);
   progress_.Transition(from, to, reason);
   MaybeCrashAfter(to);
   return Load();
 }
 
-Status MigrationContext::Record(const nlohmann::json& patch) {
-  RETURN_IF_ERROR(store_.MergeData(name_, static_cast<int>(phase_), patch, clock_.WallSeconds()));
+Status MigrationContext::Record(const FactsChange& change) {
+  MigrationFacts next = facts_;
+  change(next);
+  RETURN_IF_ERROR(store_.MergeData(name_, static_cast<int>(phase_),
+                                   next.MergePatchFrom(record_.data), clock_.WallSeconds()));
   return Load();
 }
 

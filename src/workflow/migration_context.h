@@ -3,6 +3,7 @@
 // die), the platform and the router, and the one Transition() that moves the phase.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "platform/platform.h"
 #include "store/migration_store.h"
 #include "workflow/data_verification.h"
+#include "migration/migration_facts.h"
 #include "migration/migration_spec.h"
 #include "migration/phase.h"
 #include "workflow/progress.h"
@@ -26,12 +28,14 @@ class MigrationContext {
  public:
   MigrationContext(MigrationStore& store, std::string name, Clock& clock, ProgressSink& progress);
 
-  // Re-reads the record; builds spec, platform and router on first use.
+  // Re-reads the record and decodes its facts (an error naming the key when they are
+  // malformed); builds spec, platform and router on first use.
   Status Load();
 
   const MigrationRecord& record() const { return record_; }
   const MigrationSpec& spec() const { return spec_; }
-  const nlohmann::json& data() const { return record_.data; }
+  // What the migration remembers (typed; the record's data decoded), as of the last Load().
+  const MigrationFacts& facts() const { return facts_; }
   Phase phase() const { return phase_; }
   Clock& clock() { return clock_; }
   ProgressSink& progress() { return progress_; }
@@ -47,12 +51,16 @@ class MigrationContext {
   Result<PgConnection*> TargetDb(const std::string& dbname);
   void DropConnections();
 
+  // A change to the facts: applied to a copy of facts(), persisted as the merge patch between
+  // the stored data and the changed facts (only the keys that changed).
+  using FactsChange = std::function<void(MigrationFacts&)>;
+
   // The one way a phase changes: checks the table of legal moves, then moves the phase and
-  // writes the event row (and `patch` into the data) in one store transaction.
+  // writes the event row (and `change`, with phase_started[to]) in one store transaction.
   Status Transition(Phase from, Phase to, const std::string& reason,
-                    const nlohmann::json& patch = nlohmann::json::object());
+                    const FactsChange& change = nullptr);
   // Records what a step learned or intends, without moving the phase.
-  Status Record(const nlohmann::json& patch);
+  Status Record(const FactsChange& change);
 
   // Snapshots of the promoted target held open for verification (lost on a restart).
   std::vector<HeldSnapshot>& held_snapshots() { return held_snapshots_; }
@@ -67,6 +75,7 @@ class MigrationContext {
   Clock& clock_;
   ProgressSink& progress_;
   MigrationRecord record_;
+  MigrationFacts facts_;
   MigrationSpec spec_;
   Phase phase_ = Phase::kCreated;
   std::unique_ptr<Platform> platform_;

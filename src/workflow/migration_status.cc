@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "migration/migration_facts.h"
 #include "migration/migration_spec.h"
 #include "migration/phase.h"
 
@@ -24,6 +25,28 @@ nlohmann::json PhaseDurations(const std::vector<EventRecord>& events, double now
     out.push_back({{"name", PhaseName(to)}, {"seconds", end - events[i].at}});
   }
   return out;
+}
+
+nlohmann::json SlotsJson(const std::vector<RecordedSlot>& slots) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : slots) out.push_back(RecordedSlotToJson(s));
+  return out;
+}
+
+// The facts an operator reads, under the keys the steps record them by.
+void AddFacts(const MigrationFacts& f, nlohmann::json& j) {
+  if (f.checks) j["checks"] = *f.checks;
+  if (f.baseline) j["baseline"] = f.baseline->ToJson();
+  if (f.final_lsn) j["final_lsn"] = f.final_lsn->ToString();
+  if (f.cdc_fence_lsn) j["cdc_fence_lsn"] = f.cdc_fence_lsn->ToString();
+  if (f.fence) j["fence"] = FenceRecordToJson(*f.fence);
+  if (f.slots) j["slots"] = SlotsJson(*f.slots);
+  if (f.slots_on_target) j["slots_on_target"] = SlotsJson(*f.slots_on_target);
+  if (f.promote_ms) j["promote_ms"] = *f.promote_ms;
+  if (f.verify) j["verify"] = *f.verify;
+  if (f.rollback_reason) j["rollback_reason"] = *f.rollback_reason;
+  if (f.rollback_from) j["rollback_from"] = PhaseName(*f.rollback_from);
+  if (f.failed_in) j["failed_in"] = PhaseName(*f.failed_in);
 }
 
 }  // namespace
@@ -59,11 +82,13 @@ nlohmann::json MigrationStatusJson(const MigrationRecord& r,
                   {"reason", e.reason}});
   }
   j["events"] = ev;
-  for (const char* key :
-       {"checks", "baseline", "final_lsn", "cdc_fence_lsn", "fence", "slots", "slots_on_target",
-        "promote_ms", "verify", "rollback_reason", "rollback_from", "failed_in"}) {
-    if (r.data.contains(key) && !r.data[key].is_null()) j[key] = r.data[key];
+  auto facts = MigrationFacts::FromJson(r.data);
+  if (!facts.ok()) {
+    // Shown rather than hidden: the rest of the status still helps the operator.
+    j["data_error"] = facts.status().message();
+    return j;
   }
+  AddFacts(*facts, j);
   return j;
 }
 

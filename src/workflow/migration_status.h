@@ -11,7 +11,8 @@
 namespace pgshift {
 
 // {"name","phase","state","source","target","phases":[{"name","seconds"}],"events":[...],
-//  "checks":..., "final_lsn",...}
+//  "checks":..., "final_lsn",...}: the recorded facts (MigrationFacts) under their keys; when
+// the record's data cannot be read, "data_error" says why instead.
 nlohmann::json MigrationStatusJson(const MigrationRecord& record,
                                    const std::vector<EventRecord>& events);
 

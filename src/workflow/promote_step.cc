@@ -28,11 +28,11 @@ Result<StepOutcome> RunPromote(MigrationContext& ctx) {
                                     [router, to, version] { return router->Switch(to, version); });
   }
   ctx.progress().Update({Phase::kPromoting, "promoting " + s.target.Label()});
-  auto took = ctx.platform().PromoteTarget(*target, s.promote_timeout, ctx.clock());
+  auto took = ctx.platform().Promote(*target, s.promote_timeout, ctx.clock());
   if (!took.ok()) return FailedPrecondition(s.name + ": promote: " + took.status().message());
   RETURN_IF_ERROR(ctx.Transition(Phase::kPromoting, Phase::kSlotHandover,
                                  "target promoted in " + std::to_string(took->count()) + " ms",
-                                 {{"promote_ms", took->count()}}));
+                                 [ms = took->count()](MigrationFacts& f) { f.promote_ms = ms; }));
   return StepOutcome::kMoved;
 }
 

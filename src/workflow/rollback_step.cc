@@ -13,17 +13,18 @@
 // Each sub-step is idempotent; the ones that must not repeat record that they are done.
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
+#include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
 namespace {
 
 Status RouteBackToSource(MigrationContext& ctx) {
-  if (!ctx.data().contains("rollback_route_version")) {
+  if (!ctx.facts().rollback_route_version) {
     auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000) + 1;
-    RETURN_IF_ERROR(ctx.Record({{"rollback_route_version", ms}}));
+    RETURN_IF_ERROR(ctx.Record([ms](MigrationFacts& f) { f.rollback_route_version = ms; }));
   }
-  uint64_t version = ctx.data()["rollback_route_version"].get<uint64_t>();
+  uint64_t version = *ctx.facts().rollback_route_version;
   RETURN_IF_ERROR(ctx.router().Switch(EndpointOf(ctx.spec().source), version));
   return ctx.router().Resume();
 }
@@ -31,25 +32,24 @@ Status RouteBackToSource(MigrationContext& ctx) {
 // The old source catches up with the new primary, then takes over again with its writes.
 Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   const MigrationSpec& s = ctx.spec();
-  if (ctx.data().value("rollback_rewound", false)) return Status::Ok();
+  if (ctx.facts().rollback_rewound) return Status::Ok();
   ASSIGN_OR_RETURN(Lsn target_final, CurrentWalLsn(target));
   ctx.DropConnections();
-  RETURN_IF_ERROR(ctx.platform().RewindSourceToFollowTarget(s.target, ctx.clock()));
+  RETURN_IF_ERROR(ctx.platform().RewindToFollow(s.target, ctx.clock()));
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   RETURN_IF_ERROR(WaitForReplay(*source, target_final, s.drain_timeout, ctx.clock()));
-  auto took = ctx.platform().PromoteTarget(*source, s.promote_timeout, ctx.clock());
+  auto took = ctx.platform().Promote(*source, s.promote_timeout, ctx.clock());
   if (!took.ok()) return took.status();
   ctx.DropConnections();
-  std::vector<LogicalSlot> slots;
-  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
-    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
-    slots.push_back(slot);
-  }
+  std::vector<LogicalSlot> slots = RecordedSourceSlots(ctx.facts());
   if (!slots.empty()) {
     auto made = RecreateSlots(s.source, slots);
     if (!made.ok()) return made.status();
   }
-  return ctx.Record({{"rollback_rewound", true}, {"rollback_kept_target_writes", true}});
+  return ctx.Record([](MigrationFacts& f) {
+    f.rollback_rewound = true;
+    f.rollback_kept_target_writes = true;
+  });
 }
 
 Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
@@ -67,10 +67,10 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     target_fence.prepared_need_block = false;
     target_fence.orchestrator_user =
         s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
-    auto fenced = MakeExternalPlatform()->FenceSource(*target, target_fence, ctx.clock());
+    auto fenced = MakeExternalPlatform()->Fence(*target, target_fence, ctx.clock());
     if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
     if (keep_writes) {
-      if (!ctx.platform().CanRewindSource()) {
+      if (!ctx.platform().CanRewind()) {
         return FailedPrecondition(
             "rollback: keeping the target's writes needs pg_rewind on the "
             "source's host (platform 'local'); this is platform '" +
@@ -80,7 +80,7 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     }
   }
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-  RETURN_IF_ERROR(ctx.platform().UnfenceSource(*source, FenceOptionsOf(s)));
+  RETURN_IF_ERROR(ctx.platform().Unfence(*source, FenceOptionsOf(s)));
   return RouteBackToSource(ctx);
 }
 
@@ -88,10 +88,10 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
 
 Result<StepOutcome> RunRollback(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  std::string from = ctx.data().value("rollback_from", "");
-  bool after_promotion = ctx.data().value("rollback_after_promotion", false);
-  bool keep_writes =
-      s.rollback_keeps_target_writes || ctx.data().value("rollback_keeps_target_writes", false);
+  const MigrationFacts& facts = ctx.facts();
+  std::string from = facts.rollback_from ? std::string(PhaseName(*facts.rollback_from)) : "";
+  bool after_promotion = facts.rollback_after_promotion.value_or(false);
+  bool keep_writes = s.rollback_keeps_target_writes || facts.rollback_keeps_target_writes;
   ctx.progress().Update({Phase::kRollingBack, "rolling back from " + from});
   // A switch to the target started at promotion must land before routing back: a file router
   // could otherwise write its older route last.
@@ -103,7 +103,7 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
     RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes));
   } else {
     ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-    Status unfenced = ctx.platform().UnfenceSource(*source, FenceOptionsOf(s));
+    Status unfenced = ctx.platform().Unfence(*source, FenceOptionsOf(s));
     if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");
     RETURN_IF_ERROR(ctx.router().Resume());
   }

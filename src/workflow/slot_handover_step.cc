@@ -7,17 +7,14 @@
 // Assumes: kSlotHandover, target promoted, no application traffic on it; the connections to
 // the slots' databases were opened before the pause (quiesce). Idempotent.
 #include "cdc/slot_handover.h"
+#include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
 
 Result<StepOutcome> RunSlotHandover(MigrationContext& ctx) {
-  std::vector<LogicalSlot> slots;
-  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
-    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
-    slots.push_back(slot);
-  }
-  nlohmann::json created = nlohmann::json::array();
+  std::vector<LogicalSlot> slots = RecordedSourceSlots(ctx.facts());
+  std::vector<RecordedSlot> created;
   if (!slots.empty()) {
     ctx.progress().Update(
         {Phase::kSlotHandover, "recreating " + std::to_string(slots.size()) + " logical slot(s)"});
@@ -26,11 +23,11 @@ Result<StepOutcome> RunSlotHandover(MigrationContext& ctx) {
     if (!made.ok()) {
       return FailedPrecondition(ctx.spec().name + ": slot handover: " + made.status().message());
     }
-    for (const auto& slot : *made) created.push_back(slot.ToJson());
+    created = ToRecordedSlots(*made);
   }
   RETURN_IF_ERROR(ctx.Transition(Phase::kSlotHandover, Phase::kSwitching,
                                  std::to_string(slots.size()) + " logical slot(s) on the target",
-                                 {{"slots_on_target", created}}));
+                                 [&created](MigrationFacts& f) { f.slots_on_target = created; }));
   return StepOutcome::kMoved;
 }
 

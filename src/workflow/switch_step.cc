@@ -11,11 +11,11 @@
 namespace pgshift {
 
 Result<uint64_t> RouteVersionToTarget(MigrationContext& ctx) {
-  if (!ctx.data().contains("route_version")) {
+  if (!ctx.facts().route_version) {
     auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000);
-    RETURN_IF_ERROR(ctx.Record({{"route_version", ms}}));
+    RETURN_IF_ERROR(ctx.Record([ms](MigrationFacts& f) { f.route_version = ms; }));
   }
-  return ctx.data()["route_version"].get<uint64_t>();
+  return *ctx.facts().route_version;
 }
 
 Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
@@ -32,9 +32,9 @@ Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
       {Phase::kSwitching, "routing to " + to.host + ":" + std::to_string(to.port)});
   if (!switched) RETURN_IF_ERROR(ctx.router().Switch(to, version));
   RETURN_IF_ERROR(ctx.router().Resume());
-  RETURN_IF_ERROR(ctx.Transition(Phase::kSwitching, Phase::kVerifying,
-                                 "traffic resumed on the target",
-                                 {{"switched_at", ctx.clock().WallSeconds()}}));
+  RETURN_IF_ERROR(ctx.Transition(
+      Phase::kSwitching, Phase::kVerifying, "traffic resumed on the target",
+      [now = ctx.clock().WallSeconds()](MigrationFacts& f) { f.switched_at = now; }));
   return StepOutcome::kMoved;
 }
 

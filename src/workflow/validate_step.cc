@@ -32,8 +32,9 @@ std::string Join(const std::vector<std::string>& v) {
 
 Result<StepOutcome> RunValidate(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  if (!ctx.data().contains("validate_started_at")) {
-    RETURN_IF_ERROR(ctx.Record({{"validate_started_at", ctx.clock().WallSeconds()}}));
+  if (!ctx.facts().validate_started_at) {
+    RETURN_IF_ERROR(ctx.Record(
+        [now = ctx.clock().WallSeconds()](MigrationFacts& f) { f.validate_started_at = now; }));
   }
   CheckOptions opts;
   opts.window = s.check_window;
@@ -46,7 +47,10 @@ Result<StepOutcome> RunValidate(MigrationContext& ctx) {
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   ASSIGN_OR_RETURN(HealthRates baseline,
                    SampleHealth(*source, std::chrono::milliseconds(1000), ctx.clock()));
-  RETURN_IF_ERROR(ctx.Record({{"checks", report.ToJson()}, {"baseline", baseline.ToJson()}}));
+  RETURN_IF_ERROR(ctx.Record([&](MigrationFacts& f) {
+    f.checks = report.ToJson();
+    f.baseline = baseline;
+  }));
 
   std::vector<std::string> failing = FailingChecks(report);
   bool only_lag = failing.size() == 1 && failing[0] == "replication_lag";
@@ -56,7 +60,7 @@ Result<StepOutcome> RunValidate(MigrationContext& ctx) {
                                    "whole window"));
     return StepOutcome::kMoved;
   }
-  double started = ctx.data().value("validate_started_at", ctx.clock().WallSeconds());
+  double started = ctx.facts().validate_started_at.value_or(ctx.clock().WallSeconds());
   double waited = ctx.clock().WallSeconds() - started;
   if (only_lag && waited * 1000 < static_cast<double>(s.validate_timeout.count())) {
     // Lag oscillates: keep judging whole windows until one is clean.
@@ -66,8 +70,8 @@ Result<StepOutcome> RunValidate(MigrationContext& ctx) {
   }
   std::string why = "checks failed: " + Join(failing) + " (see 'pgshift migrate status " + s.name +
                     "' for evidence and advice)";
-  RETURN_IF_ERROR(
-      ctx.Transition(Phase::kValidating, Phase::kFailed, why, {{"failed_in", "validating"}}));
+  RETURN_IF_ERROR(ctx.Transition(Phase::kValidating, Phase::kFailed, why,
+                                 [](MigrationFacts& f) { f.failed_in = Phase::kValidating; }));
   return FailedPrecondition(s.name + ": validate: " + why);
 }
 

@@ -17,6 +17,7 @@
 // Assumes: kVerifying, traffic on the target. Adds no downtime: runs while traffic flows.
 #include "cdc/slot_handover.h"
 #include "workflow/health_baseline.h"
+#include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
@@ -30,8 +31,7 @@ Result<std::vector<LogicalSlot>> OldSourceSlots(MigrationContext& ctx) {
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> present, ListLogicalSlots(*source));
   std::vector<LogicalSlot> out;
-  for (const auto& j : ctx.data().value("slots", nlohmann::json::array())) {
-    ASSIGN_OR_RETURN(LogicalSlot slot, LogicalSlot::FromJson(j));
+  for (const LogicalSlot& slot : RecordedSourceSlots(ctx.facts())) {
     for (const auto& p : present) {
       if (p.name == slot.name) out.push_back(slot);
     }
@@ -44,7 +44,10 @@ Status HandOverConsumers(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, OldSourceSlots(ctx));
   if (slots.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(Lsn cdc_lsn, Lsn::Parse(ctx.data().value("cdc_fence_lsn", "")));
+  if (!ctx.facts().cdc_fence_lsn) {
+    return InvalidArgument(s.name + ": verify: no CDC fence point recorded by the fence");
+  }
+  const Lsn cdc_lsn = *ctx.facts().cdc_fence_lsn;
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   ctx.progress().Update({Phase::kVerifying, "waiting for " + std::to_string(slots.size()) +
                                                 " CDC consumer(s) to confirm " +
@@ -80,7 +83,7 @@ Result<std::vector<std::string>> JudgeTarget(MigrationContext& ctx, nlohmann::js
   }
   ASSIGN_OR_RETURN(HealthRates now,
                    SampleHealth(*target, std::chrono::milliseconds(2000), ctx.clock()));
-  HealthRates baseline = HealthRates::FromJson(ctx.data().value("baseline", nlohmann::json{}));
+  HealthRates baseline = ctx.facts().baseline.value_or(HealthRates{});
   std::vector<std::string> health = CompareHealth(baseline, now);
   verify["health"] = {
       {"baseline", baseline.ToJson()}, {"target", now.ToJson()}, {"warnings", health}};
@@ -91,8 +94,8 @@ Result<std::vector<std::string>> JudgeTarget(MigrationContext& ctx, nlohmann::js
 
 Result<StepOutcome> RunVerify(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  nlohmann::json verify = ctx.data().value("verify", nlohmann::json::object());
-  if (!ctx.data().value("cdc_pending", false)) {
+  nlohmann::json verify = ctx.facts().verify.value_or(nlohmann::json::object());
+  if (!ctx.facts().cdc_pending) {
     ASSIGN_OR_RETURN(std::vector<std::string> problems, JudgeTarget(ctx, verify));
     if (!problems.empty()) {
       verify["problems"] = problems;
@@ -100,7 +103,10 @@ Result<StepOutcome> RunVerify(MigrationContext& ctx) {
           ctx.Transition(Phase::kVerifying, Phase::kFailed,
                          "verification found a mismatch; run 'pgshift migrate rollback " + s.name +
                              "' to return to the source",
-                         {{"verify", verify}, {"failed_in", "verifying"}}));
+                         [&verify](MigrationFacts& f) {
+                           f.verify = verify;
+                           f.failed_in = Phase::kVerifying;
+                         }));
       return FailedPrecondition(s.name + ": verify: " + problems.front());
     }
   }
@@ -115,12 +121,19 @@ Result<StepOutcome> RunVerify(MigrationContext& ctx) {
         "CDC consumers did not confirm the fence point; the old source's slots are kept. "
         "Once they have, run 'pgshift migrate run " +
             s.name + "' again",
-        {{"verify", verify}, {"failed_in", "verifying"}, {"cdc_pending", true}}));
+        [&verify](MigrationFacts& f) {
+          f.verify = verify;
+          f.failed_in = Phase::kVerifying;
+          f.cdc_pending = true;
+        }));
     return FailedPrecondition(s.name + ": verify: " + handed.message());
   }
   RETURN_IF_ERROR(ctx.Transition(Phase::kVerifying, Phase::kCompleted,
                                  "verified; CDC consumers moved; old source's slots dropped",
-                                 {{"verify", verify}, {"cdc_pending", nullptr}}));
+                                 [&verify](MigrationFacts& f) {
+                                   f.verify = verify;
+                                   f.cdc_pending = false;
+                                 }));
   return StepOutcome::kMoved;
 }
 

@@ -26,7 +26,7 @@ TEST(ExternalFence, RunsTheOperatorsCommandsAroundTheSqlLayers) {
   auto platform = MakeExternalPlatform();
   EXPECT_EQ(platform->kind(), "external");
   PgConnection orch = source->Connect();
-  auto report = platform->FenceSource(orch, options, Clock::Real());
+  auto report = platform->Fence(orch, options, Clock::Real());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->layers, (std::vector<std::string>{"block_connections:fence_command",
                                                       "read_only", "terminate_backends"}));
@@ -38,7 +38,7 @@ TEST(ExternalFence, RunsTheOperatorsCommandsAroundTheSqlLayers) {
   ASSERT_TRUE(fresh.ok());
   EXPECT_FALSE(fresh->Exec("INSERT INTO t VALUES (1, 'x')").ok());
 
-  ASSERT_TRUE(platform->UnfenceSource(orch, options).ok());
+  ASSERT_TRUE(platform->Unfence(orch, options).ok());
   EXPECT_FALSE(fs::exists(marker));
   auto back = testing::ConnectAsApp(*source);
   ASSERT_TRUE(back.ok());
@@ -51,7 +51,7 @@ TEST(ExternalFence, FailingFenceCommandStopsBeforeReadOnly) {
   options.fence_command = "echo 'security group API said no' >&2; exit 3";
   auto platform = MakeExternalPlatform();
   PgConnection orch = source->Connect();
-  auto report = platform->FenceSource(orch, options, Clock::Real());
+  auto report = platform->Fence(orch, options, Clock::Real());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("exited with 3"), std::string::npos);
@@ -63,11 +63,11 @@ TEST(ExternalFence, WithoutCommandsOnlyTheSqlLayersApply) {
   auto source = PgCluster::Primary();
   auto platform = MakeExternalPlatform();
   PgConnection orch = source->Connect();
-  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  auto report = platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->layers, (std::vector<std::string>{"read_only", "terminate_backends"}));
   EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "on");
-  ASSERT_TRUE(platform->UnfenceSource(orch, testing::FenceAs("postgres")).ok());
+  ASSERT_TRUE(platform->Unfence(orch, testing::FenceAs("postgres")).ok());
   EXPECT_EQ(source->Value("SHOW default_transaction_read_only"), "off");
 }
 
@@ -79,7 +79,7 @@ TEST(ExternalFence, WithoutACommandPreparedTransactionsStopTheFenceBeforeAnyChan
   source->Sql("BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'order-42'");
   auto platform = MakeExternalPlatform();
   PgConnection orch = source->Connect();
-  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  auto report = platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("'order-42'"), std::string::npos);
@@ -90,18 +90,18 @@ TEST(ExternalFence, WithoutACommandPreparedTransactionsStopTheFenceBeforeAnyChan
   FenceOptions options = testing::FenceAs("postgres");
   options.fence_command = "true";
   options.unfence_command = "true";
-  report = platform->FenceSource(orch, options, Clock::Real());
+  report = platform->Fence(orch, options, Clock::Real());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->prepared_transactions, 1);
-  ASSERT_TRUE(platform->UnfenceSource(orch, options).ok());
+  ASSERT_TRUE(platform->Unfence(orch, options).ok());
   source->Sql("ROLLBACK PREPARED 'order-42'");
 }
 
 TEST(ExternalPlatform, CannotRewind) {
   auto platform = MakeExternalPlatform();
-  EXPECT_FALSE(platform->CanRewindSource());
+  EXPECT_FALSE(platform->CanRewind());
   auto target = ConnInfo::Parse("host=127.0.0.1 port=1 password=hidden-pw", "target").value();
-  Status st = platform->RewindSourceToFollowTarget(target, Clock::Real());
+  Status st = platform->RewindToFollow(target, Clock::Real());
   EXPECT_EQ(st.code(), Code::kFailedPrecondition);
   EXPECT_EQ(st.message().find("hidden-pw"), std::string::npos);
 }

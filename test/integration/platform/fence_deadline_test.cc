@@ -40,7 +40,7 @@ TEST(LocalFence, DeadlineExceededNamesTheSurvivorAndUnfenceRestoresTheSource) {
   auto orch = PgConnection::Connect(source->ConnAs("orch", kOrchPassword));
   ASSERT_TRUE(orch.ok()) << orch.status().ToString();
   FenceOptions options = testing::FenceAs("orch", std::chrono::milliseconds(500));
-  auto report = platform->FenceSource(*orch, options, Clock::Real());
+  auto report = platform->Fence(*orch, options, Clock::Real());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kDeadlineExceeded) << report.status().ToString();
   const std::string& msg = report.status().message();
@@ -54,7 +54,7 @@ TEST(LocalFence, DeadlineExceededNamesTheSurvivorAndUnfenceRestoresTheSource) {
     EXPECT_EQ(msg.find(secret), std::string::npos);
   }
 
-  Status st = platform->UnfenceSource(*orch, options);
+  Status st = platform->Unfence(*orch, options);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(testing::HbaOf(*source), hba_before);
   EXPECT_FALSE(fs::exists(source->data_dir() + "/" + kHbaBackupName));
@@ -72,7 +72,7 @@ TEST(LocalFence, RoleThatCannotSeeEverySessionIsRefusedBeforeAnythingChanges) {
   auto platform = MakeLocalPlatform(source->data_dir(), "/unused", PgCluster::kPassword);
   auto blind = PgConnection::Connect(source->ConnAs("blind", "blind-secret"));
   ASSERT_TRUE(blind.ok()) << blind.status().ToString();
-  auto report = platform->FenceSource(*blind, testing::FenceAs("blind"), Clock::Real());
+  auto report = platform->Fence(*blind, testing::FenceAs("blind"), Clock::Real());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kFailedPrecondition) << report.status().ToString();
   EXPECT_NE(report.status().message().find("pg_read_all_stats"), std::string::npos);

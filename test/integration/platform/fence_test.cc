@@ -28,7 +28,7 @@ TEST(LocalFence, IdleInTransactionSessionIsTerminatedAndItsWritesAreNowhere) {
   EXPECT_EQ(platform->kind(), "local");
   PgConnection orch = source->Connect();
   auto started = std::chrono::steady_clock::now();
-  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  auto report = platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real());
   testing::PrintMeasurement("local_fence_ms", started);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->terminated_backends, 1);
@@ -58,12 +58,12 @@ TEST(LocalFence, IdleInTransactionSessionIsTerminatedAndItsWritesAreNowhere) {
   EXPECT_TRUE(orch.Exec("CREATE TEMP TABLE scratch (x int)").ok());
 
   // Fencing again is harmless and catches the straggler.
-  auto again = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  auto again = platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real());
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->terminated_backends, 1);
   EXPECT_FALSE(straggler.Alive());
 
-  ASSERT_TRUE(platform->UnfenceSource(orch, testing::FenceAs("postgres")).ok());
+  ASSERT_TRUE(platform->Unfence(orch, testing::FenceAs("postgres")).ok());
   EXPECT_EQ(testing::HbaOf(*source), hba_before);
   auto back = testing::ConnectAsApp(*source);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -91,7 +91,7 @@ TEST(LocalFence, IdleBackendsHeldByTheProxyAreLeftAndTheRestAreTerminated) {
   PgConnection orch = source->Connect();
   FenceOptions options = testing::FenceAs("postgres");
   options.held_by_router = {idle_pid, busy_pid};
-  auto report = platform->FenceSource(orch, options, Clock::Real());
+  auto report = platform->Fence(orch, options, Clock::Real());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->terminated_backends, 2);  // the busy held one and the other
   EXPECT_EQ(report->held_by_router, 1);
@@ -104,7 +104,7 @@ TEST(LocalFence, IdleBackendsHeldByTheProxyAreLeftAndTheRestAreTerminated) {
   Status write = held_idle->Exec("INSERT INTO t VALUES (2, 'after the fence')");
   ASSERT_FALSE(write.ok());
   EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.ToString();
-  ASSERT_TRUE(platform->UnfenceSource(orch, testing::FenceAs("postgres")).ok());
+  ASSERT_TRUE(platform->Unfence(orch, testing::FenceAs("postgres")).ok());
   // Unfenced, the same session writes again: the rollback path keeps the proxy's backends.
   EXPECT_TRUE(held_idle->Exec("INSERT INTO t VALUES (3, 'writable again')").ok());
 }
@@ -122,7 +122,7 @@ TEST(LocalFence, PreparedTransactionSurvivesIsCountedAndReachesTheTarget) {
   }
   auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
   PgConnection orch = source->Connect();
-  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  auto report = platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->prepared_transactions, 1);
   EXPECT_EQ(report->remaining_backends, 0);
@@ -135,7 +135,7 @@ TEST(LocalFence, PreparedTransactionSurvivesIsCountedAndReachesTheTarget) {
   ASSERT_TRUE(final_lsn.ok()) << final_lsn.status().ToString();
   PgConnection tconn = target->Connect();
   ASSERT_TRUE(WaitForReplay(tconn, *final_lsn, std::chrono::seconds(30), Clock::Real()).ok());
-  auto took = platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real());
+  auto took = platform->Promote(tconn, std::chrono::seconds(30), Clock::Real());
   ASSERT_TRUE(took.ok()) << took.status().ToString();
   EXPECT_EQ(target->Value("SELECT string_agg(gid, ',') FROM pg_prepared_xacts"), "px");
   target->Sql("COMMIT PREPARED 'px'");
@@ -177,7 +177,7 @@ TEST(LocalFence, SessionWaitingForSynchronousCommitIsTerminatedAndItsCommitReach
 
   auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
   PgConnection orch = source->Connect();
-  auto report = platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real());
+  auto report = platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->terminated_backends, 1);
   while (PGresult* r = PQgetResult(app->raw())) PQclear(r);  // the session's end
@@ -189,7 +189,7 @@ TEST(LocalFence, SessionWaitingForSynchronousCommitIsTerminatedAndItsCommitReach
   PgConnection tconn = target->Connect();
   ASSERT_TRUE(WaitForReplay(tconn, *final_lsn, std::chrono::seconds(30), Clock::Real()).ok());
   EXPECT_EQ(target->Value("SELECT v FROM t WHERE id = 7"), "waiting for sync ack");
-  ASSERT_TRUE(platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real()).ok());
+  ASSERT_TRUE(platform->Promote(tconn, std::chrono::seconds(30), Clock::Real()).ok());
   EXPECT_EQ(target->Value("SELECT v FROM t WHERE id = 7"), "waiting for sync ack");
 }
 
@@ -201,15 +201,15 @@ TEST(LocalFence, UnfenceByANewPlatformAfterACrashRestoresTheSourceExactly) {
   {
     auto first = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
     PgConnection orch = source->Connect();
-    ASSERT_TRUE(first->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real()).ok());
+    ASSERT_TRUE(first->Fence(orch, testing::FenceAs("postgres"), Clock::Real()).ok());
     // A second fence (an orchestrator retrying) must not take the fenced file for the original.
-    ASSERT_TRUE(first->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real()).ok());
+    ASSERT_TRUE(first->Fence(orch, testing::FenceAs("postgres"), Clock::Real()).ok());
     EXPECT_NE(testing::HbaOf(*source), hba_before);
   }  // the orchestrator "dies": its platform object and connection are gone
 
   auto second = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
   PgConnection orch = source->Connect();  // starts read-only, like every new session
-  Status st = second->UnfenceSource(orch, testing::FenceAs("postgres"));
+  Status st = second->Unfence(orch, testing::FenceAs("postgres"));
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(testing::HbaOf(*source), hba_before);
   EXPECT_FALSE(fs::exists(source->data_dir() + "/" + kHbaBackupName));
@@ -218,7 +218,7 @@ TEST(LocalFence, UnfenceByANewPlatformAfterACrashRestoresTheSourceExactly) {
   EXPECT_EQ(*app->QueryValue("SHOW default_transaction_read_only"), "off");
   EXPECT_TRUE(app->Exec("INSERT INTO t VALUES (1, 'after unfence')").ok());
   // And unfencing an unfenced source is a no-op.
-  EXPECT_TRUE(second->UnfenceSource(orch, testing::FenceAs("postgres")).ok());
+  EXPECT_TRUE(second->Unfence(orch, testing::FenceAs("postgres")).ok());
   EXPECT_EQ(testing::HbaOf(*source), hba_before);
 }
 
@@ -229,13 +229,13 @@ TEST(LocalFence, BadInputIsRejectedAndChangesNothing) {
   auto platform = MakeLocalPlatform(source->data_dir(), "/nonexistent", PgCluster::kPassword);
 
   PgConnection orch = source->Connect();
-  auto wrong_role = platform->FenceSource(orch, testing::FenceAs("someone_else"), Clock::Real());
+  auto wrong_role = platform->Fence(orch, testing::FenceAs("someone_else"), Clock::Real());
   ASSERT_FALSE(wrong_role.ok());
   EXPECT_EQ(wrong_role.status().code(), Code::kInvalidArgument);
   EXPECT_NE(wrong_role.status().message().find("orchestrator_user"), std::string::npos);
 
   PgConnection elsewhere = other->Connect();  // a server whose pg_hba.conf this is not
-  auto wrong_server = platform->FenceSource(elsewhere, testing::FenceAs("postgres"), Clock::Real());
+  auto wrong_server = platform->Fence(elsewhere, testing::FenceAs("postgres"), Clock::Real());
   ASSERT_FALSE(wrong_server.ok());
   EXPECT_EQ(wrong_server.status().code(), Code::kInvalidArgument);
   EXPECT_NE(wrong_server.status().message().find(source->data_dir()), std::string::npos);

@@ -22,12 +22,12 @@ TEST(PromoteTarget, PromotesAStandbyAndASecondCallIsANoOp) {
        {MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword),
         MakeExternalPlatform()}) {
     PgConnection tconn = target->Connect();
-    auto took = platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real());
+    auto took = platform->Promote(tconn, std::chrono::seconds(30), Clock::Real());
     ASSERT_TRUE(took.ok()) << platform->kind() << ": " << took.status().ToString();
     std::cout << "[measure] promote_ms(" << platform->kind() << ")=" << took->count() << "\n";
     EXPECT_EQ(*InRecovery(tconn), false);
     // Already promoted (by the first platform, or by the first call): zero, no new promotion.
-    auto again = platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real());
+    auto again = platform->Promote(tconn, std::chrono::seconds(30), Clock::Real());
     ASSERT_TRUE(again.ok()) << again.status().ToString();
     EXPECT_EQ(again->count(), 0);
   }

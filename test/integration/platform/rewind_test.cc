@@ -25,20 +25,20 @@ TEST(LocalRewind, OldSourceFollowsThePromotedTargetWithItsWrites) {
   const int source_port = source->port();
 
   auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
-  ASSERT_TRUE(platform->CanRewindSource());
+  ASSERT_TRUE(platform->CanRewind());
   {
     PgConnection orch = source->Connect();
-    ASSERT_TRUE(platform->FenceSource(orch, testing::FenceAs("postgres"), Clock::Real()).ok());
+    ASSERT_TRUE(platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real()).ok());
     auto final_lsn = CurrentWalLsn(orch);
     ASSERT_TRUE(final_lsn.ok());
     PgConnection tconn = target->Connect();
     ASSERT_TRUE(WaitForReplay(tconn, *final_lsn, std::chrono::seconds(30), Clock::Real()).ok());
-    ASSERT_TRUE(platform->PromoteTarget(tconn, std::chrono::seconds(30), Clock::Real()).ok());
+    ASSERT_TRUE(platform->Promote(tconn, std::chrono::seconds(30), Clock::Real()).ok());
   }
   target->Sql("INSERT INTO t VALUES (2, 'written on the promoted target')");
 
   auto started = std::chrono::steady_clock::now();
-  Status st = platform->RewindSourceToFollowTarget(target->Conn(), Clock::Real());
+  Status st = platform->RewindToFollow(target->Conn(), Clock::Real());
   testing::PrintMeasurement("rewind_to_streaming_ms", started);
   ASSERT_TRUE(st.ok()) << st.ToString();
 
@@ -66,7 +66,7 @@ TEST(LocalRewind, OldSourceFollowsThePromotedTargetWithItsWrites) {
             "off");
 
   // Idempotent: a second call finds it streaming and does nothing.
-  Status again = platform->RewindSourceToFollowTarget(target->Conn(), Clock::Real());
+  Status again = platform->RewindToFollow(target->Conn(), Clock::Real());
   EXPECT_TRUE(again.ok()) << again.ToString();
   EXPECT_TRUE(sconn.Alive());  // not restarted
 }
@@ -75,7 +75,7 @@ TEST(LocalRewind, RefusedWhileTheTargetIsStillAStandby) {
   auto source = PgCluster::Primary();
   auto target = PgCluster::ReplicaOf(*source);
   auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
-  Status st = platform->RewindSourceToFollowTarget(target->Conn(), Clock::Real());
+  Status st = platform->RewindToFollow(target->Conn(), Clock::Real());
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
   EXPECT_NE(st.message().find("still a standby"), std::string::npos);
