@@ -7,8 +7,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "proxy/admission.h"
 #include "proxy/proxy_context.h"
-#include "proxy/replication_startup.h"
 #include "proxy/wire_format.h"
 
 namespace pgshift::proxy {
@@ -433,49 +433,17 @@ void Session::HandleStartupBytes() {
 }
 
 void Session::Admit(std::map<std::string, std::string> params) {
-  if (ctx_.config.client_tls && phase_ != Phase::kStartupTls) {
-    return Reject("28000",
-                  "pgshift: TLS with a client certificate is required (use sslmode=verify-full "
-                  "with sslcert and sslkey)");
+  ClientCredentials credentials;
+  credentials.over_tls = phase_ == Phase::kStartupTls;
+  if (ctx_.config.client_tls && credentials.over_tls) {
+    credentials.identity = VerifiedClientIdentity(client_.ssl());
   }
-  std::string user = params["user"];
-  std::string database = params.count("database") ? params["database"] : user;
-  if (user.empty()) return Reject("28000", "pgshift: no user name in the startup packet");
-  auto replication = ReplicationModeOf(params);
-  if (!replication.ok()) return Reject("08P01", "pgshift: " + replication.status().message());
-  if (std::string why = ReplicationRefusal(*replication); !why.empty()) {
-    return Reject("28000", "pgshift: " + why);
-  }
-  replication_ = *replication == ReplicationMode::kLogical;
-  if (ctx_.config.client_tls) {
-    auto identity = VerifiedClientIdentity(client_.ssl());
-    if (!identity.ok()) return Reject("28000", "pgshift: " + identity.status().message());
-    identity_ = *identity;
-    auto it = ctx_.config.identities.find(identity_);
-    if (it == ctx_.config.identities.end()) {
-      return Reject("28000", "pgshift: certificate identity \"" + identity_ +
-                                 "\" is not allowed by this proxy");
-    }
-    if (!it->second.AllowsDatabase(database)) {
-      return Reject("28000", "pgshift: identity \"" + identity_ +
-                                 "\" may not connect to database \"" + database + "\"");
-    }
-    if (!it->second.AllowsRole(user)) {
-      return Reject("28000",
-                    "pgshift: identity \"" + identity_ + "\" may not use role \"" + user + "\"");
-    }
-  }
-  auto cl = ctx_.config.clusters.find(database);
-  if (cl == ctx_.config.clusters.end()) {
-    return Reject("3D000", "pgshift: database \"" + database + "\" is not served by this proxy");
-  }
-  if (cl->second.user != user) {
-    return Reject("28000", "pgshift: role \"" + user +
-                               "\" has no credential at this proxy for database \"" + database +
-                               "\"");
-  }
-  cluster_config_ = &cl->second;
-  cluster_ = ctx_.Cluster(database);
+  AdmissionDecision decision = DecideAdmission(ctx_.config, credentials, params);
+  if (!decision.admitted()) return Reject(decision.sqlstate, decision.message);
+  replication_ = decision.replication == ReplicationMode::kLogical;
+  identity_ = std::move(decision.identity);
+  cluster_config_ = decision.cluster;
+  cluster_ = ctx_.Cluster(decision.database);
   metrics_ = &cluster_->metrics;
   startup_params_ = std::move(params);
   if (cluster_->paused.load()) {

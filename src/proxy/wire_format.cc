@@ -129,4 +129,18 @@ std::map<char, std::string> ParseErrorFields(std::string_view body) {
   return f;
 }
 
+bool HasSqlstate(std::string_view msg, std::string_view sqlstate) {
+  if (msg.size() < 5) return false;
+  std::string_view body = msg.substr(5);
+  size_t i = 0;
+  while (i < body.size() && body[i] != '\0') {
+    char code = body[i++];
+    size_t end = body.find('\0', i);
+    if (end == std::string_view::npos) return false;
+    if (code == 'C') return body.substr(i, end - i) == sqlstate;
+    i = end + 1;
+  }
+  return false;
+}
+
 }  // namespace pgshift::proxy::wire
