@@ -311,25 +311,23 @@ bool Session::RouteStale() const {
 }
 
 void Session::HandleStartupBytes() {
+  using Kind = wire::StartupPacket::Kind;
   std::string_view input = pump_.startup_input();
-  if (input.size() < 4) return;
-  const char* p = input.data();
-  uint32_t len = wire::ReadU32(p);
-  if (len < 8 || len > wire::kMaxStartupLength) {
+  wire::StartupPacket packet = wire::ReadStartupPacket(input);
+  if (packet.kind == Kind::kIncomplete) return;
+  if (packet.kind == Kind::kBadLength) {
     metrics_->Add(Metric::kProtocolErrors);
     return Reject("08P01", "pgshift: invalid startup packet length");
   }
-  if (input.size() < len) return;
-  uint32_t code = wire::ReadU32(p + 4);
-  bool extra = input.size() > len;
-  if (code == uint32_t(wire::kSslRequestCode) || code == uint32_t(wire::kGssEncRequestCode)) {
-    if (len != 8 || phase_ == Phase::kStartupTls || extra) {
+  bool extra = input.size() > packet.length;
+  if (packet.kind == Kind::kSslRequest || packet.kind == Kind::kGssEncRequest) {
+    if (packet.length != 8 || phase_ == Phase::kStartupTls || extra) {
       // Bytes pipelined after SSLRequest would be read as if encrypted (CVE-2021-23214).
       metrics_->Add(Metric::kProtocolErrors);
       return Reject("08P01", "pgshift: unexpected data with an encryption request");
     }
-    pump_.ConsumeStartupInput(len);
-    bool tls = code == uint32_t(wire::kSslRequestCode) && ctx_.config.client_tls;
+    pump_.ConsumeStartupInput(packet.length);
+    bool tls = packet.kind == Kind::kSslRequest && ctx_.config.client_tls;
     char answer = tls ? wire::kEncryptionAccepted : wire::kEncryptionRefused;
     if (pump_.client().Write(&answer, 1) != 1) return Close();
     if (tls) {
@@ -338,9 +336,11 @@ void Session::HandleStartupBytes() {
     }
     return;
   }
-  if (code == uint32_t(wire::kCancelRequestCode)) {
-    if (len != 16) return Reject("08P01", "pgshift: invalid cancel request");
-    ProxyKey key{wire::ReadU32(p + 8), wire::ReadU32(p + 12)};
+  if (packet.kind == Kind::kCancelRequest) {
+    ProxyKey key;
+    if (!wire::ReadCancelKey(packet.body, key.pid, key.secret)) {
+      return Reject("08P01", "pgshift: invalid cancel request");
+    }
     if (auto target = ctx_.cancels.Find(key)) {
       ctx_.metrics.For(target->cluster).Add(Metric::kCancels);
       int timeout = ctx_.config.connect_timeout_ms;
@@ -351,11 +351,11 @@ void Session::HandleStartupBytes() {
     return Close();  // as PostgreSQL: no reply either way
   }
   std::map<std::string, std::string> params;
-  if (!wire::ParseStartupParams(std::string_view(p + 4, len - 4), params)) {
+  if (!wire::ParseStartupParams(packet.body, params)) {
     metrics_->Add(Metric::kProtocolErrors);
     return Reject("08P01", "pgshift: unsupported protocol version or malformed startup packet");
   }
-  pump_.ConsumeStartupInput(len);
+  pump_.ConsumeStartupInput(packet.length);
   if (extra) {
     metrics_->Add(Metric::kProtocolErrors);
     return Reject("08P01", "pgshift: data sent before authentication completed");

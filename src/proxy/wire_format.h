@@ -72,6 +72,26 @@ std::string Terminate();
 std::string StartupMessage(const std::map<std::string, std::string>& params);
 std::string CancelRequest(uint32_t pid, uint32_t secret);
 
+// What the front of a client's input holds before the message stream starts: an untyped
+// packet (length word, then a 32-bit code).
+struct StartupPacket {
+  enum class Kind {
+    kIncomplete,  // not all of it has arrived
+    kBadLength,   // its length is below 8 or above kMaxStartupLength
+    kSslRequest,
+    kGssEncRequest,
+    kCancelRequest,
+    kStartupMessage,  // any other code: ParseStartupParams checks the protocol version
+  };
+  Kind kind = Kind::kIncomplete;
+  uint32_t length = 0;    // of the whole packet, once its length word has arrived
+  std::string_view body;  // after the length word (code first), when complete
+};
+StartupPacket ReadStartupPacket(std::string_view input);
+
+// The key of a CancelRequest body (after the length word); false if it has the wrong size.
+bool ReadCancelKey(std::string_view body, uint32_t& pid, uint32_t& secret);
+
 // Parses a startup packet body (after the length word): the protocol code, then for a
 // StartupMessage its parameters. False when malformed (unterminated strings, odd pairs).
 bool ParseStartupParams(std::string_view body, std::map<std::string, std::string>& params);
