@@ -132,7 +132,7 @@ bool Session::PumpOnce() {
       }
     }
   }
-  if (counted_busy_ && !Busy()) SetCountedBusy(false);
+  if (work_.counted && !Busy()) SetCountedBusy(false);
   if (phase_ == Phase::kReady && !replication_ && !Busy() && RouteStale() &&
       pump_.backend_at_boundary()) {
     StartMigration();
@@ -275,8 +275,8 @@ Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete
 }
 
 void Session::SetCountedBusy(bool busy) {
-  if (busy == counted_busy_ || !cluster_) return;
-  counted_busy_ = busy;
+  if (busy == work_.counted || !cluster_) return;
+  work_.counted = busy;
   if (busy)
     cluster_->busy.fetch_add(1);
   else

@@ -90,6 +90,7 @@ class Session {
     char tx = wire::kTxIdle;  // the last ReadyForQuery's status
     int pending_sync = 0;     // Query/Sync/FunctionCall sent, ReadyForQuery not yet back
     int unsynced = 0;         // extended-protocol messages since the last Sync
+    bool counted = false;     // counted in the cluster's `busy` (see cluster_control.h)
     bool Busy() const { return tx != wire::kTxIdle || pending_sync > 0 || unsynced > 0; }
   };
 
@@ -160,7 +161,6 @@ class Session {
   ClusterControl* cluster_ = nullptr;
   const ClusterConfig* cluster_config_ = nullptr;
   Work work_;
-  bool counted_busy_ = false;  // counted in the cluster's `busy` (see cluster_control.h)
   uint64_t route_version_ = 0;
   Endpoint endpoint_;
   CarriedState carried_;
