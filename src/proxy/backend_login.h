@@ -29,7 +29,7 @@ struct BackendLogin {
   std::vector<std::string> replay_sql;         // run in order, each must succeed
   std::vector<std::string> replay_parse;       // raw Parse messages, then one Sync
   std::vector<std::string> custom_settings;    // names ReadSessionSettings asks for
-  // Run once logged in, its failure ignored: see kWarmUpSql in session.cc.
+  // Run once logged in, its failure ignored: see kWarmUpSql in backend_move.cc.
   std::string warm_up_sql;
   int timeout_ms = 5000;
 };

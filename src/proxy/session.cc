@@ -1,47 +1,19 @@
-// Session protocol logic: admission, forwarding, pause holding, switching.
+// Session protocol logic: startup, forwarding decisions, pause holding, when to switch.
 #include "proxy/session.h"
-
-#include <sys/epoll.h>
-
-#include <cerrno>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "proxy/admission.h"
 #include "proxy/proxy_context.h"
-#include "proxy/replication_startup.h"
-#include "proxy/wire_format.h"
 
 namespace pgshift::proxy {
-namespace {
-// How long the old server's connection stays open after traffic resumed on the new one (the
-// worker's sweep closes it, so up to a second more).
-constexpr auto kRetiredBackendGrace = std::chrono::milliseconds(250);
-// How long a switch waits for the old server to list the session's settings before it falls
-// back to the SETs it saw go by.
-constexpr int kOldBackendAnswerMs = 1000;
-
-// Run on a standby link right after its login, long before the switch. A fresh backend pays
-// for its first use of each table (relation cache entries, catalog lookups): ~5-10 ms for the
-// first pgbench transaction here, which with every session moving at once lengthened the gap
-// after the resume. Opening the largest relations of the database now pays most of it while
-// traffic still flows. Bounded (200 relations, 2 s) and never waiting on a lock for long; one
-// implicit transaction, so the SET LOCALs leave nothing behind, and an error rolls it back.
-constexpr const char* kWarmUpSql =
-    "SET LOCAL lock_timeout = '20ms'; SET LOCAL statement_timeout = '2s'; "
-    "SELECT count(pg_relation_size(oid)) FROM (SELECT oid FROM pg_class "
-    "WHERE relkind IN ('r', 'i', 'm', 'p') AND relnamespace NOT IN "
-    "('pg_catalog'::regnamespace, 'pg_toast'::regnamespace, 'information_schema'::regnamespace) "
-    "ORDER BY relpages DESC LIMIT 200) AS largest";
-}  // namespace
 
 Session::Session(Worker& worker, uint64_t id, int client_fd, std::string peer)
     : worker_(worker),
       ctx_(worker.ctx()),
       id_(id),
       peer_(std::move(peer)),
-      client_(client_fd),
-      to_backend_(worker.ctx().config.buffer_bytes),
-      to_client_(worker.ctx().config.buffer_bytes) {
+      pump_(client_fd, worker.ctx().config.buffer_bytes) {
   client_side_.s = this;
   backend_side_.s = this;
   metrics_ = &ctx_.metrics.For("");
@@ -55,16 +27,12 @@ const std::string& Session::cluster_name() const {
 }
 
 void Session::OnClientEvent(uint32_t events) {
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) c_readable_ = true;
-  if (events & EPOLLOUT) c_writable_ = true;
-  if (client_.tls()) c_readable_ = c_writable_ = true;  // TLS reads may need writes and back
+  pump_.OnClientEvent(events);
   Pump();
 }
 
 void Session::OnBackendEvent(uint32_t events) {
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) b_readable_ = true;
-  if (events & EPOLLOUT) b_writable_ = true;
-  if (backend_.tls()) b_readable_ = b_writable_ = true;
+  pump_.OnBackendEvent(events);
   Pump();
 }
 
@@ -77,37 +45,29 @@ void Session::Pump() {
 
 bool Session::PumpOnce() {
   bool progress = false;
+  Transport& client = pump_.client();
+  Transport& backend = pump_.backend();
   if (phase_ == Phase::kLingering) {
-    ssize_t n = client_.DiscardInput();
+    ssize_t n = client.DiscardInput();
     if (n == Transport::kClosed) Close();
     return n > 0;
   }
   // Client -> proxy.
-  bool read_client =
-      c_readable_ && !held_ && phase_ != Phase::kTlsHandshake && phase_ != Phase::kClosing;
-  if (read_client) {
-    char* space = to_backend_.Space();
-    size_t room = to_backend_.SpaceSize();
-    if (room > 0) {
-      ssize_t n = client_.Read(space, room);
-      if (n == Transport::kClosed) {
-        Close();
-        return false;
-      }
-      if (n > 0) {
-        to_backend_.Commit(size_t(n));
-        metrics_->Add(Metric::kBytesFromClients, n);
-        if (info_) info_->bytes_in.fetch_add(uint64_t(n), std::memory_order_relaxed);
-        progress = true;
-        // A short plain read drained the socket; the next arrival raises a new edge.
-        if (size_t(n) < room && !client_.tls()) c_readable_ = false;
-      } else {
-        c_readable_ = false;
-      }
+  if (pump_.client_readable() && !held_ && phase_ != Phase::kTlsHandshake &&
+      phase_ != Phase::kClosing) {
+    ssize_t n = pump_.ReadClient();
+    if (n == Transport::kClosed) {
+      Close();
+      return false;
+    }
+    if (n > 0) {
+      metrics_->Add(Metric::kBytesFromClients, n);
+      if (info_) info_->bytes_in.fetch_add(uint64_t(n), std::memory_order_relaxed);
+      progress = true;
     }
   }
   if (phase_ == Phase::kTlsHandshake) {
-    int r = client_.Handshake();
+    int r = client.Handshake();
     if (r < 0) {
       metrics_->Add(Metric::kAuthRejected);
       Close();  // no TLS channel to say anything on
@@ -115,17 +75,17 @@ bool Session::PumpOnce() {
     }
     if (r == 1) {
       phase_ = Phase::kStartupTls;
-      c_readable_ = true;
+      pump_.ClientMayHaveInput();
       progress = true;
     }
   }
   if (phase_ == Phase::kStartup || phase_ == Phase::kStartupTls) HandleStartupBytes();
   if (phase_ == Phase::kClosed) return false;
   if (phase_ == Phase::kReady) {
-    auto out = client_dec_.Scan(to_backend_, client_side_);
+    auto out = pump_.ScanFromClient(client_side_);
     if (out == FrameDecoder::Outcome::kMalformed) {
       metrics_->Add(Metric::kProtocolErrors);
-      End("08P01", std::string("pgshift: invalid message from client: ") + client_dec_.error());
+      End("08P01", std::string("pgshift: invalid message from client: ") + pump_.client_error());
       return false;
     }
     if (out == FrameDecoder::Outcome::kClose) {
@@ -134,40 +94,33 @@ bool Session::PumpOnce() {
     }
   }
   // Proxy -> backend.
-  if ((phase_ == Phase::kReady || phase_ == Phase::kMigrating) && backend_.open() && b_writable_ &&
-      client_dec_.forwardable() > 0 && !Send(/*to_backend=*/true, progress)) {
+  if ((phase_ == Phase::kReady || phase_ == Phase::kMigrating) && backend.open() &&
+      pump_.backend_writable() && pump_.to_backend_pending() > 0 &&
+      !Send(/*to_backend=*/true, progress)) {
     return false;
   }
   // Backend -> proxy.
-  if (backend_.open() && b_readable_ && phase_ != Phase::kClosing) {
-    char* space = to_client_.Space();
-    size_t room = to_client_.SpaceSize();
-    if (room > 0) {
-      ssize_t n = backend_.Read(space, room);
-      if (n == Transport::kClosed) {
-        // The server ended the session (e.g. terminated): pass on what it said, then close.
-        backend_.Close();
-        if (replication_ && !backend_said_error_) {
-          // A replication client must learn that it should reconnect, not wonder why.
-          (void)ComposeToClient(wire::ErrorResponse(
-              "FATAL", "57P01",
-              "pgshift: the database server ended this replication connection; reconnect (the "
-              "proxy routes new connections to the cluster's current server)"));
-        }
-        phase_ = Phase::kClosing;
-        progress = true;
-      } else if (n > 0) {
-        to_client_.Commit(size_t(n));
-        metrics_->Add(Metric::kBytesFromBackends, n);
-        if (info_) info_->bytes_out.fetch_add(uint64_t(n), std::memory_order_relaxed);
-        progress = true;
-        if (size_t(n) < room && !backend_.tls()) b_readable_ = false;
-      } else {
-        b_readable_ = false;
+  if (backend.open() && pump_.backend_readable() && phase_ != Phase::kClosing) {
+    ssize_t n = pump_.ReadBackend();
+    if (n == Transport::kClosed) {
+      // The server ended the session (e.g. terminated): pass on what it said, then close.
+      backend.Close();
+      if (replication_ && !backend_said_error_) {
+        // A replication client must learn that it should reconnect, not wonder why.
+        (void)pump_.ComposeToClient(wire::ErrorResponse(
+            "FATAL", "57P01",
+            "pgshift: the database server ended this replication connection; reconnect (the "
+            "proxy routes new connections to the cluster's current server)"));
       }
+      phase_ = Phase::kClosing;
+      progress = true;
+    } else if (n > 0) {
+      metrics_->Add(Metric::kBytesFromBackends, n);
+      if (info_) info_->bytes_out.fetch_add(uint64_t(n), std::memory_order_relaxed);
+      progress = true;
     }
-    if (backend_.open()) {
-      auto out = backend_dec_.Scan(to_client_, backend_side_);
+    if (backend.open()) {
+      auto out = pump_.ScanFromBackend(backend_side_);
       if (out == FrameDecoder::Outcome::kMalformed) {
         metrics_->Add(Metric::kBackendErrors);
         Close();
@@ -179,17 +132,18 @@ bool Session::PumpOnce() {
       }
     }
   }
-  if (counted_busy_ && !Busy()) SetCountedBusy(false);
+  if (work_.counted && !Busy()) SetCountedBusy(false);
   if (phase_ == Phase::kReady && !replication_ && !Busy() && RouteStale() &&
-      backend_dec_.AtBoundary()) {
+      pump_.backend_at_boundary()) {
     StartMigration();
     progress = true;
   }
   // Proxy -> client.
-  if (c_writable_ && backend_dec_.forwardable() > 0 && !Send(/*to_backend=*/false, progress)) {
+  if (pump_.client_writable() && pump_.to_client_pending() > 0 &&
+      !Send(/*to_backend=*/false, progress)) {
     return false;
   }
-  if (phase_ == Phase::kClosing && backend_dec_.forwardable() == 0) {
+  if (phase_ == Phase::kClosing && pump_.to_client_pending() == 0) {
     Linger();
     return true;
   }
@@ -197,39 +151,21 @@ bool Session::PumpOnce() {
 }
 
 bool Session::Send(bool to_backend, bool& progress) {
-  Transport& peer = to_backend ? backend_ : client_;
-  if (worker_.batched_sends() && !peer.tls()) {
-    bool& queued = to_backend ? to_backend_queued_ : to_client_queued_;
-    if (!queued) {
-      queued = true;
+  bool batched = worker_.batched_sends();
+  switch (to_backend ? pump_.SendToBackend(batched) : pump_.SendToClient(batched)) {
+    case MessagePump::Send::kQueue:
       worker_.QueueSend(this, to_backend);
-    }
-    return true;
-  }
-  const ByteBuffer& buffer = to_backend ? to_backend_ : to_client_;
-  size_t n = to_backend ? client_dec_.forwardable() : backend_dec_.forwardable();
-  ssize_t sent = peer.Write(buffer.data(), n);
-  if (sent == Transport::kClosed) {
-    PeerLost(to_backend);
-    return false;
-  }
-  if (sent > 0) {
-    Sent(to_backend, size_t(sent));
-    progress = true;
-  } else {
-    (to_backend ? b_writable_ : c_writable_) = false;
+      return true;
+    case MessagePump::Send::kPeerLost:
+      PeerLost(to_backend);
+      return false;
+    case MessagePump::Send::kSent:
+      progress = true;
+      return true;
+    case MessagePump::Send::kNone:
+      return true;
   }
   return true;
-}
-
-void Session::Sent(bool to_backend, size_t n) {
-  if (to_backend) {
-    to_backend_.Consume(n);
-    client_dec_.Forwarded(n);
-  } else {
-    to_client_.Consume(n);
-    backend_dec_.Forwarded(n);
-  }
 }
 
 void Session::PeerLost(bool to_backend) {
@@ -238,45 +174,31 @@ void Session::PeerLost(bool to_backend) {
 }
 
 bool Session::TakeSend(bool to_backend, int& fd, const char*& data, size_t& len, bool& more_after) {
-  bool& queued = to_backend ? to_backend_queued_ : to_client_queued_;
-  Transport& peer = to_backend ? backend_ : client_;
-  ByteBuffer& buffer = to_backend ? to_backend_ : to_client_;
-  size_t n = to_backend ? client_dec_.forwardable() : backend_dec_.forwardable();
-  // The backend may have gone (or the session ended) since the send was queued.
-  if (phase_ == Phase::kClosed || !peer.open() || peer.tls() || n == 0) {
-    queued = false;
+  // The session may have ended since the send was queued (then its sockets are closed).
+  if (!pump_.TakeSend(to_backend, fd, data, len, more_after) || phase_ == Phase::kClosed) {
     return false;
   }
-  // Taken now, not when queued: the buffer may have compacted or grown since.
-  fd = peer.fd();
-  data = buffer.data();
-  len = n;
-  more_after = phase_ == Phase::kClosing || (to_backend ? c_readable_ : b_readable_);
+  more_after = more_after || phase_ == Phase::kClosing;
   return true;
 }
 
 void Session::OnSendDone(bool to_backend, int result) {
-  (to_backend ? to_backend_queued_ : to_client_queued_) = false;
+  MessagePump::Send done = pump_.SendDone(to_backend, result);
   if (phase_ == Phase::kClosed) return;
-  if (result == -EAGAIN || result == -EWOULDBLOCK) {
-    (to_backend ? b_writable_ : c_writable_) = false;  // the next EPOLLOUT edge resumes
-  } else if (result < 0 && result != -EINTR) {
-    return PeerLost(to_backend);
-  } else if (result > 0) {
-    Sent(to_backend, size_t(result));
-  }
+  if (done == MessagePump::Send::kPeerLost) return PeerLost(to_backend);
   Pump();
 }
 
 Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete) {
+  namespace t = wire::type;
   if (replication_) {
     // Never held, never moved, never counted busy: see replication_startup.h.
-    if (type == 'Q') metrics_->Add(Metric::kQueries);
+    if (type == t::kQuery) metrics_->Add(Metric::kQueries);
     return Verdict::kForward;
   }
   if (!Busy()) {
     // This message starts new work: the point where a pause or a switch takes effect.
-    if (RouteStale() || (backend_lost_ && !cluster_->paused.load())) {
+    if (RouteStale() || (move_.backend_lost() && !cluster_->paused.load())) {
       held_ = true;
       StartMigration();
       return Verdict::kHold;
@@ -289,39 +211,39 @@ Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete)
     }
   }
   switch (type) {
-    case 'Q':
-      ++pending_sync_;
+    case t::kQuery:
+      ++work_.pending_sync;
       metrics_->Add(Metric::kQueries);
       if (complete)
         carried_.OnQuery(msg);
       else
         carried_.OnUninspectable();
       break;
-    case 'S':
-      ++pending_sync_;
-      unsynced_ = 0;
+    case t::kSync:
+      ++work_.pending_sync;
+      work_.unsynced = 0;
       metrics_->Add(Metric::kQueries);
       break;
-    case 'F':
-      ++pending_sync_;
+    case t::kFunctionCall:
+      ++work_.pending_sync;
       break;
-    case 'P':
-      ++unsynced_;
+    case t::kParse:
+      ++work_.unsynced;
       if (complete)
         carried_.OnParse(msg);
       else
         carried_.OnUninspectable();
       break;
-    case 'C':
-      ++unsynced_;
+    case t::kClose:
+      ++work_.unsynced;
       if (complete) carried_.OnClose(msg);
       break;
-    case 'd':
-    case 'c':
-    case 'f':
+    case t::kCopyData:
+    case t::kCopyDone:
+    case t::kCopyFail:
       break;  // COPY data belongs to the statement already counted
     default:
-      ++unsynced_;
+      ++work_.unsynced;
   }
   if (info_ && carried_.pinned()) info_->pinned.store(true, std::memory_order_relaxed);
   return Verdict::kForward;
@@ -329,29 +251,32 @@ Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete)
 
 Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete) {
   if (replication_) {
-    backend_said_error_ = type == 'E';
+    backend_said_error_ = type == wire::type::kErrorResponse;
     return Verdict::kForward;  // the client must see the end of its walsender
   }
   // A server terminating an idle session while its cluster is paused is the cutover's fence
   // at work (admin_shutdown, 57P01): the client must not see it. The message is not
   // forwarded; the session logs in again when traffic resumes.
-  if (type == 'E' && complete && !Busy() && cluster_ && cluster_->paused.load() &&
-      msg.find("C57P01") != std::string_view::npos) {
+  if (type == wire::type::kErrorResponse && complete && !Busy() && cluster_ &&
+      cluster_->paused.load() && wire::HasSqlstate(msg, "57P01")) {
     return Verdict::kClose;
   }
-  if (type == 'Z' && complete && msg.size() >= 6) {
-    char status = msg[5];
-    if (status == 'I' && tx_ != 'I') metrics_->Add(Metric::kTransactions);
-    tx_ = status;
-    if (pending_sync_ > 0) --pending_sync_;
-    if (info_) info_->tx_status.store(status, std::memory_order_relaxed);
+  if (type == wire::type::kReadyForQuery && complete) {
+    if (char status = wire::ReadyForQueryStatus(msg)) {
+      if (status == wire::kTxIdle && work_.tx != wire::kTxIdle) {
+        metrics_->Add(Metric::kTransactions);
+      }
+      work_.tx = status;
+      if (work_.pending_sync > 0) --work_.pending_sync;
+      if (info_) info_->tx_status.store(status, std::memory_order_relaxed);
+    }
   }
   return Verdict::kForward;
 }
 
 void Session::SetCountedBusy(bool busy) {
-  if (busy == counted_busy_ || !cluster_) return;
-  counted_busy_ = busy;
+  if (busy == work_.counted || !cluster_) return;
+  work_.counted = busy;
   if (busy)
     cluster_->busy.fetch_add(1);
   else
@@ -360,56 +285,62 @@ void Session::SetCountedBusy(bool busy) {
 }
 
 void Session::DropBackendWhileIdle() {
-  to_client_.Truncate(backend_dec_.forwardable());  // drop the unsaid termination notice
-  worker_.Unwatch(backend_.fd());
-  backend_.Close();
-  b_readable_ = b_writable_ = false;
-  backend_lost_ = true;
+  pump_.DropUndecidedFromBackend();  // drop the unsaid termination notice
+  (void)DetachBackend();             // closed as it goes out of scope
+  move_.BackendLost();
   if (info_) info_->backend_pid.store(0);
+}
+
+void Session::CloseBackend() {
+  if (!pump_.backend().open()) return;
+  worker_.Unwatch(pump_.backend().fd());
+  pump_.backend().Close();
+}
+
+Transport Session::DetachBackend() {
+  if (pump_.backend().open()) worker_.Unwatch(pump_.backend().fd());
+  return pump_.DetachBackend();
+}
+
+void Session::ReportStandby(SessionInfo::StandbyState state) {
+  if (info_) info_->standby.store(state);
 }
 
 bool Session::RouteStale() const {
   return cluster_ && cluster_->route_version.load(std::memory_order_acquire) > route_version_;
 }
 
-bool Session::ComposeToClient(const std::string& bytes) {
-  // Only between whole backend messages, or the client would see a spliced stream.
-  if (!backend_dec_.AtBoundary() || backend_dec_.forwardable() != to_client_.size()) return false;
-  if (!to_client_.Append(bytes)) return false;
-  backend_dec_.Injected(bytes.size());
-  return true;
-}
-
 void Session::HandleStartupBytes() {
-  if (to_backend_.size() < 4) return;
-  const char* p = to_backend_.data();
-  uint32_t len = wire::ReadU32(p);
-  if (len < 8 || len > wire::kMaxStartupLength) {
+  using Kind = wire::StartupPacket::Kind;
+  std::string_view input = pump_.startup_input();
+  wire::StartupPacket packet = wire::ReadStartupPacket(input);
+  if (packet.kind == Kind::kIncomplete) return;
+  if (packet.kind == Kind::kBadLength) {
     metrics_->Add(Metric::kProtocolErrors);
     return Reject("08P01", "pgshift: invalid startup packet length");
   }
-  if (to_backend_.size() < len) return;
-  uint32_t code = wire::ReadU32(p + 4);
-  bool extra = to_backend_.size() > len;
-  if (code == uint32_t(wire::kSslRequestCode) || code == uint32_t(wire::kGssEncRequestCode)) {
-    if (len != 8 || phase_ == Phase::kStartupTls || extra) {
+  bool extra = input.size() > packet.length;
+  if (packet.kind == Kind::kSslRequest || packet.kind == Kind::kGssEncRequest) {
+    if (packet.length != 8 || phase_ == Phase::kStartupTls || extra) {
       // Bytes pipelined after SSLRequest would be read as if encrypted (CVE-2021-23214).
       metrics_->Add(Metric::kProtocolErrors);
       return Reject("08P01", "pgshift: unexpected data with an encryption request");
     }
-    to_backend_.Consume(len);
-    bool tls = code == uint32_t(wire::kSslRequestCode) && ctx_.config.client_tls;
-    char answer = tls ? 'S' : 'N';
-    if (client_.Write(&answer, 1) != 1) return Close();
+    pump_.ConsumeStartupInput(packet.length);
+    bool tls = packet.kind == Kind::kSslRequest && ctx_.config.client_tls;
+    char answer = tls ? wire::kEncryptionAccepted : wire::kEncryptionRefused;
+    if (pump_.client().Write(&answer, 1) != 1) return Close();
     if (tls) {
-      client_.StartServerTls(ctx_.client_tls.get());
+      pump_.client().StartServerTls(ctx_.client_tls.get());
       phase_ = Phase::kTlsHandshake;
     }
     return;
   }
-  if (code == uint32_t(wire::kCancelRequestCode)) {
-    if (len != 16) return Reject("08P01", "pgshift: invalid cancel request");
-    ProxyKey key{wire::ReadU32(p + 8), wire::ReadU32(p + 12)};
+  if (packet.kind == Kind::kCancelRequest) {
+    ProxyKey key;
+    if (!wire::ReadCancelKey(packet.body, key.pid, key.secret)) {
+      return Reject("08P01", "pgshift: invalid cancel request");
+    }
     if (auto target = ctx_.cancels.Find(key)) {
       ctx_.metrics.For(target->cluster).Add(Metric::kCancels);
       int timeout = ctx_.config.connect_timeout_ms;
@@ -420,11 +351,11 @@ void Session::HandleStartupBytes() {
     return Close();  // as PostgreSQL: no reply either way
   }
   std::map<std::string, std::string> params;
-  if (!wire::ParseStartupParams(std::string_view(p + 4, len - 4), params)) {
+  if (!wire::ParseStartupParams(packet.body, params)) {
     metrics_->Add(Metric::kProtocolErrors);
     return Reject("08P01", "pgshift: unsupported protocol version or malformed startup packet");
   }
-  to_backend_.Consume(len);
+  pump_.ConsumeStartupInput(packet.length);
   if (extra) {
     metrics_->Add(Metric::kProtocolErrors);
     return Reject("08P01", "pgshift: data sent before authentication completed");
@@ -433,49 +364,17 @@ void Session::HandleStartupBytes() {
 }
 
 void Session::Admit(std::map<std::string, std::string> params) {
-  if (ctx_.config.client_tls && phase_ != Phase::kStartupTls) {
-    return Reject("28000",
-                  "pgshift: TLS with a client certificate is required (use sslmode=verify-full "
-                  "with sslcert and sslkey)");
+  ClientCredentials credentials;
+  credentials.over_tls = phase_ == Phase::kStartupTls;
+  if (ctx_.config.client_tls && credentials.over_tls) {
+    credentials.identity = VerifiedClientIdentity(pump_.client().ssl());
   }
-  std::string user = params["user"];
-  std::string database = params.count("database") ? params["database"] : user;
-  if (user.empty()) return Reject("28000", "pgshift: no user name in the startup packet");
-  auto replication = ReplicationModeOf(params);
-  if (!replication.ok()) return Reject("08P01", "pgshift: " + replication.status().message());
-  if (std::string why = ReplicationRefusal(*replication); !why.empty()) {
-    return Reject("28000", "pgshift: " + why);
-  }
-  replication_ = *replication == ReplicationMode::kLogical;
-  if (ctx_.config.client_tls) {
-    auto identity = VerifiedClientIdentity(client_.ssl());
-    if (!identity.ok()) return Reject("28000", "pgshift: " + identity.status().message());
-    identity_ = *identity;
-    auto it = ctx_.config.identities.find(identity_);
-    if (it == ctx_.config.identities.end()) {
-      return Reject("28000", "pgshift: certificate identity \"" + identity_ +
-                                 "\" is not allowed by this proxy");
-    }
-    if (!it->second.AllowsDatabase(database)) {
-      return Reject("28000", "pgshift: identity \"" + identity_ +
-                                 "\" may not connect to database \"" + database + "\"");
-    }
-    if (!it->second.AllowsRole(user)) {
-      return Reject("28000",
-                    "pgshift: identity \"" + identity_ + "\" may not use role \"" + user + "\"");
-    }
-  }
-  auto cl = ctx_.config.clusters.find(database);
-  if (cl == ctx_.config.clusters.end()) {
-    return Reject("3D000", "pgshift: database \"" + database + "\" is not served by this proxy");
-  }
-  if (cl->second.user != user) {
-    return Reject("28000", "pgshift: role \"" + user +
-                               "\" has no credential at this proxy for database \"" + database +
-                               "\"");
-  }
-  cluster_config_ = &cl->second;
-  cluster_ = ctx_.Cluster(database);
+  AdmissionDecision decision = DecideAdmission(ctx_.config, credentials, params);
+  if (!decision.admitted()) return Reject(decision.sqlstate, decision.message);
+  replication_ = decision.replication == ReplicationMode::kLogical;
+  identity_ = std::move(decision.identity);
+  cluster_config_ = decision.cluster;
+  cluster_ = ctx_.Cluster(decision.database);
   metrics_ = &cluster_->metrics;
   startup_params_ = std::move(params);
   if (cluster_->paused.load()) {
@@ -528,108 +427,32 @@ void Session::StartMigration() {
   job->replay_parse = carried_.ParseMessages();
   job->custom_settings.assign(carried_.CustomSettingNames().begin(),
                               carried_.CustomSettingNames().end());
-  Worker* w = &worker_;
-  uint64_t id = id_;
-  SSL_CTX* tls = ctx_.backend_tls.get();
-  std::shared_ptr<BackendLink> standby;
-  if (HasStandbyLinkTo(job->endpoint)) {
-    standby = std::make_shared<BackendLink>(std::move(*standby_));
+  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend())) {
     metrics_->Add(Metric::kStandbyLinksUsed);
   }
-  standby_.reset();
-  if (info_) info_->standby.store(SessionInfo::kNoStandby);
-  // The old backend, idle, answers what the session has set; the connector task owns it until
-  // it hands it back to be retired.
-  std::shared_ptr<Transport> old;
-  if (backend_.open()) {
-    worker_.Unwatch(backend_.fd());
-    old = std::make_shared<Transport>(std::move(backend_));
-    b_readable_ = b_writable_ = false;
-  }
-  ctx_.pool->Submit([w, id, tls, job, standby, old] {
-    if (old) {
-      auto settings = ReadSessionSettings(*job, *old, kOldBackendAnswerMs);
-      if (settings.ok()) {
-        job->replay_sql = std::move(*settings);
-      } else {
-        spdlog::info("proxy session {}: replaying the SETs seen instead: {}", id,
-                     settings.status().ToString());
-      }
-    }
-    auto result = std::make_shared<Result<BackendLink>>(Unavailable("no standby link"));
-    if (standby) {
-      Status replayed = ReplayOnLink(*job, *standby);
-      if (replayed.ok() || replayed.code() != Code::kUnavailable) {
-        *result = replayed.ok() ? Result<BackendLink>(std::move(*standby))
-                                : Result<BackendLink>(replayed);
-      }
-    }
-    // No standby link, or it died (the fence or a restart of the target): log in now.
-    if (!result->ok() && result->status().code() == Code::kUnavailable) {
-      *result = LoginToBackend(*job, tls);
-    }
-    Endpoint ep = job->endpoint;
-    w->Post([id, result, ep, old](Worker& worker) {
-      if (Session* s = worker.Find(id))
-        s->OnBackendLogin(std::move(*result), ep, old ? std::move(*old) : Transport());
-    });
-  });
+  ReportStandby(SessionInfo::kNoStandby);
 }
 
 void Session::PrepareStandby(const Endpoint& endpoint) {
-  if (standby_opening_) return;  // its completion reports the state
+  if (move_.standby_opening()) return;  // its completion reports the state
   if (replication_ || phase_ != Phase::kReady) {
-    if (info_) info_->standby.store(SessionInfo::kNoStandby);  // logs in at the switch
-    return;
+    return ReportStandby(SessionInfo::kNoStandby);  // logs in at the switch
   }
-  if (HasStandbyLinkTo(endpoint)) {
-    if (info_) info_->standby.store(SessionInfo::kStandbyOpen);
-    return;
-  }
-  standby_.reset();
-  standby_opening_ = true;
-  if (info_) info_->standby.store(SessionInfo::kStandbyOpening);
-  auto job = LoginJob(endpoint);
-  job->warm_up_sql = kWarmUpSql;
-  Worker* w = &worker_;
-  uint64_t id = id_;
-  SSL_CTX* tls = ctx_.backend_tls.get();
-  ctx_.pool->Submit([w, id, tls, job] {
-    auto result = std::make_shared<Result<BackendLink>>(LoginToBackend(*job, tls));
-    Endpoint ep = job->endpoint;
-    w->Post([id, result, ep](Worker& worker) {
-      if (Session* s = worker.Find(id)) s->OnStandbyLogin(std::move(*result), ep);
-    });
-  });
-}
-
-bool Session::HasStandbyLinkTo(const Endpoint& endpoint) const {
-  return standby_ && standby_endpoint_.host == endpoint.host &&
-         standby_endpoint_.port == endpoint.port;
-}
-
-void Session::CloseRetiredBackend(std::chrono::steady_clock::time_point now) {
-  if (!retired_.open() || cluster_->paused.load()) return;
-  // The grace starts at the first look after the resume: the resume's kick, or the sweep for
-  // a session that finished moving after that kick.
-  if (retire_at_ == std::chrono::steady_clock::time_point{})
-    retire_at_ = now + kRetiredBackendGrace;
-  if (now < retire_at_) return;
-  static constexpr char kTerminate[] = {'X', 0, 0, 0, 4};
-  (void)retired_.Write(kTerminate, sizeof(kTerminate));  // a clean exit, not an EOF in its log
-  retired_.Close();
+  if (move_.HasStandbyLinkTo(endpoint)) return ReportStandby(SessionInfo::kStandbyOpen);
+  ReportStandby(SessionInfo::kStandbyOpening);
+  move_.OpenStandby(worker_, id_, LoginJob(endpoint));
 }
 
 void Session::OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint) {
-  standby_opening_ = false;
   if (!link.ok()) {
     spdlog::info("proxy session {}: no standby link: {}", id_, link.status().message());
-    if (info_) info_->standby.store(SessionInfo::kStandbyFailed);
-    return;
   }
-  standby_ = std::move(*link);
-  standby_endpoint_ = endpoint;
-  if (info_) info_->standby.store(SessionInfo::kStandbyOpen);
+  ReportStandby(move_.StandbyLoginDone(std::move(link), endpoint));
+}
+
+void Session::CloseRetiredBackend(std::chrono::steady_clock::time_point now) {
+  if (!move_.has_retired_backend() || cluster_->paused.load()) return;
+  move_.CloseRetiredBackendAfterGrace(now);
 }
 
 void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transport old) {
@@ -656,30 +479,28 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
                             "\" right now; try again");
   }
   BackendLink& l = *link;
-  if (old.open()) retired_ = std::move(old);
-  if (backend_.open()) {
-    worker_.Unwatch(backend_.fd());
-    if (migrating) retired_ = std::move(backend_);
+  if (old.open()) move_.Retire(std::move(old));
+  if (pump_.backend().open()) {
+    Transport previous = DetachBackend();
+    if (migrating) move_.Retire(std::move(previous));
   }
-  backend_ = std::move(l.transport);
-  b_readable_ = b_writable_ = true;
-  worker_.Watch(backend_.fd(), &backend_tag_);
+  pump_.AttachBackend(std::move(l.transport));
+  worker_.Watch(pump_.backend().fd(), &backend_tag_);
   endpoint_ = endpoint;
   route_version_ = endpoint.version;
-  backend_lost_ = false;
+  move_.LoggedIn();
   CancelTarget target{cluster_->name, endpoint, l.pid, l.secret};
-  tx_ = 'I';
+  work_.tx = wire::kTxIdle;
   if (migrating) {
-    ctx_.cancels.Update(key_, target);
+    ctx_.cancels.Update(*key_, target);
     metrics_->Add(Metric::kSessionsMoved);
   } else {
     key_ = ctx_.cancels.Issue(target);
-    key_issued_ = true;
     std::string hello = wire::AuthenticationOk();
     for (const auto& [k, v] : l.parameters) hello += wire::ParameterStatus(k, v);
-    hello += wire::BackendKeyData(key_.pid, key_.secret);
-    hello += wire::ReadyForQuery('I');
-    if (!ComposeToClient(hello)) return Close();
+    hello += wire::BackendKeyData(key_->pid, key_->secret);
+    hello += wire::ReadyForQuery(wire::kTxIdle);
+    if (!pump_.ComposeToClient(hello)) return Close();
     info_ = std::make_shared<SessionInfo>();
     info_->id = id_;
     info_->cluster = cluster_->name;
@@ -712,9 +533,9 @@ void Session::OnKick() {
   if (phase_ != Phase::kReady) return;
   held_ = false;
   CloseRetiredBackend(std::chrono::steady_clock::now());
-  if (standby_ && !cluster_->paused.load() && !RouteStale()) {
-    standby_.reset();  // traffic resumed where it was (a rollback): the standby is not needed
-    if (info_) info_->standby.store(SessionInfo::kNoStandby);
+  if (move_.has_standby_link() && !cluster_->paused.load() && !RouteStale()) {
+    move_.DropStandby();  // traffic resumed where it was (a rollback): the standby is not needed
+    ReportStandby(SessionInfo::kNoStandby);
   }
   if (!replication_ && !Busy() && RouteStale()) {
     StartMigration();
@@ -743,23 +564,17 @@ void Session::Reject(const char* sqlstate, const std::string& message) {
 }
 
 void Session::End(const char* sqlstate, const std::string& message) {
-  if (backend_.open()) {
-    worker_.Unwatch(backend_.fd());
-    backend_.Close();
-  }
-  if (!ComposeToClient(wire::ErrorResponse("FATAL", sqlstate, message))) return Close();
+  CloseBackend();
+  if (!pump_.ComposeToClient(wire::ErrorResponse("FATAL", sqlstate, message))) return Close();
   phase_ = Phase::kClosing;
   held_ = true;
-  c_writable_ = true;
+  pump_.ClientMayTakeOutput();
   Pump();
 }
 
 void Session::Linger() {
-  if (backend_.open()) {
-    worker_.Unwatch(backend_.fd());
-    backend_.Close();
-  }
-  client_.ShutdownWrite();
+  CloseBackend();
+  pump_.client().ShutdownWrite();
   phase_ = Phase::kLingering;
   lingering_since_ = std::chrono::steady_clock::now();
 }
@@ -774,16 +589,13 @@ void Session::Release() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
   SetCountedBusy(false);
-  if (client_.open()) {
-    worker_.Unwatch(client_.fd());
-    client_.Close();
+  if (pump_.client().open()) {
+    worker_.Unwatch(pump_.client().fd());
+    pump_.client().Close();
   }
-  if (backend_.open()) {
-    worker_.Unwatch(backend_.fd());
-    backend_.Close();
-  }
-  retired_.Close();
-  if (key_issued_) ctx_.cancels.Remove(key_);
+  CloseBackend();
+  move_.CloseRetiredBackendNow();
+  if (key_) ctx_.cancels.Remove(*key_);
   if (info_) {
     ctx_.sessions.Remove(id_);
     metrics_->Add(Metric::kSessionsActive, -1);

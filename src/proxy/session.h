@@ -1,7 +1,10 @@
 // Session: one client connection and the backend connection it uses, on one worker.
-// It owns the protocol decisions: startup and mTLS admission, handing back-end login to
-// the task pool, forwarding with back-pressure, tracking transaction state, holding new
-// work while its cluster is paused, and moving to a new backend after a switch.
+// It owns the protocol decisions: the startup packet and TLS, carrying out admission (a pure
+// policy, admission.h), handing backend login to the task pool, tracking transaction state,
+// holding new work while its cluster is paused, and deciding when to move to a new backend.
+// Bytes move through its MessagePump (message_pump.h), which presents each message to it;
+// the move itself (standby link, switch task, old backend) is its BackendMove
+// (backend_move.h).
 #pragma once
 
 #include <chrono>
@@ -11,13 +14,15 @@
 #include <string>
 
 #include "proxy/backend_login.h"
-#include "proxy/byte_buffer.h"
+#include "proxy/backend_move.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/carried_state.h"
 #include "proxy/cluster_control.h"
 #include "proxy/frame_decoder.h"
+#include "proxy/message_pump.h"
 #include "proxy/session_registry.h"
 #include "proxy/transport.h"
+#include "proxy/wire_format.h"
 #include "proxy/worker.h"
 
 namespace pgshift::proxy {
@@ -33,7 +38,7 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   uint64_t id() const { return id_; }
-  void WatchClient() { worker_.Watch(client_.fd(), &client_tag_); }
+  void WatchClient() { worker_.Watch(pump_.client().fd(), &client_tag_); }
   const std::string& cluster_name() const;
   // Socket readiness from epoll.
   void OnClientEvent(uint32_t events);
@@ -44,19 +49,15 @@ class Session {
   // `old`: the backend a switch moved the session from, to be retired once it succeeded.
   void OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transport old = {});
   // Opens, in the background, a second backend connection to `endpoint` (the standby a
-  // cutover will promote), so that the switch moves the session onto it instead of logging
-  // in while traffic is held: a login costs 60-190 ms on a 2-core server busy promoting. A
-  // connection opened during recovery writes once recovery ends. Best effort: without one
-  // the switch logs in as before. Dropped when traffic resumes without a switch to it.
+  // cutover will promote) for the switch to move onto (BackendMove). A connection opened
+  // during recovery writes once recovery ends. Dropped when traffic resumes without a switch
+  // to it.
   void PrepareStandby(const Endpoint& endpoint);
   void OnStandbyLogin(Result<BackendLink> link, Endpoint endpoint);
   // Ends a session still without a login after `limit` (slow or stuck clients).
   void CheckLoginDeadline(std::chrono::steady_clock::time_point now, std::chrono::seconds limit);
-  // After a switch the old server's connection is kept, idle, until traffic has resumed for a
-  // moment, then closed (Terminate). Closing it while traffic is held would make the old
-  // server reap its backend inside the held window (on a shared host the process exits
-  // compete with the fence and the promotion), and the fence leaves these idle backends to
-  // the paused proxy (PauseOutcome::held_backend_pids).
+  // Closes the old server's connection kept since a switch once traffic has resumed for a
+  // moment (BackendMove::Retire).
   void CloseRetiredBackend(std::chrono::steady_clock::time_point now);
   // Moves bytes until nothing more can move now.
   void Pump();
@@ -68,6 +69,8 @@ class Session {
   void OnSendDone(bool to_backend, int result);
 
  private:
+  // Where the session is. Before kReady: login (startup packet, TLS, admission, backend
+  // login); kMigrating: a switch is under way (BackendMove); after: ending.
   enum class Phase {
     kStartup,
     kTlsHandshake,
@@ -81,16 +84,28 @@ class Session {
     kClosed
   };
 
+  // Where the client's work stands, from the messages going by: a pause and a switch wait
+  // until there is none (Busy() false: idle between transactions, nothing in flight).
+  struct Work {
+    char tx = wire::kTxIdle;  // the last ReadyForQuery's status
+    int pending_sync = 0;     // Query/Sync/FunctionCall sent, ReadyForQuery not yet back
+    int unsynced = 0;         // extended-protocol messages since the last Sync
+    bool counted = false;     // counted in the cluster's `busy` (see cluster_control.h)
+    bool Busy() const { return tx != wire::kTxIdle || pending_sync > 0 || unsynced > 0; }
+  };
+
   struct ClientSide : FrameHandler {
     Session* s;
-    bool WantsWhole(char type) const override { return type == 'Q' || type == 'P' || type == 'C'; }
+    bool WantsWhole(char type) const override {
+      return type == wire::type::kQuery || type == wire::type::kParse || type == wire::type::kClose;
+    }
     Verdict OnMessage(char type, std::string_view msg, bool complete) override {
       return s->OnClientMessage(type, msg, complete);
     }
   };
   struct BackendSide : FrameHandler {
     Session* s;
-    bool WantsWhole(char type) const override { return type == 'Z'; }
+    bool WantsWhole(char type) const override { return type == wire::type::kReadyForQuery; }
     Verdict OnMessage(char type, std::string_view msg, bool complete) override {
       return s->OnBackendMessage(type, msg, complete);
     }
@@ -103,13 +118,11 @@ class Session {
   // Proxy -> peer (the backend when `to_backend`, else the client): queued for the worker's
   // batched send, or written now. False when the session ended.
   bool Send(bool to_backend, bool& progress);
-  void Sent(bool to_backend, size_t n);  // `n` bytes of the forwardable prefix are out
-  void PeerLost(bool to_backend);        // a write found the peer gone
+  void PeerLost(bool to_backend);  // a write found the peer gone
   void HandleStartupBytes();
   void Admit(std::map<std::string, std::string> params);
   // What a login to `endpoint` needs: this session's role, database and startup parameters.
   std::shared_ptr<BackendLogin> LoginJob(const Endpoint& endpoint) const;
-  bool HasStandbyLinkTo(const Endpoint& endpoint) const;
   void StartLogin();
   void StartMigration();
   void Reject(const char* sqlstate, const std::string& message);
@@ -118,54 +131,40 @@ class Session {
   void Linger();   // after the last words to the client: half-close, drain, then Close
   void Close();    // releases everything and retires the session
   void Release();  // closes sockets and deregisters (idempotent)
-  bool Busy() const { return tx_ != 'I' || pending_sync_ > 0 || unsynced_ > 0; }
+  bool Busy() const { return work_.Busy(); }
   void SetCountedBusy(bool busy);
   bool RouteStale() const;
   void DropBackendWhileIdle();
-  bool ComposeToClient(const std::string& bytes);
+  void CloseBackend();        // unwatches and closes the backend connection, if open
+  Transport DetachBackend();  // unwatches the backend connection and takes it from the pump
+  void ReportStandby(SessionInfo::StandbyState state);
 
   Worker& worker_;
   ProxyContext& ctx_;
   const uint64_t id_;
-  // The server ended this idle session while its cluster was paused (the cutover's fence);
-  // the session logs in again on its route when traffic resumes.
-  bool backend_lost_ = false;
-  std::optional<BackendLink> standby_;
-  Transport retired_;  // the old server's connection after a switch, see CloseRetiredBackend
-  std::chrono::steady_clock::time_point retire_at_{};  // set when traffic resumes
-  Endpoint standby_endpoint_;
-  bool standby_opening_ = false;
+  const std::string peer_;
+  Phase phase_ = Phase::kStartup;
+  MessagePump pump_;
+  EpollTag client_tag_{EpollTag::kClient, this}, backend_tag_{EpollTag::kBackend, this};
+  ClientSide client_side_;
+  BackendSide backend_side_;
+  BackendMove move_;
+  // New work is held in the pump (the client is not read): a pause, or a switch under way.
+  bool held_ = false;
   // A logical replication session (replication=database): forwarded only, see
   // replication_startup.h. backend_said_error_: its server's last message was an error.
   bool replication_ = false;
   bool backend_said_error_ = false;
-  const std::string peer_;
-  Phase phase_ = Phase::kStartup;
-  Transport client_, backend_;
-  EpollTag client_tag_{EpollTag::kClient, this}, backend_tag_{EpollTag::kBackend, this};
-  ByteBuffer to_backend_, to_client_;
-  FrameDecoder client_dec_{FrameDecoder::Side::kFrontend},
-      backend_dec_{FrameDecoder::Side::kBackend};
-  ClientSide client_side_;
-  BackendSide backend_side_;
-  bool c_readable_ = true, c_writable_ = true, b_readable_ = false, b_writable_ = false;
-  // A batched send is queued toward the backend / the client (one at a time per direction).
-  bool to_backend_queued_ = false, to_client_queued_ = false;
 
   std::map<std::string, std::string> startup_params_;
   std::string identity_;
   ClusterControl* cluster_ = nullptr;
   const ClusterConfig* cluster_config_ = nullptr;
-  char tx_ = 'I';
-  int pending_sync_ = 0;  // Query/Sync/FunctionCall sent, ReadyForQuery not yet back
-  int unsynced_ = 0;      // extended-protocol messages since the last Sync
-  bool counted_busy_ = false;
-  bool held_ = false;
+  Work work_;
   uint64_t route_version_ = 0;
   Endpoint endpoint_;
   CarriedState carried_;
-  ProxyKey key_;
-  bool key_issued_ = false;
+  std::optional<ProxyKey> key_;  // once issued to the client
   std::shared_ptr<SessionInfo> info_;
   ClusterMetrics* metrics_ = nullptr;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();

@@ -129,4 +129,51 @@ std::map<char, std::string> ParseErrorFields(std::string_view body) {
   return f;
 }
 
+StartupPacket ReadStartupPacket(std::string_view input) {
+  StartupPacket packet;
+  if (input.size() < 4) return packet;
+  packet.length = ReadU32(input.data());
+  if (packet.length < 8 || packet.length > kMaxStartupLength) {
+    packet.kind = StartupPacket::Kind::kBadLength;
+    return packet;
+  }
+  if (input.size() < packet.length) return packet;
+  packet.body = input.substr(4, packet.length - 4);
+  switch (int32_t(ReadU32(packet.body.data()))) {
+    case kSslRequestCode:
+      packet.kind = StartupPacket::Kind::kSslRequest;
+      break;
+    case kGssEncRequestCode:
+      packet.kind = StartupPacket::Kind::kGssEncRequest;
+      break;
+    case kCancelRequestCode:
+      packet.kind = StartupPacket::Kind::kCancelRequest;
+      break;
+    default:
+      packet.kind = StartupPacket::Kind::kStartupMessage;
+  }
+  return packet;
+}
+
+bool ReadCancelKey(std::string_view body, uint32_t& pid, uint32_t& secret) {
+  if (body.size() != 12) return false;
+  pid = ReadU32(body.data() + 4);
+  secret = ReadU32(body.data() + 8);
+  return true;
+}
+
+bool HasSqlstate(std::string_view msg, std::string_view sqlstate) {
+  if (msg.size() < 5) return false;
+  std::string_view body = msg.substr(5);
+  size_t i = 0;
+  while (i < body.size() && body[i] != '\0') {
+    char code = body[i++];
+    size_t end = body.find('\0', i);
+    if (end == std::string_view::npos) return false;
+    if (code == 'C') return body.substr(i, end - i) == sqlstate;
+    i = end + 1;
+  }
+  return false;
+}
+
 }  // namespace pgshift::proxy::wire
