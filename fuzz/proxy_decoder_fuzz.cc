@@ -20,14 +20,14 @@ struct Handler : FrameHandler {
   bool WantsWhole(char type) const override {
     return type == 'Q' || type == 'P' || type == 'C' || type == 'Z';
   }
-  Verdict OnMessage(char type, std::string_view msg, bool complete) override {
+  MessageAction OnMessage(char type, std::string_view msg, bool complete) override {
     if (msg.size() < 5) __builtin_trap();
-    if (!complete) return Verdict::kForward;
+    if (!complete) return MessageAction::kForward;
     if (type == 'Q') state.OnQuery(msg);
     if (type == 'P') state.OnParse(msg);
     if (type == 'C') state.OnClose(msg);
     if (type == 'E') wire::ParseErrorFields(msg.substr(5));
-    return Verdict::kForward;
+    return MessageAction::kForward;
   }
 };
 

@@ -54,9 +54,9 @@ FrameDecoder::Outcome FrameDecoder::Scan(const ByteBuffer& buf, FrameHandler& ha
     if (!whole && handler.WantsWhole(type) && total <= buf.capacity()) {
       return Outcome::kNeedMore;  // wait until all of it is in the buffer
     }
-    Verdict v = handler.OnMessage(type, std::string_view(p, whole ? total : 5), whole);
-    if (v == Verdict::kHold) return Outcome::kHeld;
-    if (v == Verdict::kClose) return Outcome::kClose;
+    MessageAction v = handler.OnMessage(type, std::string_view(p, whole ? total : 5), whole);
+    if (v == MessageAction::kHold) return Outcome::kHeld;
+    if (v == MessageAction::kClose) return Outcome::kClose;
     if (whole) {
       decided_ += total;
     } else {

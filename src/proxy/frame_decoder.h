@@ -12,7 +12,7 @@
 
 namespace pgshift::proxy {
 
-enum class Verdict { kForward, kHold, kClose };
+enum class MessageAction { kForward, kHold, kClose };
 
 class FrameHandler {
  public:
@@ -21,7 +21,7 @@ class FrameHandler {
   virtual bool WantsWhole(char type) const = 0;
   // `msg` is the whole message when `complete`, else its 5-byte header only. kHold leaves
   // the message (and everything after it) in the buffer, to be presented again later.
-  virtual Verdict OnMessage(char type, std::string_view msg, bool complete) = 0;
+  virtual MessageAction OnMessage(char type, std::string_view msg, bool complete) = 0;
 };
 
 class FrameDecoder {

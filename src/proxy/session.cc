@@ -37,7 +37,7 @@ void Session::OnBackendEvent(uint32_t events) {
 }
 
 void Session::Pump() {
-  for (int round = 0; round < 1000 && phase_ != Phase::kClosed; ++round) {
+  for (int round = 0; round < 1000 && stage_ != Stage::kClosed; ++round) {
     if (!PumpOnce()) break;
   }
   if (info_) info_->held.store(held_, std::memory_order_relaxed);
@@ -47,14 +47,14 @@ bool Session::PumpOnce() {
   bool progress = false;
   Transport& client = pump_.client();
   Transport& backend = pump_.backend();
-  if (phase_ == Phase::kLingering) {
+  if (stage_ == Stage::kLingering) {
     ssize_t n = client.DiscardInput();
     if (n == Transport::kClosed) Close();
     return n > 0;
   }
   // Client -> proxy.
-  if (pump_.client_readable() && !held_ && phase_ != Phase::kTlsHandshake &&
-      phase_ != Phase::kClosing) {
+  if (pump_.client_readable() && !held_ && stage_ != Stage::kTlsHandshake &&
+      stage_ != Stage::kClosing) {
     ssize_t n = pump_.ReadClient();
     if (n == Transport::kClosed) {
       Close();
@@ -66,7 +66,7 @@ bool Session::PumpOnce() {
       progress = true;
     }
   }
-  if (phase_ == Phase::kTlsHandshake) {
+  if (stage_ == Stage::kTlsHandshake) {
     int r = client.Handshake();
     if (r < 0) {
       metrics_->Add(Metric::kAuthRejected);
@@ -74,14 +74,14 @@ bool Session::PumpOnce() {
       return false;
     }
     if (r == 1) {
-      phase_ = Phase::kStartupTls;
+      stage_ = Stage::kStartupTls;
       pump_.ClientMayHaveInput();
       progress = true;
     }
   }
-  if (phase_ == Phase::kStartup || phase_ == Phase::kStartupTls) HandleStartupBytes();
-  if (phase_ == Phase::kClosed) return false;
-  if (phase_ == Phase::kReady) {
+  if (stage_ == Stage::kStartup || stage_ == Stage::kStartupTls) HandleStartupBytes();
+  if (stage_ == Stage::kClosed) return false;
+  if (stage_ == Stage::kReady) {
     auto out = pump_.ScanFromClient(client_side_);
     if (out == FrameDecoder::Outcome::kMalformed) {
       metrics_->Add(Metric::kProtocolErrors);
@@ -94,13 +94,13 @@ bool Session::PumpOnce() {
     }
   }
   // Proxy -> backend.
-  if ((phase_ == Phase::kReady || phase_ == Phase::kMigrating) && backend.open() &&
+  if ((stage_ == Stage::kReady || stage_ == Stage::kMoving) && backend.open() &&
       pump_.backend_writable() && pump_.to_backend_pending() > 0 &&
       !Send(/*to_backend=*/true, progress)) {
     return false;
   }
   // Backend -> proxy.
-  if (backend.open() && pump_.backend_readable() && phase_ != Phase::kClosing) {
+  if (backend.open() && pump_.backend_readable() && stage_ != Stage::kClosing) {
     ssize_t n = pump_.ReadBackend();
     if (n == Transport::kClosed) {
       // The server ended the session (e.g. terminated): pass on what it said, then close.
@@ -112,7 +112,7 @@ bool Session::PumpOnce() {
             "pgshift: the database server ended this replication connection; reconnect (the "
             "proxy routes new connections to the cluster's current server)"));
       }
-      phase_ = Phase::kClosing;
+      stage_ = Stage::kClosing;
       progress = true;
     } else if (n > 0) {
       metrics_->Add(Metric::kBytesFromBackends, n);
@@ -133,9 +133,9 @@ bool Session::PumpOnce() {
     }
   }
   if (work_.counted && !Busy()) SetCountedBusy(false);
-  if (phase_ == Phase::kReady && !replication_ && !Busy() && RouteStale() &&
+  if (stage_ == Stage::kReady && !replication_ && !Busy() && RouteStale() &&
       pump_.backend_at_boundary()) {
-    StartMigration();
+    StartMove();
     progress = true;
   }
   // Proxy -> client.
@@ -143,7 +143,7 @@ bool Session::PumpOnce() {
       !Send(/*to_backend=*/false, progress)) {
     return false;
   }
-  if (phase_ == Phase::kClosing && pump_.to_client_pending() == 0) {
+  if (stage_ == Stage::kClosing && pump_.to_client_pending() == 0) {
     Linger();
     return true;
   }
@@ -175,39 +175,39 @@ void Session::PeerLost(bool to_backend) {
 
 bool Session::TakeSend(bool to_backend, int& fd, const char*& data, size_t& len, bool& more_after) {
   // The session may have ended since the send was queued (then its sockets are closed).
-  if (!pump_.TakeSend(to_backend, fd, data, len, more_after) || phase_ == Phase::kClosed) {
+  if (!pump_.TakeSend(to_backend, fd, data, len, more_after) || stage_ == Stage::kClosed) {
     return false;
   }
-  more_after = more_after || phase_ == Phase::kClosing;
+  more_after = more_after || stage_ == Stage::kClosing;
   return true;
 }
 
 void Session::OnSendDone(bool to_backend, int result) {
   MessagePump::Send done = pump_.SendDone(to_backend, result);
-  if (phase_ == Phase::kClosed) return;
+  if (stage_ == Stage::kClosed) return;
   if (done == MessagePump::Send::kPeerLost) return PeerLost(to_backend);
   Pump();
 }
 
-Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete) {
+MessageAction Session::OnClientMessage(char type, std::string_view msg, bool complete) {
   namespace t = wire::type;
   if (replication_) {
     // Never held, never moved, never counted busy: see replication_startup.h.
     if (type == t::kQuery) metrics_->Add(Metric::kQueries);
-    return Verdict::kForward;
+    return MessageAction::kForward;
   }
   if (!Busy()) {
     // This message starts new work: the point where a pause or a switch takes effect.
     if (RouteStale() || (move_.backend_lost() && !cluster_->paused.load())) {
       held_ = true;
-      StartMigration();
-      return Verdict::kHold;
+      StartMove();
+      return MessageAction::kHold;
     }
     SetCountedBusy(true);  // before reading `paused`: see cluster_control.h
     if (cluster_->paused.load()) {
       SetCountedBusy(false);
       held_ = true;
-      return Verdict::kHold;
+      return MessageAction::kHold;
     }
   }
   switch (type) {
@@ -246,20 +246,20 @@ Verdict Session::OnClientMessage(char type, std::string_view msg, bool complete)
       ++work_.unsynced;
   }
   if (info_ && carried_.pinned()) info_->pinned.store(true, std::memory_order_relaxed);
-  return Verdict::kForward;
+  return MessageAction::kForward;
 }
 
-Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete) {
+MessageAction Session::OnBackendMessage(char type, std::string_view msg, bool complete) {
   if (replication_) {
     backend_said_error_ = type == wire::type::kErrorResponse;
-    return Verdict::kForward;  // the client must see the end of its walsender
+    return MessageAction::kForward;  // the client must see the end of its walsender
   }
   // A server terminating an idle session while its cluster is paused is the cutover's fence
   // at work (admin_shutdown, 57P01): the client must not see it. The message is not
   // forwarded; the session logs in again when traffic resumes.
   if (type == wire::type::kErrorResponse && complete && !Busy() && cluster_ &&
       cluster_->paused.load() && wire::HasSqlstate(msg, "57P01")) {
-    return Verdict::kClose;
+    return MessageAction::kClose;
   }
   if (type == wire::type::kReadyForQuery && complete) {
     if (char status = wire::ReadyForQueryStatus(msg)) {
@@ -271,7 +271,7 @@ Verdict Session::OnBackendMessage(char type, std::string_view msg, bool complete
       if (info_) info_->tx_status.store(status, std::memory_order_relaxed);
     }
   }
-  return Verdict::kForward;
+  return MessageAction::kForward;
 }
 
 void Session::SetCountedBusy(bool busy) {
@@ -321,7 +321,7 @@ void Session::HandleStartupBytes() {
   }
   bool extra = input.size() > packet.length;
   if (packet.kind == Kind::kSslRequest || packet.kind == Kind::kGssEncRequest) {
-    if (packet.length != 8 || phase_ == Phase::kStartupTls || extra) {
+    if (packet.length != 8 || stage_ == Stage::kStartupTls || extra) {
       // Bytes pipelined after SSLRequest would be read as if encrypted (CVE-2021-23214).
       metrics_->Add(Metric::kProtocolErrors);
       return Reject("08P01", "pgshift: unexpected data with an encryption request");
@@ -332,7 +332,7 @@ void Session::HandleStartupBytes() {
     if (pump_.client().Write(&answer, 1) != 1) return Close();
     if (tls) {
       pump_.client().StartServerTls(ctx_.client_tls.get());
-      phase_ = Phase::kTlsHandshake;
+      stage_ = Stage::kTlsHandshake;
     }
     return;
   }
@@ -365,7 +365,7 @@ void Session::HandleStartupBytes() {
 
 void Session::Admit(std::map<std::string, std::string> params) {
   ClientCredentials credentials;
-  credentials.over_tls = phase_ == Phase::kStartupTls;
+  credentials.over_tls = stage_ == Stage::kStartupTls;
   if (ctx_.config.client_tls && credentials.over_tls) {
     credentials.identity = VerifiedClientIdentity(pump_.client().ssl());
   }
@@ -378,7 +378,7 @@ void Session::Admit(std::map<std::string, std::string> params) {
   metrics_ = &cluster_->metrics;
   startup_params_ = std::move(params);
   if (cluster_->paused.load()) {
-    phase_ = Phase::kWaitResume;  // logging in to a fenced source would fail: wait
+    stage_ = Stage::kWaitResume;  // logging in to a fenced source would fail: wait
     return;
   }
   StartLogin();
@@ -399,7 +399,7 @@ std::shared_ptr<BackendLogin> Session::LoginJob(const Endpoint& endpoint) const 
 }
 
 void Session::StartLogin() {
-  phase_ = Phase::kConnecting;
+  stage_ = Stage::kConnecting;
   auto job = LoginJob(ctx_.routes.Get()->routes.at(cluster_->name));
   Worker* w = &worker_;
   uint64_t id = id_;
@@ -413,14 +413,14 @@ void Session::StartLogin() {
   });
 }
 
-void Session::StartMigration() {
+void Session::StartMove() {
   if (carried_.pinned()) {
     metrics_->Add(Metric::kSessionsEndedOnSwitch);
     return End("57P01", "pgshift: database \"" + cluster_->name +
                             "\" moved to a new server and this session held " +
                             carried_.pin_reason() + ", which cannot be carried over; reconnect");
   }
-  phase_ = Phase::kMigrating;
+  stage_ = Stage::kMoving;
   held_ = true;
   auto job = LoginJob(ctx_.routes.Get()->routes.at(cluster_->name));
   job->replay_sql = carried_.SetStatements();
@@ -435,7 +435,7 @@ void Session::StartMigration() {
 
 void Session::PrepareStandby(const Endpoint& endpoint) {
   if (move_.standby_opening()) return;  // its completion reports the state
-  if (replication_ || phase_ != Phase::kReady) {
+  if (replication_ || stage_ != Stage::kReady) {
     return ReportStandby(SessionInfo::kNoStandby);  // logs in at the switch
   }
   if (move_.HasStandbyLinkTo(endpoint)) return ReportStandby(SessionInfo::kStandbyOpen);
@@ -456,8 +456,8 @@ void Session::CloseRetiredBackend(std::chrono::steady_clock::time_point now) {
 }
 
 void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transport old) {
-  if (phase_ != Phase::kConnecting && phase_ != Phase::kMigrating) return;
-  bool migrating = phase_ == Phase::kMigrating;
+  if (stage_ != Stage::kConnecting && stage_ != Stage::kMoving) return;
+  bool migrating = stage_ == Stage::kMoving;
   if (!link.ok()) {
     metrics_->Add(Metric::kBackendErrors);
     spdlog::warn("proxy session {}: {}", id_, link.status().ToString());
@@ -520,17 +520,17 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   }
   info_->route_version.store(route_version_);
   info_->backend_pid.store(l.pid);
-  phase_ = Phase::kReady;
+  stage_ = Stage::kReady;
   held_ = false;
   Pump();
 }
 
 void Session::OnKick() {
-  if (phase_ == Phase::kWaitResume) {
+  if (stage_ == Stage::kWaitResume) {
     if (!cluster_->paused.load()) StartLogin();
     return;
   }
-  if (phase_ != Phase::kReady) return;
+  if (stage_ != Stage::kReady) return;
   held_ = false;
   CloseRetiredBackend(std::chrono::steady_clock::now());
   if (move_.has_standby_link() && !cluster_->paused.load() && !RouteStale()) {
@@ -538,7 +538,7 @@ void Session::OnKick() {
     ReportStandby(SessionInfo::kNoStandby);
   }
   if (!replication_ && !Busy() && RouteStale()) {
-    StartMigration();
+    StartMove();
     return;
   }
   Pump();
@@ -547,12 +547,12 @@ void Session::OnKick() {
 void Session::CheckLoginDeadline(std::chrono::steady_clock::time_point now,
                                  std::chrono::seconds limit) {
   bool before_login =
-      phase_ == Phase::kStartup || phase_ == Phase::kTlsHandshake || phase_ == Phase::kStartupTls;
-  if (phase_ == Phase::kLingering && now - lingering_since_ > std::chrono::seconds(5))
+      stage_ == Stage::kStartup || stage_ == Stage::kTlsHandshake || stage_ == Stage::kStartupTls;
+  if (stage_ == Stage::kLingering && now - lingering_since_ > std::chrono::seconds(5))
     return Close();
   if (before_login && now - created_ > limit) {
     metrics_->Add(Metric::kProtocolErrors);
-    if (phase_ == Phase::kTlsHandshake) return Close();
+    if (stage_ == Stage::kTlsHandshake) return Close();
     Reject("08P01", "pgshift: the startup did not complete in time");
   }
 }
@@ -566,7 +566,7 @@ void Session::Reject(const char* sqlstate, const std::string& message) {
 void Session::End(const char* sqlstate, const std::string& message) {
   CloseBackend();
   if (!pump_.ComposeToClient(wire::ErrorResponse("FATAL", sqlstate, message))) return Close();
-  phase_ = Phase::kClosing;
+  stage_ = Stage::kClosing;
   held_ = true;
   pump_.ClientMayTakeOutput();
   Pump();
@@ -575,19 +575,19 @@ void Session::End(const char* sqlstate, const std::string& message) {
 void Session::Linger() {
   CloseBackend();
   pump_.client().ShutdownWrite();
-  phase_ = Phase::kLingering;
+  stage_ = Stage::kLingering;
   lingering_since_ = std::chrono::steady_clock::now();
 }
 
 void Session::Close() {
-  if (phase_ == Phase::kClosed) return;
+  if (stage_ == Stage::kClosed) return;
   Release();
   worker_.Retire(this);
 }
 
 void Session::Release() {
-  if (phase_ == Phase::kClosed) return;
-  phase_ = Phase::kClosed;
+  if (stage_ == Stage::kClosed) return;
+  stage_ = Stage::kClosed;
   SetCountedBusy(false);
   if (pump_.client().open()) {
     worker_.Unwatch(pump_.client().fd());

@@ -70,15 +70,15 @@ class Session {
 
  private:
   // Where the session is. Before kReady: login (startup packet, TLS, admission, backend
-  // login); kMigrating: a switch is under way (BackendMove); after: ending.
-  enum class Phase {
+  // login); kMoving: a switch is under way (BackendMove); after: ending.
+  enum class Stage {
     kStartup,
     kTlsHandshake,
     kStartupTls,
     kWaitResume,
     kConnecting,
     kReady,
-    kMigrating,
+    kMoving,
     kClosing,
     kLingering,
     kClosed
@@ -99,20 +99,20 @@ class Session {
     bool WantsWhole(char type) const override {
       return type == wire::type::kQuery || type == wire::type::kParse || type == wire::type::kClose;
     }
-    Verdict OnMessage(char type, std::string_view msg, bool complete) override {
+    MessageAction OnMessage(char type, std::string_view msg, bool complete) override {
       return s->OnClientMessage(type, msg, complete);
     }
   };
   struct BackendSide : FrameHandler {
     Session* s;
     bool WantsWhole(char type) const override { return type == wire::type::kReadyForQuery; }
-    Verdict OnMessage(char type, std::string_view msg, bool complete) override {
+    MessageAction OnMessage(char type, std::string_view msg, bool complete) override {
       return s->OnBackendMessage(type, msg, complete);
     }
   };
 
-  Verdict OnClientMessage(char type, std::string_view msg, bool complete);
-  Verdict OnBackendMessage(char type, std::string_view msg, bool complete);
+  MessageAction OnClientMessage(char type, std::string_view msg, bool complete);
+  MessageAction OnBackendMessage(char type, std::string_view msg, bool complete);
 
   bool PumpOnce();  // one round; true if anything moved
   // Proxy -> peer (the backend when `to_backend`, else the client): queued for the worker's
@@ -124,7 +124,7 @@ class Session {
   // What a login to `endpoint` needs: this session's role, database and startup parameters.
   std::shared_ptr<BackendLogin> LoginJob(const Endpoint& endpoint) const;
   void StartLogin();
-  void StartMigration();
+  void StartMove();
   void Reject(const char* sqlstate, const std::string& message);
   // Sends a FATAL error (when the stream is at a message boundary) then closes.
   void End(const char* sqlstate, const std::string& message);
@@ -143,7 +143,7 @@ class Session {
   ProxyContext& ctx_;
   const uint64_t id_;
   const std::string peer_;
-  Phase phase_ = Phase::kStartup;
+  Stage stage_ = Stage::kStartup;
   MessagePump pump_;
   EpollTag client_tag_{EpollTag::kClient, this}, backend_tag_{EpollTag::kBackend, this};
   ClientSide client_side_;

@@ -15,10 +15,10 @@ struct Recorder : FrameHandler {
   std::vector<std::pair<char, bool>> seen;  // type, complete
   char hold_on = 0;
   bool WantsWhole(char type) const override { return type == 'Q'; }
-  Verdict OnMessage(char type, std::string_view, bool complete) override {
-    if (type == hold_on) return Verdict::kHold;
+  MessageAction OnMessage(char type, std::string_view, bool complete) override {
+    if (type == hold_on) return MessageAction::kHold;
     seen.emplace_back(type, complete);
-    return Verdict::kForward;
+    return MessageAction::kForward;
   }
 };
 

@@ -45,9 +45,9 @@ struct Recorder : FrameHandler {
   char hold = 0;
   std::vector<char> seen;
   bool WantsWhole(char) const override { return true; }
-  Verdict OnMessage(char type, std::string_view, bool) override {
+  MessageAction OnMessage(char type, std::string_view, bool) override {
     seen.push_back(type);
-    return type == hold ? Verdict::kHold : Verdict::kForward;
+    return type == hold ? MessageAction::kHold : MessageAction::kForward;
   }
 };
 
