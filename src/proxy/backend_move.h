@@ -59,7 +59,11 @@ class BackendMove {
   // old server reap its backend inside the held window (on a shared host the process exits
   // compete with the fence and the promotion), and the fence leaves these idle backends to
   // the paused proxy (PauseOutcome::held_backend_pids).
-  void Retire(Transport old) { retired_ = std::move(old); }
+  // Each retired backend gets its own grace: the clock restarts for a second switch.
+  void Retire(Transport old) {
+    retired_ = std::move(old);
+    retire_at_ = {};
+  }
   bool has_retired_backend() const { return retired_.open(); }
   // Call once traffic flows (the cluster not paused): closes it after the grace, counted
   // from the first call.
