@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "common/clock.h"
+#include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
 #include "workflow/start_migration.h"
@@ -30,7 +31,7 @@ int ExitCodeFor(const Status& st) {
 }
 
 std::unique_ptr<MigrationStore> OpenStore(const GlobalOptions& g) {
-  auto s = MigrationStore::Open(g.store_path);
+  auto s = SqliteStore::Open(g.store_path);
   if (!s.ok()) throw CommandFailed{s.status(), kBadInput};
   return std::move(s).value();
 }
@@ -59,18 +60,20 @@ std::unique_ptr<ProgressSink> ProgressFor(bool json) {
 // a terminal phase. Ends the command with the migration's outcome.
 void RunOrFollow(MigrationStore& store, const std::string& name, bool json, bool wait_at_gate) {
   auto progress = ProgressFor(json);
-  Engine engine(store, name, Clock::Real(), *progress);
-  auto phase = engine.Run({.wait_at_gate = wait_at_gate});
-  if (!phase.ok() && phase.status().code() == Code::kAborted &&
-      phase.status().message().find("another pgshift process") != std::string::npos) {
+  Engine engine(store, Clock::Real(), *progress);
+  auto phase = engine.Run(name, {.wait_at_gate = wait_at_gate});
+  if (phase.ok() && phase->kind == TurnOutcome::Kind::kHeldElsewhere) {
     if (!json) std::cout << "another pgshift process runs " << name << "; following it\n";
-    while (true) {
+    // Until the other runner ends it, or its lease lapses (or it dies here): then run it.
+    while (phase.ok() && phase->kind == TurnOutcome::Kind::kHeldElsewhere) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
       auto s = StatusOf(store, name);
       std::string state = s.value("state", "");
       if (state == "completed" || state == "rolled_back" || state == "failed") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      phase = engine.Run(name, {.wait_at_gate = wait_at_gate});
     }
-  } else if (!phase.ok()) {
+  }
+  if (!phase.ok()) {
     auto s = StatusOf(store, name);
     PrintStatus(s, json);
     throw CommandFailed{phase.status(), ExitCodeFor(phase.status())};
@@ -231,11 +234,9 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
     }
     auto rec = store->Get(*name);
     OrFail(rec.status(), kBadInput);
-    if (*keep) {
-      OrFail(store->MergeData(*name, rec->phase, {{"rollback_keeps_target_writes", true}},
-                              Clock::Real().WallSeconds()));
-    }
-    OrFail(store->RequestRollback(*name, Clock::Real().WallSeconds()), kBadInput);
+    nlohmann::json patch = nlohmann::json::object();
+    if (*keep) patch["rollback_keeps_target_writes"] = true;
+    OrFail(store->RequestRollback(*name, patch, Clock::Real().WallSeconds()), kBadInput);
     RunOrFollow(*store, *name, g.json, true);
   });
 

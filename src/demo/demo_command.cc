@@ -21,7 +21,7 @@
 #include "proxy/dev_pki.h"
 #include "proxy/proxy_config.h"
 #include "proxy/proxy_server.h"
-#include "store/migration_store.h"
+#include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
 #include "workflow/route_file.h"
@@ -90,13 +90,12 @@ class ConsumerFollower {
 
  private:
   void Loop() {
-    auto store = MigrationStore::Open(store_path_);
+    auto store = SqliteStore::Open(store_path_);
     while (!stop_ && store.ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       auto r = (*store)->Get(kMigration);
       if (!r.ok()) continue;
-      Phase p;
-      if (!ParsePhaseValue(r->phase, &p)) continue;
+      Phase p = r->phase;
       if (p == Phase::kCompleted) {
         (void)consumer_.Restart(target_);
         return;
@@ -256,7 +255,7 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   auto follower = std::make_unique<ConsumerFollower>(
       *consumer, ws.dir() + "/pgshift.db", super.With("port", std::to_string(target_port)));
 
-  ASSIGN_OR_RETURN(auto store, MigrationStore::Open(ws.dir() + "/pgshift.db"));
+  ASSIGN_OR_RETURN(auto store, SqliteStore::Open(ws.dir() + "/pgshift.db"));
   StartRequest req;
   req.name = kMigration;
   req.source = super.raw();
@@ -266,8 +265,8 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   req.options.check_window = std::chrono::seconds(o.check_window_s);
   req.options.router = router;
   ASSIGN_OR_RETURN(MigrationSpec spec, StartMigration(*store, req, Clock::Real()));
-  Engine engine(*store, kMigration, Clock::Real(), progress);
-  auto ran = engine.Run({.wait_at_gate = false});
+  Engine engine(*store, Clock::Real(), progress);
+  auto ran = engine.Run(kMigration, {.wait_at_gate = false});
 
   // Let the application run on the new primary for a moment, then stop and count.
   std::this_thread::sleep_for(std::chrono::seconds(2));

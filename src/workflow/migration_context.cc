@@ -25,11 +25,7 @@ MigrationContext::MigrationContext(MigrationStore& store, std::string name, Cloc
 
 Status MigrationContext::Load() {
   ASSIGN_OR_RETURN(record_, store_.Get(name_));
-  if (!ParsePhaseValue(record_.phase, &phase_)) {
-    return FailedPrecondition("migration '" + name_ + "' has unknown phase value " +
-                              std::to_string(record_.phase) +
-                              "; is this store from a newer pgshift?");
-  }
+  phase_ = record_.phase;
   if (!platform_) {
     ASSIGN_OR_RETURN(spec_, MigrationSpec::FromJson(record_.spec));
     if (spec_.platform == "local") {
@@ -38,7 +34,11 @@ Status MigrationContext::Load() {
     } else {
       platform_ = MakeExternalPlatform();
     }
-    ASSIGN_OR_RETURN(router_, MakeRouter(spec_.router));
+    if (router_factory_) {
+      ASSIGN_OR_RETURN(router_, router_factory_(spec_));
+    } else {
+      ASSIGN_OR_RETURN(router_, MakeRouter(spec_.router));
+    }
   }
   return Status::Ok();
 }
@@ -76,8 +76,7 @@ Status MigrationContext::Transition(Phase from, Phase to, const std::string& rea
   }
   nlohmann::json p = patch;
   p["phase_started"][std::string(PhaseName(to))] = clock_.WallSeconds();
-  RETURN_IF_ERROR(store_.ApplyTransition(name_, static_cast<int>(from), static_cast<int>(to),
-                                         reason, p, clock_.WallSeconds()));
+  RETURN_IF_ERROR(store_.ApplyTransition(name_, lease_, from, to, reason, p, clock_.WallSeconds()));
   spdlog::info("migration {}: {} -> {}: {}", name_, PhaseName(from), PhaseName(to), reason);
   progress_.Transition(from, to, reason);
   MaybeCrashAfter(to);
@@ -85,7 +84,7 @@ Status MigrationContext::Transition(Phase from, Phase to, const std::string& rea
 }
 
 Status MigrationContext::Record(const nlohmann::json& patch) {
-  RETURN_IF_ERROR(store_.MergeData(name_, static_cast<int>(phase_), patch, clock_.WallSeconds()));
+  RETURN_IF_ERROR(store_.MergeData(name_, lease_, phase_, patch, clock_.WallSeconds()));
   return Load();
 }
 

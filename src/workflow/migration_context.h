@@ -3,6 +3,7 @@
 // die), the platform and the router, and the one Transition() that moves the phase.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -11,12 +12,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "migration/migration_spec.h"
+#include "migration/phase.h"
 #include "pg/connection.h"
 #include "platform/platform.h"
 #include "store/migration_store.h"
 #include "workflow/data_verification.h"
-#include "migration/migration_spec.h"
-#include "migration/phase.h"
 #include "workflow/progress.h"
 #include "workflow/router.h"
 
@@ -25,6 +26,14 @@ namespace pgshift {
 class MigrationContext {
  public:
   MigrationContext(MigrationStore& store, std::string name, Clock& clock, ProgressSink& progress);
+
+  // How the router is built from the spec (MakeRouter unless a test gives a fake); set before
+  // the first Load().
+  using RouterFactory = std::function<Result<std::unique_ptr<Router>>(const MigrationSpec&)>;
+  void set_router_factory(RouterFactory f) { router_factory_ = std::move(f); }
+  // The runner lease every write of this context carries (I7). Set by the engine.
+  void set_lease(RunnerLease lease) { lease_ = std::move(lease); }
+  const RunnerLease& lease() const { return lease_; }
 
   // Re-reads the record; builds spec, platform and router on first use.
   Status Load();
@@ -66,6 +75,8 @@ class MigrationContext {
   std::string name_;
   Clock& clock_;
   ProgressSink& progress_;
+  RouterFactory router_factory_;
+  RunnerLease lease_;
   MigrationRecord record_;
   MigrationSpec spec_;
   Phase phase_ = Phase::kCreated;

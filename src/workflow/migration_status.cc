@@ -9,17 +9,12 @@
 namespace pgshift {
 namespace {
 
-std::string NameOf(int value) {
-  Phase p;
-  return ParsePhaseValue(value, &p) ? std::string(PhaseName(p)) : "unknown";
-}
-
 // Each phase's duration: from the event that entered it to the next event.
 nlohmann::json PhaseDurations(const std::vector<EventRecord>& events, double now) {
   nlohmann::json out = nlohmann::json::array();
   for (size_t i = 0; i < events.size(); ++i) {
-    Phase to;
-    if (!ParsePhaseValue(events[i].to_phase, &to) || IsTerminal(to)) continue;
+    Phase to = events[i].to_phase;
+    if (IsTerminal(to)) continue;
     double end = i + 1 < events.size() ? events[i + 1].at : now;
     out.push_back({{"name", PhaseName(to)}, {"seconds", end - events[i].at}});
   }
@@ -30,8 +25,7 @@ nlohmann::json PhaseDurations(const std::vector<EventRecord>& events, double now
 
 nlohmann::json MigrationStatusJson(const MigrationRecord& r,
                                    const std::vector<EventRecord>& events) {
-  Phase phase = Phase::kCreated;
-  ParsePhaseValue(r.phase, &phase);
+  Phase phase = r.phase;
   auto spec = MigrationSpec::FromJson(r.spec);
   bool auto_cutover = spec.ok() && spec->auto_cutover;
   nlohmann::json j = {
@@ -54,8 +48,8 @@ nlohmann::json MigrationStatusJson(const MigrationRecord& r,
   nlohmann::json ev = nlohmann::json::array();
   for (const auto& e : events) {
     ev.push_back({{"at", e.at},
-                  {"from", NameOf(e.from_phase)},
-                  {"to", NameOf(e.to_phase)},
+                  {"from", PhaseName(e.from_phase)},
+                  {"to", PhaseName(e.to_phase)},
                   {"reason", e.reason}});
   }
   j["events"] = ev;
