@@ -36,6 +36,7 @@
 #include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
+#include "workflow/router_spec.h"
 #include "workflow/start_migration.h"
 
 namespace fs = std::filesystem;
@@ -353,11 +354,10 @@ class PgshiftSide {
     nodes_.push_back(*req.create_target_dir);
     req.target_port = target_port;
     req.options.check_window = std::chrono::milliseconds(1000);
-    req.options.router = {{"kind", "proxy"},
-                          {"cluster", "appdb"},
-                          {"proxies",
-                           {{{"admin", fmt::format("127.0.0.1:{}", proxy_->admin_port())},
-                             {"token_file", token_file_}}}}};
+    req.options.router =
+        RouterSpec::Proxy("appdb",
+                          {{fmt::format("127.0.0.1:{}", proxy_->admin_port()), token_file_}})
+            .ToJson();
     ASSIGN_OR_RETURN(MigrationSpec spec, StartMigration(*store_, req, Clock::Real()));
     CutoverClock clock;
     {

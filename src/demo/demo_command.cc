@@ -25,6 +25,7 @@
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
 #include "workflow/route_file.h"
+#include "workflow/router_spec.h"
 #include "workflow/start_migration.h"
 
 namespace fs = std::filesystem;
@@ -168,11 +169,9 @@ struct DemoProxy {
         .value();
   }
   nlohmann::json Router() const {
-    return {{"kind", "proxy"},
-            {"cluster", "appdb"},
-            {"proxies",
-             {{{"admin", "127.0.0.1:" + std::to_string(server->admin_port())},
-               {"token_file", token_file}}}}};
+    return RouterSpec::Proxy("appdb",
+                             {{"127.0.0.1:" + std::to_string(server->admin_port()), token_file}})
+        .ToJson();
   }
 };
 
@@ -229,7 +228,7 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
     return r.ok() ? app.With("port", std::to_string(r->endpoint.port)) : app;
   };
   EndpointFn pgbench_endpoint = endpoint;
-  nlohmann::json router = {{"kind", "file"}, {"path", route_file}};
+  nlohmann::json router = RouterSpec::File(route_file).ToJson();
   if (o.through_proxy) {
     progress.Update({Phase::kCreated, "starting pgshift proxy (mutual TLS)"});
     ASSIGN_OR_RETURN(dal, DemoProxy::Start(ws.dir(), source.port(), app_password));

@@ -37,7 +37,8 @@ Status MigrationContext::Load() {
     if (router_factory_) {
       ASSIGN_OR_RETURN(router_, router_factory_(spec_));
     } else {
-      ASSIGN_OR_RETURN(router_, MakeRouter(spec_.router));
+      ASSIGN_OR_RETURN(RouterSpec routing, RouterSpec::FromJson(spec_.router));
+      ASSIGN_OR_RETURN(router_, MakeRouter(routing));
     }
   }
   return Status::Ok();
