@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <thread>
 
 #include "fixture/temp_dir.h"
 #include "store/memory_store.h"
@@ -242,6 +243,19 @@ TYPED_TEST(StoreContract, AnUnknownPhaseValueIsAFailedPreconditionNamingTheMigra
             std::string::npos)
       << r.status().message();
   EXPECT_EQ(s.List().status().code(), Code::kFailedPrecondition);
+}
+
+TYPED_TEST(StoreContract, ARenewalTickAndStepWritesFromTwoThreadsDoNotInterfere) {
+  // The engine renews leases on a background thread while a step writes on another.
+  auto& s = *this->store_;
+  std::thread renewer([&] {
+    for (int i = 0; i < 100; ++i) EXPECT_TRUE(s.RenewRunner("m", this->lease_, kTtl, 101).ok());
+  });
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(s.MergeData("m", this->lease_, Phase::kCreated, {{"n", i}}, 101).ok());
+  }
+  renewer.join();
+  EXPECT_EQ(s.Get("m")->data["n"], 99);
 }
 
 TEST(SqliteStore, TheFileIsReadableByItsOwnerOnly) {
