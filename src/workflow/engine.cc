@@ -115,6 +115,7 @@ struct Engine::Migration {
   Phase last = Phase::kCreated;
   std::atomic<bool> pause_active{false};  // in the cutover: the keeper renews the pause
   std::atomic<bool> lease_lost{false};
+  std::atomic<bool> forgotten{false};  // released: the keeper leaves it alone
   // Keeper bookkeeping (keeper thread only).
   std::chrono::steady_clock::time_point next_runner_renew{}, next_pause_renew{};
 };
@@ -148,6 +149,8 @@ void Engine::Forget(const std::string& name) {
     m = std::move(it->second);
     migrations_.erase(it);
   }
+  m->forgotten = true;
+  std::lock_guard<std::mutex> turn(m->turn_mu);  // a turn in flight ends first
   (void)store_.ReleaseRunner(name, m->ctx->lease());
 }
 
@@ -164,13 +167,13 @@ void Engine::KeepLeases() {
     }
     auto now = std::chrono::steady_clock::now();
     for (auto& [name, m] : all) {
-      if (m->lease_lost) continue;
+      if (m->lease_lost || m->forgotten) continue;
       if (now >= m->next_runner_renew) {
         m->next_runner_renew = now + runner_period;
         Status st =
             store_.RenewRunner(name, m->ctx->lease(), seams_.runner_ttl, clock_.WallSeconds());
         if (st.code() == Code::kAborted) {
-          spdlog::warn("{}", st.message());
+          if (!m->forgotten) spdlog::warn("{}", st.message());
           m->lease_lost = true;  // the next turn stops (I7)
           continue;
         }
@@ -188,11 +191,12 @@ void Engine::KeepLeases() {
   }
 }
 
-Result<Engine::Migration*> Engine::Acquire(const std::string& name, TurnOutcome* held) {
+Result<std::shared_ptr<Engine::Migration>> Engine::Acquire(const std::string& name,
+                                                           TurnOutcome* held) {
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = migrations_.find(name);
-    if (it != migrations_.end()) return it->second.get();
+    if (it != migrations_.end()) return it->second;
   }
   ASSIGN_OR_RETURN(LeaseGrant g, store_.AcquireRunner(name, seams_.owner, seams_.runner_ttl,
                                                       clock_.WallSeconds(), ""));
@@ -208,7 +212,7 @@ Result<Engine::Migration*> Engine::Acquire(const std::string& name, TurnOutcome*
     held->phase = r.phase;
     held->holder = g.holder;
     held->holder_expires_at = g.holder_expires_at;
-    return nullptr;
+    return std::shared_ptr<Migration>();
   }
   auto ctx = std::make_unique<MigrationContext>(store_, name, clock_, progress_);
   if (seams_.router_factory) ctx->set_router_factory(seams_.router_factory);
@@ -223,12 +227,12 @@ Result<Engine::Migration*> Engine::Acquire(const std::string& name, TurnOutcome*
   m->next_runner_renew = std::chrono::steady_clock::now() +
                          std::max(seams_.runner_ttl / 3, std::chrono::milliseconds(100));
   std::lock_guard<std::mutex> l(mu_);
-  return migrations_.emplace(name, std::move(m)).first->second.get();
+  return migrations_.emplace(name, std::move(m)).first->second;
 }
 
 Result<TurnOutcome> Engine::Turn(const std::string& name) {
   TurnOutcome held;
-  ASSIGN_OR_RETURN(Migration * m, Acquire(name, &held));
+  ASSIGN_OR_RETURN(std::shared_ptr<Migration> m, Acquire(name, &held));
   if (!m) return held;
   std::unique_lock<std::mutex> l(m->turn_mu);
   auto out = TurnLocked(*m);
@@ -241,7 +245,7 @@ Result<TurnOutcome> Engine::Turn(const std::string& name) {
 
 Result<TurnOutcome> Engine::TurnLocked(Migration& m) {
   MigrationContext& ctx = *m.ctx;
-  const std::string& name = ctx.record().name;
+  const std::string name = ctx.record().name;
   auto moved = [&]() { return TurnOutcome{TurnOutcome::Kind::kMoved, ctx.phase(), "", 0}; };
   // I7: no step acts on a server unless this runner still holds the lease.
   auto expires = m.lease_lost ? Result<double>(LeaseLost(name, ctx.lease()))

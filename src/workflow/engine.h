@@ -86,7 +86,9 @@ class Engine {
 
  private:
   struct Migration;
-  Result<Migration*> Acquire(const std::string& name, TurnOutcome* held);
+  // The migration's state, taking its lease first if needed; null (with `held` filled) when
+  // another live runner holds it.
+  Result<std::shared_ptr<Migration>> Acquire(const std::string& name, TurnOutcome* held);
   Result<TurnOutcome> TurnLocked(Migration& m);
   void KeepLeases();
 
