@@ -123,6 +123,7 @@ struct Engine::Migration {
 Engine::Engine(MigrationStore& store, Clock& clock, ProgressSink& progress, EngineSeams seams)
     : store_(store), clock_(clock), progress_(progress), seams_(std::move(seams)) {
   if (!seams_.liveness) seams_.liveness = &RunnerLiveness::Real();
+  if (seams_.owner.empty()) seams_.owner = NewRunnerOwner();
   keeper_ = std::thread([this] { KeepLeases(); });
 }
 

@@ -39,7 +39,7 @@ struct EngineOptions {
 
 // The seams a unit test replaces; the defaults are the real ones.
 struct EngineSeams {
-  std::string owner = ThisRunnerOwner();
+  std::string owner;  // the lease owner; empty: a new one per engine (NewRunnerOwner)
   const RunnerLiveness* liveness = &RunnerLiveness::Real();
   std::chrono::milliseconds runner_ttl{15000};
   // Builds a migration's router (default: MakeRouter from the spec).

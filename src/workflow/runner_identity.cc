@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -50,16 +51,19 @@ class ProcLiveness : public RunnerLiveness {
     if (kill(pid, 0) != 0 && errno == ESRCH) return true;
     std::string start = StartTimeOf(pid);
     // Alive with another start time: the pid was recycled, the runner is gone.
-    return !start.empty() && start != owner.substr(b + 1);
+    std::string nonce = owner.substr(b + 1);
+    nonce = nonce.substr(0, nonce.find('/'));
+    return !start.empty() && start != nonce;
   }
 };
 
 }  // namespace
 
-const std::string& ThisRunnerOwner() {
-  static const std::string owner =
+std::string NewRunnerOwner() {
+  static const std::string process =
       HostName() + ":" + std::to_string(getpid()) + ":" + StartTimeOf(getpid());
-  return owner;
+  static std::atomic<int> engines{0};
+  return process + "/" + std::to_string(++engines);
 }
 
 const RunnerLiveness& RunnerLiveness::Real() {
