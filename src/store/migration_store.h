@@ -98,9 +98,10 @@ class MigrationStore {
                                  double now) = 0;
 
   // Grants the runner lease of `name` to `owner` for `ttl` from `now` when it is free,
-  // released, expired, already `owner`'s (then it is extended and keeps its token), or held
-  // by `dead_owner` (a non-empty owner string the caller found dead). Otherwise answers who
-  // holds it. kNotFound for an unknown migration.
+  // released, expired (at or before `now`), or held by `dead_owner` (a non-empty owner string
+  // the caller found dead): with a token larger than any before. `owner`'s own live lease is
+  // extended and keeps its token. Otherwise answers who holds it, changing nothing. kNotFound
+  // for an unknown migration.
   virtual Result<LeaseGrant> AcquireRunner(const std::string& name, const std::string& owner,
                                            std::chrono::milliseconds ttl, double now,
                                            const std::string& dead_owner) = 0;
