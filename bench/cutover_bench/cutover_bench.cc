@@ -33,9 +33,10 @@
 #include "proxy/dev_pki.h"
 #include "proxy/proxy_config.h"
 #include "proxy/proxy_server.h"
-#include "store/migration_store.h"
+#include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
+#include "workflow/router_spec.h"
 #include "workflow/start_migration.h"
 
 namespace fs = std::filesystem;
@@ -330,7 +331,7 @@ class PgshiftSide {
                      StartPrimary(dir + "/node-0", s->password_, s->app_password_));
     s->primary_.emplace(std::move(p));
     RETURN_IF_ERROR(s->StartProxy());
-    ASSIGN_OR_RETURN(s->store_, MigrationStore::Open(dir + "/pgshift.db"));
+    ASSIGN_OR_RETURN(s->store_, SqliteStore::Open(dir + "/pgshift.db"));
     return s;
   }
   ~PgshiftSide() {
@@ -353,17 +354,17 @@ class PgshiftSide {
     nodes_.push_back(*req.create_target_dir);
     req.target_port = target_port;
     req.options.check_window = std::chrono::milliseconds(1000);
-    req.options.router = {{"kind", "proxy"},
-                          {"cluster", "appdb"},
-                          {"proxies",
-                           {{{"admin", fmt::format("127.0.0.1:{}", proxy_->admin_port())},
-                             {"token_file", token_file_}}}}};
+    req.options.router =
+        RouterSpec::Proxy("appdb",
+                          {{fmt::format("127.0.0.1:{}", proxy_->admin_port()), token_file_}})
+            .ToJson();
     ASSIGN_OR_RETURN(MigrationSpec spec, StartMigration(*store_, req, Clock::Real()));
     CutoverClock clock;
     {
       // Replica built and validated before the load starts: the bench measures the cutover.
-      Engine engine(*store_, name, Clock::Real(), clock);
-      ASSIGN_OR_RETURN(Phase p, engine.Run({.wait_at_gate = false}));
+      Engine engine(*store_, Clock::Real(), clock);
+      ASSIGN_OR_RETURN(TurnOutcome stopped, engine.Run(name, {.wait_at_gate = false}));
+      Phase p = stopped.phase;
       if (p != Phase::kReadyForCutover) {
         return Internal(name + ": the engine stopped in " + std::string(PhaseName(p)) +
                         " instead of at the cutover gate");
@@ -376,8 +377,8 @@ class PgshiftSide {
     RETURN_IF_ERROR(load->WaitRunning());
     int64_t requested = WallUs();
     RETURN_IF_ERROR(store_->RequestCutover(name, Clock::Real().WallSeconds()));
-    Engine engine(*store_, name, Clock::Real(), clock);
-    auto ran = engine.Run({.wait_at_gate = false});
+    Engine engine(*store_, Clock::Real(), clock);
+    auto ran = engine.Run(name, {.wait_at_gate = false});
     RunLoad::Outcome r = load->Finish();
     ConnInfo new_primary = primary_->Conn().With("port", std::to_string(spec.target_port));
     ASSIGN_OR_RETURN(uint64_t lost, load->ledger().CountLostCommits(new_primary));
@@ -401,9 +402,9 @@ class PgshiftSide {
     if (status.contains("fence"))
       out["fence_layer_ms"] = status["fence"].value("layer_ms", json::object());
     if (!ran.ok()) out["error"] = ran.status().message();
-    if (!ran.ok() || *ran != Phase::kCompleted) {
+    if (!ran.ok() || ran->phase != Phase::kCompleted) {
       return Internal(name + ": migration did not complete: " +
-                      (ran.ok() ? std::string(PhaseName(*ran)) : ran.status().message()));
+                      (ran.ok() ? std::string(PhaseName(ran->phase)) : ran.status().message()));
     }
     // The new primary is the next run's source; the old one (fenced) is done with.
     ASSIGN_OR_RETURN(LocalInstance next, LocalInstance::Attach(spec.target_dir, password_));
@@ -468,7 +469,7 @@ class PgshiftSide {
   std::string dir_, password_, app_password_, token_file_;
   std::optional<LocalInstance> primary_;
   std::unique_ptr<proxy::ProxyServer> proxy_;
-  std::unique_ptr<MigrationStore> store_;
+  std::unique_ptr<SqliteStore> store_;
   std::vector<std::string> nodes_;  // every data directory of this side, for the cleanup
   ConnInfo app_endpoint_ = ConnInfo::Parse("host=127.0.0.1", "unset").value();
   ConnInfo pgbench_endpoint_ = ConnInfo::Parse("host=127.0.0.1", "unset").value();

@@ -1,14 +1,12 @@
 // `pgshift migrate start|run|status|cutover|rollback|list`.
-#include <unistd.h>
-
 #include <iostream>
-#include <thread>
 
 #include "cli/command.h"
+#include "cli/status_text.h"
 #include "common/clock.h"
-#include "workflow/engine.h"
-#include "workflow/migration_status.h"
-#include "workflow/start_migration.h"
+#include "store/sqlite_store.h"
+#include "workflow/migration_control.h"
+#include "workflow/router_spec.h"
 
 namespace pgshift::cli {
 namespace {
@@ -30,17 +28,9 @@ int ExitCodeFor(const Status& st) {
 }
 
 std::unique_ptr<MigrationStore> OpenStore(const GlobalOptions& g) {
-  auto s = MigrationStore::Open(g.store_path);
+  auto s = SqliteStore::Open(g.store_path);
   if (!s.ok()) throw CommandFailed{s.status(), kBadInput};
   return std::move(s).value();
-}
-
-nlohmann::json StatusOf(MigrationStore& store, const std::string& name) {
-  auto r = store.Get(name);
-  if (!r.ok()) throw CommandFailed{r.status(), kBadInput};
-  auto ev = store.Events(name);
-  if (!ev.ok()) throw CommandFailed{ev.status(), 1};
-  return MigrationStatusJson(*r, *ev);
 }
 
 void PrintStatus(const nlohmann::json& s, bool json) {
@@ -55,36 +45,18 @@ std::unique_ptr<ProgressSink> ProgressFor(bool json) {
   return json ? MakeJsonProgress(stdout) : MakeTerminalProgress(stdout);
 }
 
-// Runs the engine here, or, if another process already runs it, waits for that one to reach
-// a terminal phase. Ends the command with the migration's outcome.
-void RunOrFollow(MigrationStore& store, const std::string& name, bool json, bool wait_at_gate) {
+// Runs the migration here, or follows the process that already runs it; prints where it ended
+// and ends the command with its outcome.
+void RunOrFollow(MigrationControl& control, const std::string& name, const RunRequest& request,
+                 bool json) {
   auto progress = ProgressFor(json);
-  Engine engine(store, name, Clock::Real(), *progress);
-  auto phase = engine.Run({.wait_at_gate = wait_at_gate});
-  if (!phase.ok() && phase.status().code() == Code::kAborted &&
-      phase.status().message().find("another pgshift process") != std::string::npos) {
+  auto report = control.Run(name, request, *progress, [&](const std::string&) {
     if (!json) std::cout << "another pgshift process runs " << name << "; following it\n";
-    while (true) {
-      auto s = StatusOf(store, name);
-      std::string state = s.value("state", "");
-      if (state == "completed" || state == "rolled_back" || state == "failed") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  } else if (!phase.ok()) {
-    auto s = StatusOf(store, name);
-    PrintStatus(s, json);
-    throw CommandFailed{phase.status(), ExitCodeFor(phase.status())};
-  }
-  auto s = StatusOf(store, name);
-  PrintStatus(s, json);
-  std::string state = s.value("state", "");
-  if (state == "failed" || (state == "rolled_back" && !s.value("rollback_requested", false))) {
-    throw CommandFailed{
-        FailedPrecondition(
-            name + " is " + state + ": " +
-            s.value("rollback_reason",
-                    s["events"].empty() ? std::string() : s["events"].back().value("reason", ""))),
-        1};
+  });
+  if (!report.ok()) throw CommandFailed{report.status(), kBadInput};
+  PrintStatus(report->status, json);
+  if (!report->outcome.ok()) {
+    throw CommandFailed{report->outcome, ExitCodeFor(report->outcome)};
   }
 }
 
@@ -139,23 +111,18 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
     if (opt->count("max-lag-seconds") && (*opt)["max-lag-seconds"] > 0) {
       o.max_lag_seconds = (*opt)["max-lag-seconds"];
     }
-    if (!proxy_admins->empty()) {
-      if (proxy_token->empty() || proxy_cluster->empty()) {
-        OrFail(InvalidArgument("--proxy-admin needs --proxy-token-file and --proxy-cluster"),
-               kBadInput);
-      }
-      nlohmann::json proxies = nlohmann::json::array();
-      for (const auto& a : *proxy_admins)
-        proxies.push_back({{"admin", a}, {"token_file", *proxy_token}});
-      o.router = {{"kind", "proxy"}, {"cluster", *proxy_cluster}, {"proxies", proxies}};
-    } else if (!route_file->empty()) {
-      o.router = {{"kind", "file"}, {"path", *route_file}};
-    }
+    RouterSpec routing = OrFail(RouterSpec::FromOptions({.proxy_admins = *proxy_admins,
+                                                         .proxy_token_file = *proxy_token,
+                                                         .proxy_cluster = *proxy_cluster,
+                                                         .route_file = *route_file}),
+                                kBadInput);
+    o.router = routing.ToJson();
     if (o.fence_command.has_value() != o.unfence_command.has_value()) {
       OrFail(InvalidArgument("--fence-command and --unfence-command go together"), kBadInput);
     }
     auto store = OpenStore(g);
-    auto spec = StartMigration(*store, *req, Clock::Real());
+    MigrationControl control(*store, Clock::Real());
+    auto spec = control.Start(*req);
     if (!spec.ok()) throw CommandFailed{spec.status(), ExitCodeFor(spec.status())};
     if (g.json) {
       std::cout << nlohmann::json{{"name", spec->name}, {"spec", spec->ToPublicJson()}}.dump(2)
@@ -185,11 +152,8 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
   run->add_flag("--json", g.json, "JSON lines progress");
   run->callback([=, &g] {
     auto store = OpenStore(g);
-    if (*auto_cutover)
-      OrFail(store->RequestCutover(*name, Clock::Real().WallSeconds()), kBadInput);
-    else
-      OrFail(store->Get(*name).status(), kBadInput);
-    RunOrFollow(*store, *name, g.json, !*no_wait);
+    MigrationControl control(*store, Clock::Real());
+    RunOrFollow(control, *name, {.auto_cutover = *auto_cutover, .wait_at_gate = !*no_wait}, g.json);
   });
 
   auto status = m->add_subcommand("status", "where a migration stands");
@@ -197,7 +161,8 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
   status->add_flag("--json", g.json, "JSON output");
   status->callback([=, &g] {
     auto store = OpenStore(g);
-    PrintStatus(StatusOf(*store, *name), g.json);
+    MigrationControl control(*store, Clock::Real());
+    PrintStatus(OrFail(control.StatusJson(*name), kBadInput), g.json);
   });
 
   auto cutover = m->add_subcommand("cutover", "run the cutover now and wait for its outcome");
@@ -205,15 +170,9 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
   cutover->add_flag("--json", g.json, "JSON output");
   cutover->callback([=, &g] {
     auto store = OpenStore(g);
-    auto s = StatusOf(*store, *name);
-    std::string phase = s.value("phase", "");
-    if (phase != "ready_for_cutover" && phase != "validating" && phase != "replicating" &&
-        phase != "created" && s.value("state", "") != "running") {
-      OrFail(FailedPrecondition(*name + " is " + phase + "; a cutover is not possible now"),
-             kBadInput);
-    }
-    OrFail(store->RequestCutover(*name, Clock::Real().WallSeconds()), kBadInput);
-    RunOrFollow(*store, *name, g.json, true);
+    MigrationControl control(*store, Clock::Real());
+    OrFail(control.RequestCutover(*name), kBadInput);
+    RunOrFollow(control, *name, {.wait_at_gate = true}, g.json);
   });
 
   auto keep = std::make_shared<bool>(false);
@@ -224,47 +183,24 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
   rollback->add_flag("--json", g.json, "JSON output");
   rollback->callback([=, &g] {
     auto store = OpenStore(g);
-    auto s = StatusOf(*store, *name);
-    std::string phase = s.value("phase", "");
-    if (phase == "completed" || phase == "rolled_back") {
-      OrFail(FailedPrecondition(*name + " is " + phase + "; nothing to roll back"), kBadInput);
-    }
-    auto rec = store->Get(*name);
-    OrFail(rec.status(), kBadInput);
-    if (*keep) {
-      OrFail(store->MergeData(*name, rec->phase, {{"rollback_keeps_target_writes", true}},
-                              Clock::Real().WallSeconds()));
-    }
-    OrFail(store->RequestRollback(*name, Clock::Real().WallSeconds()), kBadInput);
-    RunOrFollow(*store, *name, g.json, true);
+    MigrationControl control(*store, Clock::Real());
+    OrFail(control.RequestRollback(*name, {.keep_target_writes = *keep}), kBadInput);
+    RunOrFollow(control, *name, {.wait_at_gate = true}, g.json);
   });
 
   auto list = m->add_subcommand("list", "every migration in the store");
   list->add_flag("--json", g.json, "JSON output");
   list->callback([&g] {
     auto store = OpenStore(g);
-    auto all = store->List();
-    OrFail(all.status());
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : *all) {
-      auto ev = store->Events(r.name);
-      auto s = MigrationStatusJson(r, ev.ok() ? *ev : std::vector<EventRecord>{});
-      out.push_back({{"name", s["name"]},
-                     {"phase", s["phase"]},
-                     {"state", s["state"]},
-                     {"source", s.value("source", "")},
-                     {"target", s.value("target", "")}});
-    }
+    MigrationControl control(*store, Clock::Real());
+    auto all = OrFail(control.List());
     if (g.json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : all) out.push_back(r.ToJson());
       std::cout << out.dump(2) << "\n";
       return;
     }
-    if (out.empty()) std::cout << "no migrations in " << g.store_path << "\n";
-    for (const auto& r : out) {
-      std::cout << r["name"].get<std::string>() << "  " << r["phase"].get<std::string>() << "  "
-                << r["state"].get<std::string>() << "  " << r["source"].get<std::string>() << " -> "
-                << r["target"].get<std::string>() << "\n";
-    }
+    std::cout << MigrationListText(all, g.store_path);
   });
 }
 

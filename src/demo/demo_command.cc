@@ -21,10 +21,11 @@
 #include "proxy/dev_pki.h"
 #include "proxy/proxy_config.h"
 #include "proxy/proxy_server.h"
-#include "store/migration_store.h"
+#include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
 #include "workflow/route_file.h"
+#include "workflow/router_spec.h"
 #include "workflow/start_migration.h"
 
 namespace fs = std::filesystem;
@@ -90,13 +91,12 @@ class ConsumerFollower {
 
  private:
   void Loop() {
-    auto store = MigrationStore::Open(store_path_);
+    auto store = SqliteStore::Open(store_path_);
     while (!stop_ && store.ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       auto r = (*store)->Get(kMigration);
       if (!r.ok()) continue;
-      Phase p;
-      if (!ParsePhaseValue(r->phase, &p)) continue;
+      Phase p = r->phase;
       if (p == Phase::kCompleted) {
         (void)consumer_.Restart(target_);
         return;
@@ -169,11 +169,9 @@ struct DemoProxy {
         .value();
   }
   nlohmann::json Router() const {
-    return {{"kind", "proxy"},
-            {"cluster", "appdb"},
-            {"proxies",
-             {{{"admin", "127.0.0.1:" + std::to_string(server->admin_port())},
-               {"token_file", token_file}}}}};
+    return RouterSpec::Proxy("appdb",
+                             {{"127.0.0.1:" + std::to_string(server->admin_port()), token_file}})
+        .ToJson();
   }
 };
 
@@ -230,7 +228,7 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
     return r.ok() ? app.With("port", std::to_string(r->endpoint.port)) : app;
   };
   EndpointFn pgbench_endpoint = endpoint;
-  nlohmann::json router = {{"kind", "file"}, {"path", route_file}};
+  nlohmann::json router = RouterSpec::File(route_file).ToJson();
   if (o.through_proxy) {
     progress.Update({Phase::kCreated, "starting pgshift proxy (mutual TLS)"});
     ASSIGN_OR_RETURN(dal, DemoProxy::Start(ws.dir(), source.port(), app_password));
@@ -256,7 +254,7 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   auto follower = std::make_unique<ConsumerFollower>(
       *consumer, ws.dir() + "/pgshift.db", super.With("port", std::to_string(target_port)));
 
-  ASSIGN_OR_RETURN(auto store, MigrationStore::Open(ws.dir() + "/pgshift.db"));
+  ASSIGN_OR_RETURN(auto store, SqliteStore::Open(ws.dir() + "/pgshift.db"));
   StartRequest req;
   req.name = kMigration;
   req.source = super.raw();
@@ -266,8 +264,8 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   req.options.check_window = std::chrono::seconds(o.check_window_s);
   req.options.router = router;
   ASSIGN_OR_RETURN(MigrationSpec spec, StartMigration(*store, req, Clock::Real()));
-  Engine engine(*store, kMigration, Clock::Real(), progress);
-  auto ran = engine.Run({.wait_at_gate = false});
+  Engine engine(*store, Clock::Real(), progress);
+  auto ran = engine.Run(kMigration, {.wait_at_gate = false});
 
   // Let the application run on the new primary for a moment, then stop and count.
   std::this_thread::sleep_for(std::chrono::seconds(2));

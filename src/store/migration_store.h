@@ -1,30 +1,41 @@
-// MigrationStore: the durable state of every migration, in an embedded SQLite file.
+// MigrationStore: the durable state of every migration, behind an interface so that the
+// embedded SQLite file (SqliteStore), an in-memory store for unit tests (MemoryStore) and,
+// later, a PostgreSQL store for a fleet of orchestrators offer the same contract.
 //
-// A migration row holds its phase (the workflow's enum value, as an integer: display names
-// are made at the edge), its spec and the data its steps recorded, and operator requests
-// (cutover, rollback). Every phase change goes through ApplyTransition, which compares the
-// current phase and writes the event row in the same SQLite transaction, so two runners racing
-// on one migration cannot both move it: the loser gets kAborted and re-reads.
+// A migration row holds its phase, its spec and the data its steps recorded (a JSON object the
+// store merges patches into and otherwise does not read), and operator requests (cutover,
+// rollback). Every phase change goes through ApplyTransition, which compares the current phase
+// and writes the event row in the same transaction, so two writers racing on one migration
+// cannot both move it: the loser gets kAborted and re-reads.
 //
-// The file holds connection strings with their passwords (the orchestrator's secret source);
-// it is created readable by its owner only.
+// Who drives a migration is a lease the store grants (I7): AcquireRunner hands out a
+// RunnerLease whose fencing token grows on every new grant, and every write a step makes
+// (ApplyTransition, MergeData) carries the lease and succeeds only while its token is still
+// the current one, checked in the same transaction as the write. A lease whose TTL lapsed may
+// be taken over; so may one whose owner the caller names as dead (the store does not judge
+// liveness: the engine checks a local pid through its own seam). Operator requests need no
+// lease.
+//
+// Phases are typed at this edge: a stored integer that is not a known Phase is
+// kFailedPrecondition naming the migration. Secrets: the spec holds connection strings with
+// their passwords; a file-backed store is readable by its owner only.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
-
-struct sqlite3;
+#include "migration/phase.h"
 
 namespace pgshift {
 
 struct MigrationRecord {
   std::string name;
-  int phase = 0;
+  Phase phase = Phase::kCreated;
   nlohmann::json spec = nlohmann::json::object();
   nlohmann::json data = nlohmann::json::object();
   bool cutover_requested = false;
@@ -36,42 +47,94 @@ struct MigrationRecord {
 struct EventRecord {
   int64_t id = 0;
   double at = 0;
-  int from_phase = 0;
-  int to_phase = 0;
+  Phase from_phase = Phase::kCreated;
+  Phase to_phase = Phase::kCreated;
   std::string reason;
+};
+
+// The right to write a migration's steps. `token` identifies this grant: it is larger than
+// every token granted before for the same migration.
+struct RunnerLease {
+  std::string owner;
+  int64_t token = 0;
+};
+
+// AcquireRunner's answer: either the lease was granted, or someone else holds it (not an
+// error: the caller decides whether to wait, follow, or take over a dead holder).
+struct LeaseGrant {
+  bool acquired = false;
+  RunnerLease lease;             // acquired: the grant to pass to every write
+  std::string holder;            // !acquired: the current holder's owner string
+  double holder_expires_at = 0;  // !acquired: wall seconds when the holder's lease lapses
 };
 
 class MigrationStore {
  public:
-  // Opens (creating if needed) the store at `path`. kInvalidArgument naming the path when it
-  // is not a pgshift store or cannot be opened.
-  static Result<std::unique_ptr<MigrationStore>> Open(const std::string& path);
-  ~MigrationStore();
+  virtual ~MigrationStore() = default;
 
   // kAlreadyExists if a migration of that name exists.
-  Status Create(const MigrationRecord& record, double now);
-  Result<MigrationRecord> Get(const std::string& name);
-  Result<std::vector<MigrationRecord>> List();
-  Result<std::vector<EventRecord>> Events(const std::string& name);
+  virtual Status Create(const MigrationRecord& record, double now) = 0;
+  // kNotFound naming the migration; kFailedPrecondition for an unknown phase value.
+  virtual Result<MigrationRecord> Get(const std::string& name) = 0;
+  // In creation order.
+  virtual Result<std::vector<MigrationRecord>> List() = 0;
+  virtual Result<std::vector<EventRecord>> Events(const std::string& name) = 0;
 
-  // Moves `name` from phase `from` to `to` and merges `data_patch` into its data, writing the
-  // event row in the same transaction. kAborted if the phase is no longer `from`.
-  Status ApplyTransition(const std::string& name, int from, int to, const std::string& reason,
-                         const nlohmann::json& data_patch, double now);
+  // Moves `name` from phase `from` to `to` and merges `data_patch` (RFC 7386) into its data,
+  // writing the event row in the same transaction. kAborted "moved on" if the phase is no
+  // longer `from`; kAborted "lease lost" if `lease` is no longer the current grant.
+  virtual Status ApplyTransition(const std::string& name, const RunnerLease& lease, Phase from,
+                                 Phase to, const std::string& reason,
+                                 const nlohmann::json& data_patch, double now) = 0;
   // Merges `patch` into the data without changing the phase (a step recording its intent or
-  // its result). kAborted if the phase is no longer `expected_phase`.
-  Status MergeData(const std::string& name, int expected_phase, const nlohmann::json& patch,
-                   double now);
-  Status RequestCutover(const std::string& name, double now);
-  Status RequestRollback(const std::string& name, double now);
-  const std::string& path() const { return path_; }
+  // its result). kAborted if the phase is no longer `expected_phase` or the lease was lost.
+  virtual Status MergeData(const std::string& name, const RunnerLease& lease, Phase expected_phase,
+                           const nlohmann::json& patch, double now) = 0;
 
- private:
-  MigrationStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status Exec(const std::string& sql);
-  Status SetFlag(const std::string& name, const char* column, double now);
-  sqlite3* db_;
-  std::string path_;
+  // Operator requests: no lease; the runner reads them on its next turn. RequestRollback also
+  // merges `data_patch` (what the operator chose for the rollback) into the data.
+  virtual Status RequestCutover(const std::string& name, double now) = 0;
+  virtual Status RequestRollback(const std::string& name, const nlohmann::json& data_patch,
+                                 double now) = 0;
+
+  // Grants the runner lease of `name` to `owner` for `ttl` from `now` when it is free,
+  // released, expired (at or before `now`), or held by `dead_owner` (a non-empty owner string
+  // the caller found dead): with a token larger than any before. `owner`'s own live lease is
+  // extended and keeps its token. Otherwise answers who holds it, changing nothing. kNotFound
+  // for an unknown migration.
+  virtual Result<LeaseGrant> AcquireRunner(const std::string& name, const std::string& owner,
+                                           std::chrono::milliseconds ttl, double now,
+                                           const std::string& dead_owner) = 0;
+  // Extends `lease` to `now + ttl`. kAborted "lease lost" when it is no longer the current
+  // grant (taken over; an expired lease nobody took is renewed).
+  virtual Status RenewRunner(const std::string& name, const RunnerLease& lease,
+                             std::chrono::milliseconds ttl, double now) = 0;
+  // Reads the lease without writing: its expiry (wall seconds) while `lease` is the current
+  // grant, kAborted "lease lost" otherwise. A runner checks before it acts on a server.
+  virtual Result<double> CheckRunner(const std::string& name, const RunnerLease& lease) = 0;
+  // Gives the lease up (the next grant gets a larger token). Ok if it was already lost.
+  virtual Status ReleaseRunner(const std::string& name, const RunnerLease& lease) = 0;
+
+  // Where the store lives, for messages ("/var/lib/pgshift.db", "memory").
+  virtual std::string Location() const = 0;
 };
+
+// For implementations: one lease row and the one rule deciding a grant, so that every store
+// decides alike. A released lease has an empty owner and keeps its token.
+struct LeaseRow {
+  std::string owner;
+  int64_t token = 0;
+  double expires_at = 0;
+};
+// The row after a successful AcquireRunner, or the unchanged row when the lease is busy
+// (then `granted` is false).
+LeaseRow DecideRunnerGrant(const LeaseRow& current, const std::string& owner,
+                           std::chrono::milliseconds ttl, double now, const std::string& dead_owner,
+                           bool* granted);
+
+// The messages every implementation gives, so that they read the same.
+Status LeaseLost(const std::string& name, const RunnerLease& lease);
+Status UnknownPhase(const std::string& name, int64_t value);
+Status MovedOn(const std::string& name, Phase actual, Phase expected);
 
 }  // namespace pgshift

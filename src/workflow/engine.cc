@@ -1,9 +1,6 @@
-// The run loop: dispatch by phase, one place for retries, rollback on cutover failures.
+// The turn: dispatch by phase, one place for retries, rollback on cutover failures; the runner
+// lease and the routers' pause lease kept alive on one background tick.
 #include "workflow/engine.h"
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -68,34 +65,6 @@ Status StartRollback(MigrationContext& ctx, const std::string& reason) {
   });
 }
 
-// Keeps the routers' pause lease alive while the cutover runs.
-class LeaseKeeper {
- public:
-  LeaseKeeper(MigrationContext& ctx)
-      : ctx_(ctx), lease_(ctx.spec().pause_lease), thread_([this] { Loop(); }) {}
-  ~LeaseKeeper() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::atomic<bool> active{false};
-
- private:
-  void Loop() {
-    auto period = std::max(lease_ / 3, std::chrono::milliseconds(100));
-    auto next = std::chrono::steady_clock::now() + period;
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (std::chrono::steady_clock::now() < next) continue;
-      next += period;
-      if (active) (void)ctx_.router().Renew(lease_);
-    }
-  }
-  MigrationContext& ctx_;
-  std::chrono::milliseconds lease_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 // Handles a step's error: whether to retry, roll back, or stop. Returns ok to go on looping.
 Status OnStepError(MigrationContext& ctx, const Status& err, int& unavailable_retries) {
   // Traffic is held during the cutover: a transient fault there gets a few quick retries, then
@@ -146,67 +115,223 @@ Status ReplanFailed(MigrationContext& ctx) {
 
 }  // namespace
 
-Result<RunnerLock> RunnerLock::Acquire(const std::string& store_path, const std::string& name) {
-  std::string path = store_path + "." + name + ".lock";
-  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return Unavailable("cannot open lock file " + path);
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
-    return Aborted("another pgshift process is running migration '" + name + "'");
-  }
-  return RunnerLock(fd);
-}
-
-RunnerLock::~RunnerLock() {
-  if (fd_ >= 0) close(fd_);
-}
-
-Result<Phase> Engine::Run(const EngineOptions& options) {
-  ASSIGN_OR_RETURN(RunnerLock lock, RunnerLock::Acquire(store_.path(), name_));
-  MigrationContext ctx(store_, name_, clock_, progress_);
-  RETURN_IF_ERROR(ctx.Load());
-  LeaseKeeper lease(ctx);
+// One migration this engine drives: its context and what the turns remember between them.
+struct Engine::Migration {
+  explicit Migration(std::unique_ptr<MigrationContext> c) : ctx(std::move(c)) {}
+  std::unique_ptr<MigrationContext> ctx;
+  std::mutex turn_mu;  // one turn at a time per migration
   int unavailable_retries = 0;
   bool repaused = false;
-  Phase last = ctx.phase();
+  Phase last = Phase::kCreated;
+  std::atomic<bool> pause_active{false};  // in the cutover: the keeper renews the pause
+  std::atomic<bool> lease_lost{false};
+  std::atomic<bool> forgotten{false};  // released: the keeper leaves it alone
+  // Keeper bookkeeping (keeper thread only).
+  std::chrono::steady_clock::time_point next_runner_renew{}, next_pause_renew{};
+};
+
+Engine::Engine(MigrationStore& store, Clock& clock, ProgressSink& progress, EngineSeams seams)
+    : store_(store), clock_(clock), progress_(progress), seams_(std::move(seams)) {
+  if (!seams_.liveness) seams_.liveness = &RunnerLiveness::Real();
+  if (seams_.owner.empty()) seams_.owner = NewRunnerOwner();
+  keeper_ = std::thread([this] { KeepLeases(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  keeper_.join();
+  std::map<std::string, std::shared_ptr<Migration>> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    all.swap(migrations_);
+  }
+  for (auto& [name, m] : all) (void)store_.ReleaseRunner(name, m->ctx->lease());
+}
+
+void Engine::Forget(const std::string& name) {
+  std::shared_ptr<Migration> m;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = migrations_.find(name);
+    if (it == migrations_.end()) return;
+    m = std::move(it->second);
+    migrations_.erase(it);
+  }
+  m->forgotten = true;
+  std::lock_guard<std::mutex> turn(m->turn_mu);  // a turn in flight ends first
+  (void)store_.ReleaseRunner(name, m->ctx->lease());
+}
+
+// Renews every runner lease at a third of its TTL and, for migrations in the cutover, the
+// routers' pause lease at a third of its length, so that a dead orchestrator holds neither.
+void Engine::KeepLeases() {
+  const auto runner_period = std::max(seams_.runner_ttl / 3, std::chrono::milliseconds(100));
   while (true) {
-    RETURN_IF_ERROR(ctx.Load());
-    Phase p = ctx.phase();
-    if (p != last) unavailable_retries = 0;
-    last = p;
-    if (IsTerminal(p)) return p;
-    if (ctx.record().rollback_requested && p != Phase::kRollingBack) {
-      RETURN_IF_ERROR(StartRollback(ctx, "operator requested rollback"));
-      continue;
+    std::vector<std::pair<std::string, std::shared_ptr<Migration>>> all;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stop_) return;
+      all.assign(migrations_.begin(), migrations_.end());
     }
-    if (p == Phase::kFailed) {
-      RETURN_IF_ERROR(ReplanFailed(ctx));
-      continue;
+    auto now = std::chrono::steady_clock::now();
+    for (auto& [name, m] : all) {
+      if (m->lease_lost || m->forgotten) continue;
+      if (now >= m->next_runner_renew) {
+        m->next_runner_renew = now + runner_period;
+        Status st =
+            store_.RenewRunner(name, m->ctx->lease(), seams_.runner_ttl, clock_.WallSeconds());
+        if (st.code() == Code::kAborted) {
+          if (!m->forgotten) spdlog::warn("{}", st.message());
+          m->lease_lost = true;  // the next turn stops (I7)
+          continue;
+        }
+      }
+      auto lease = m->ctx->spec().pause_lease;
+      auto pause_period = std::max(lease / 3, std::chrono::milliseconds(100));
+      if (!m->pause_active) {
+        m->next_pause_renew = now + pause_period;
+      } else if (now >= m->next_pause_renew) {
+        m->next_pause_renew = now + pause_period;
+        (void)m->ctx->router().Renew(lease);
+      }
     }
-    lease.active = InCutover(p);
-    // After a restart mid-cutover the pause may have lapsed: hold sessions again first.
-    if (InCutover(p) && p != Phase::kPausing && !repaused) {
-      Status again = ctx.router().Pause(ctx.spec().pause_deadline, ctx.spec().pause_lease);
-      if (!again.ok() && p <= Phase::kDraining) {
-        RETURN_IF_ERROR(StartRollback(
-            ctx, "could not pause traffic again after a restart: " + again.message()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Result<std::shared_ptr<Engine::Migration>> Engine::Acquire(const std::string& name,
+                                                           TurnOutcome* held) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = migrations_.find(name);
+    if (it != migrations_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(LeaseGrant g, store_.AcquireRunner(name, seams_.owner, seams_.runner_ttl,
+                                                      clock_.WallSeconds(), ""));
+  // A runner killed on this host is taken over at once (kill -9, then `migrate run`).
+  if (!g.acquired && seams_.liveness->IsDeadLocalRunner(g.holder)) {
+    spdlog::info("migration {}: runner {} is dead; taking its lease over", name, g.holder);
+    ASSIGN_OR_RETURN(g, store_.AcquireRunner(name, seams_.owner, seams_.runner_ttl,
+                                             clock_.WallSeconds(), g.holder));
+  }
+  if (!g.acquired) {
+    ASSIGN_OR_RETURN(MigrationRecord r, store_.Get(name));
+    held->kind = TurnOutcome::Kind::kHeldElsewhere;
+    held->phase = r.phase;
+    held->holder = g.holder;
+    held->holder_expires_at = g.holder_expires_at;
+    return std::shared_ptr<Migration>();
+  }
+  auto ctx = std::make_unique<MigrationContext>(store_, name, clock_, progress_);
+  if (seams_.router_factory) ctx->set_router_factory(seams_.router_factory);
+  ctx->set_lease(g.lease);
+  Status loaded = ctx->Load();
+  if (!loaded.ok()) {
+    (void)store_.ReleaseRunner(name, g.lease);
+    return loaded;
+  }
+  auto m = std::make_shared<Migration>(std::move(ctx));
+  m->last = m->ctx->phase();
+  m->next_runner_renew = std::chrono::steady_clock::now() +
+                         std::max(seams_.runner_ttl / 3, std::chrono::milliseconds(100));
+  std::lock_guard<std::mutex> l(mu_);
+  return migrations_.emplace(name, std::move(m)).first->second;
+}
+
+Result<TurnOutcome> Engine::Turn(const std::string& name) {
+  TurnOutcome held;
+  ASSIGN_OR_RETURN(std::shared_ptr<Migration> m, Acquire(name, &held));
+  if (!m) return held;
+  std::unique_lock<std::mutex> l(m->turn_mu);
+  auto out = TurnLocked(*m);
+  if (m->lease_lost) {
+    l.unlock();
+    Forget(name);
+  }
+  return out;
+}
+
+Result<TurnOutcome> Engine::TurnLocked(Migration& m) {
+  MigrationContext& ctx = *m.ctx;
+  const std::string name = ctx.record().name;
+  auto moved = [&]() { return TurnOutcome{TurnOutcome::Kind::kMoved, ctx.phase(), "", 0}; };
+  // I7: no step acts on a server unless this runner still holds the lease.
+  auto expires = m.lease_lost ? Result<double>(LeaseLost(name, ctx.lease()))
+                              : store_.CheckRunner(name, ctx.lease());
+  if (!expires.ok()) {
+    if (expires.status().code() == Code::kAborted) m.lease_lost = true;
+    return expires.status();
+  }
+  const double ttl_s = std::chrono::duration<double>(seams_.runner_ttl).count();
+  if (*expires - clock_.WallSeconds() < ttl_s / 3) {
+    Status renewed = store_.RenewRunner(name, ctx.lease(), seams_.runner_ttl, clock_.WallSeconds());
+    if (renewed.code() == Code::kAborted) m.lease_lost = true;
+    RETURN_IF_ERROR(renewed);
+  }
+
+  RETURN_IF_ERROR(ctx.Load());
+  Phase p = ctx.phase();
+  if (p != m.last) m.unavailable_retries = 0;
+  m.last = p;
+  if (IsTerminal(p)) return TurnOutcome{TurnOutcome::Kind::kTerminal, p, "", 0};
+  if (ctx.record().rollback_requested && p != Phase::kRollingBack) {
+    RETURN_IF_ERROR(StartRollback(ctx, "operator requested rollback"));
+    return moved();
+  }
+  if (p == Phase::kFailed) {
+    RETURN_IF_ERROR(ReplanFailed(ctx));
+    return moved();
+  }
+  m.pause_active = InCutover(p);
+  // After a restart mid-cutover the pause may have lapsed: hold sessions again first.
+  if (InCutover(p) && p != Phase::kPausing && !m.repaused) {
+    Status again = ctx.router().Pause(ctx.spec().pause_deadline, ctx.spec().pause_lease);
+    if (!again.ok() && p <= Phase::kDraining) {
+      RETURN_IF_ERROR(
+          StartRollback(ctx, "could not pause traffic again after a restart: " + again.message()));
+      return moved();
+    }
+  }
+  m.repaused = true;
+  EngineSeams::StepFn step = seams_.steps ? seams_.steps(p) : EngineSeams::StepFn(StepFor(p));
+  if (!step) return Internal("no step for phase " + std::string(PhaseName(p)));
+  auto out = step(ctx);
+  if (out.ok()) {
+    if (*out == StepOutcome::kWaiting)
+      return TurnOutcome{TurnOutcome::Kind::kWaitingAtGate, p, "", 0};
+    return moved();
+  }
+  RETURN_IF_ERROR(OnStepError(ctx, out.status(), m.unavailable_retries));
+  return moved();
+}
+
+Result<TurnOutcome> Engine::Run(const std::string& name, const EngineOptions& options) {
+  while (true) {
+    auto turn = Turn(name);
+    if (!turn.ok()) {
+      Forget(name);
+      return turn.status();
+    }
+    switch (turn->kind) {
+      case TurnOutcome::Kind::kMoved:
         continue;
-      }
-    }
-    repaused = true;
-    StepFn step = StepFor(p);
-    if (!step) return Internal("no step for phase " + std::string(PhaseName(p)));
-    auto out = step(ctx);
-    if (out.ok()) {
-      if (*out == StepOutcome::kWaiting) {
-        if (!options.wait_at_gate) return p;
-        ctx.progress().Update({p, "waiting for 'pgshift migrate cutover " + name_ + "'"});
+      case TurnOutcome::Kind::kHeldElsewhere:
+        return turn;
+      case TurnOutcome::Kind::kTerminal:
+        Forget(name);
+        return turn;
+      case TurnOutcome::Kind::kWaitingAtGate:
+        if (!options.wait_at_gate) {
+          Forget(name);
+          return turn;
+        }
+        progress_.Update({turn->phase, "waiting for 'pgshift migrate cutover " + name + "'"});
         clock_.SleepFor(std::chrono::milliseconds(500));
-      }
-      continue;
+        continue;
     }
-    Status handled = OnStepError(ctx, out.status(), unavailable_retries);
-    if (!handled.ok()) return handled;
   }
 }
 

@@ -1,4 +1,4 @@
-// Router construction from a migration spec.
+// Router construction from a migration's RouterSpec.
 #include <fstream>
 #include <sstream>
 
@@ -31,22 +31,23 @@ Result<std::string> ReadToken(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<Router>> MakeRouter(const nlohmann::json& spec) {
-  std::string kind = spec.is_object() ? spec.value("kind", "none") : "none";
-  if (kind == "none") return std::unique_ptr<Router>(new NoRouter());
-  if (kind == "file") {
-    return std::unique_ptr<Router>(new RouteFileRouter(spec.value("path", "")));
-  }
-  if (kind == "proxy") {
-    std::vector<ProxyAdmin> proxies;
-    for (const auto& p : spec.value("proxies", nlohmann::json::array())) {
-      ASSIGN_OR_RETURN(std::string token, ReadToken(p.value("token_file", "")));
-      proxies.push_back({p.value("admin", ""), token});
+Result<std::unique_ptr<Router>> MakeRouter(const RouterSpec& spec) {
+  switch (spec.kind) {
+    case RouterSpec::Kind::kNone:
+      return std::unique_ptr<Router>(new NoRouter());
+    case RouterSpec::Kind::kFile:
+      return std::unique_ptr<Router>(new RouteFileRouter(spec.path));
+    case RouterSpec::Kind::kProxy: {
+      std::vector<ProxyAdmin> proxies;
+      for (const auto& p : spec.proxies) {
+        ASSIGN_OR_RETURN(std::string token, ReadToken(p.token_file));
+        proxies.push_back({p.admin, token});
+      }
+      if (proxies.empty()) return InvalidArgument("router 'proxy' names no proxies");
+      return std::unique_ptr<Router>(new ProxyRouter(spec.cluster, std::move(proxies)));
     }
-    if (proxies.empty()) return InvalidArgument("router 'proxy' names no proxies");
-    return std::unique_ptr<Router>(new ProxyRouter(spec.value("cluster", ""), std::move(proxies)));
   }
-  return InvalidArgument("unknown router kind '" + kind + "' (expected none, file or proxy)");
+  return InvalidArgument("unknown router kind");
 }
 
 }  // namespace pgshift

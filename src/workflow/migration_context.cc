@@ -25,11 +25,7 @@ MigrationContext::MigrationContext(MigrationStore& store, std::string name, Cloc
 
 Status MigrationContext::Load() {
   ASSIGN_OR_RETURN(record_, store_.Get(name_));
-  if (!ParsePhaseValue(record_.phase, &phase_)) {
-    return FailedPrecondition("migration '" + name_ + "' has unknown phase value " +
-                              std::to_string(record_.phase) +
-                              "; is this store from a newer pgshift?");
-  }
+  phase_ = record_.phase;
   auto facts = MigrationFacts::FromJson(record_.data);
   if (!facts.ok()) return facts.status().Context("migration '" + name_ + "'");
   facts_ = std::move(facts).value();
@@ -41,7 +37,12 @@ Status MigrationContext::Load() {
     } else {
       platform_ = MakeExternalPlatform();
     }
-    ASSIGN_OR_RETURN(router_, MakeRouter(spec_.router));
+    if (router_factory_) {
+      ASSIGN_OR_RETURN(router_, router_factory_(spec_));
+    } else {
+      ASSIGN_OR_RETURN(RouterSpec routing, RouterSpec::FromJson(spec_.router));
+      ASSIGN_OR_RETURN(router_, MakeRouter(routing));
+    }
   }
   return Status::Ok();
 }
@@ -80,9 +81,8 @@ Status MigrationContext::Transition(Phase from, Phase to, const std::string& rea
   MigrationFacts next = facts_;
   if (change) change(next);
   next.phase_started[to] = clock_.WallSeconds();
-  RETURN_IF_ERROR(store_.ApplyTransition(name_, static_cast<int>(from), static_cast<int>(to),
-                                         reason, next.MergePatchFrom(record_.data),
-                                         clock_.WallSeconds()));
+  RETURN_IF_ERROR(store_.ApplyTransition(name_, lease_, from, to, reason,
+                                         next.MergePatchFrom(record_.data), clock_.WallSeconds()));
   spdlog::info("migration {}: {} -> {}: {}", name_, PhaseName(from), PhaseName(to), reason);
   progress_.Transition(from, to, reason);
   MaybeCrashAfter(to);
@@ -92,8 +92,8 @@ Status MigrationContext::Transition(Phase from, Phase to, const std::string& rea
 Status MigrationContext::Record(const FactsChange& change) {
   MigrationFacts next = facts_;
   change(next);
-  RETURN_IF_ERROR(store_.MergeData(name_, static_cast<int>(phase_),
-                                   next.MergePatchFrom(record_.data), clock_.WallSeconds()));
+  RETURN_IF_ERROR(store_.MergeData(name_, lease_, phase_, next.MergePatchFrom(record_.data),
+                                   clock_.WallSeconds()));
   return Load();
 }
 

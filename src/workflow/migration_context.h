@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "migration/migration_facts.h"
+#include "migration/migration_spec.h"
+#include "migration/phase.h"
 #include "pg/connection.h"
 #include "platform/platform.h"
 #include "store/migration_store.h"
 #include "workflow/data_verification.h"
-#include "migration/migration_facts.h"
-#include "migration/migration_spec.h"
-#include "migration/phase.h"
 #include "workflow/progress.h"
 #include "workflow/router.h"
 
@@ -27,6 +27,14 @@ namespace pgshift {
 class MigrationContext {
  public:
   MigrationContext(MigrationStore& store, std::string name, Clock& clock, ProgressSink& progress);
+
+  // How the router is built from the spec (MakeRouter unless a test gives a fake); set before
+  // the first Load().
+  using RouterFactory = std::function<Result<std::unique_ptr<Router>>(const MigrationSpec&)>;
+  void set_router_factory(RouterFactory f) { router_factory_ = std::move(f); }
+  // The runner lease every write of this context carries (I7). Set by the engine.
+  void set_lease(RunnerLease lease) { lease_ = std::move(lease); }
+  const RunnerLease& lease() const { return lease_; }
 
   // Re-reads the record and decodes its facts (an error naming the key when they are
   // malformed); builds spec, platform and router on first use.
@@ -74,6 +82,8 @@ class MigrationContext {
   std::string name_;
   Clock& clock_;
   ProgressSink& progress_;
+  RouterFactory router_factory_;
+  RunnerLease lease_;
   MigrationRecord record_;
   MigrationFacts facts_;
   MigrationSpec spec_;

@@ -1,8 +1,6 @@
 // Status rendering from the record and its events.
 #include "workflow/migration_status.h"
 
-#include <cstdio>
-
 #include "migration/migration_facts.h"
 #include "migration/migration_spec.h"
 #include "migration/phase.h"
@@ -10,17 +8,12 @@
 namespace pgshift {
 namespace {
 
-std::string NameOf(int value) {
-  Phase p;
-  return ParsePhaseValue(value, &p) ? std::string(PhaseName(p)) : "unknown";
-}
-
 // Each phase's duration: from the event that entered it to the next event.
 nlohmann::json PhaseDurations(const std::vector<EventRecord>& events, double now) {
   nlohmann::json out = nlohmann::json::array();
   for (size_t i = 0; i < events.size(); ++i) {
-    Phase to;
-    if (!ParsePhaseValue(events[i].to_phase, &to) || IsTerminal(to)) continue;
+    Phase to = events[i].to_phase;
+    if (IsTerminal(to)) continue;
     double end = i + 1 < events.size() ? events[i + 1].at : now;
     out.push_back({{"name", PhaseName(to)}, {"seconds", end - events[i].at}});
   }
@@ -53,8 +46,7 @@ void AddFacts(const MigrationFacts& f, nlohmann::json& j) {
 
 nlohmann::json MigrationStatusJson(const MigrationRecord& r,
                                    const std::vector<EventRecord>& events) {
-  Phase phase = Phase::kCreated;
-  ParsePhaseValue(r.phase, &phase);
+  Phase phase = r.phase;
   auto spec = MigrationSpec::FromJson(r.spec);
   bool auto_cutover = spec.ok() && spec->auto_cutover;
   nlohmann::json j = {
@@ -77,8 +69,8 @@ nlohmann::json MigrationStatusJson(const MigrationRecord& r,
   nlohmann::json ev = nlohmann::json::array();
   for (const auto& e : events) {
     ev.push_back({{"at", e.at},
-                  {"from", NameOf(e.from_phase)},
-                  {"to", NameOf(e.to_phase)},
+                  {"from", PhaseName(e.from_phase)},
+                  {"to", PhaseName(e.to_phase)},
                   {"reason", e.reason}});
   }
   j["events"] = ev;
@@ -90,36 +82,6 @@ nlohmann::json MigrationStatusJson(const MigrationRecord& r,
   }
   AddFacts(*facts, j);
   return j;
-}
-
-std::string MigrationStatusText(const nlohmann::json& s) {
-  std::string out;
-  char buf[512];
-  std::snprintf(buf, sizeof buf, "migration %s: %s (%s)\n", s.value("name", "").c_str(),
-                s.value("phase", "").c_str(), s.value("state", "").c_str());
-  out += buf;
-  if (s.contains("source")) {
-    out += "  source: " + s["source"].get<std::string>() + "\n";
-    out += "  target: " + s["target"].get<std::string>() + "\n";
-  }
-  for (const auto& p : s.value("phases", nlohmann::json::array())) {
-    std::snprintf(buf, sizeof buf, "  %-18s %8.3f s\n", p.value("name", "").c_str(),
-                  p.value("seconds", 0.0));
-    out += buf;
-  }
-  if (s.contains("checks")) {
-    for (const auto& c : s["checks"].value("checks", nlohmann::json::array())) {
-      std::snprintf(buf, sizeof buf, "  check %-24s %s\n", c.value("name", "").c_str(),
-                    c.value("verdict", "").c_str());
-      out += buf;
-      if (c.value("verdict", "") != "pass" && !c.value("advice", "").empty()) {
-        out += "        advice: " + c.value("advice", "") + "\n";
-      }
-    }
-  }
-  const auto& events = s.value("events", nlohmann::json::array());
-  if (!events.empty()) out += "  last event: " + events.back().value("reason", "") + "\n";
-  return out;
 }
 
 }  // namespace pgshift

@@ -1,5 +1,6 @@
 // MigrationStatus: the public view of a migration, as `migrate status`, `migrate list` and the
-// demo report show it. Phase display names are made here, at the edge; secrets never appear.
+// demo report show it (text rendering is the CLI's). Phase display names are made here, at
+// the edge; secrets never appear.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,8 +16,5 @@ namespace pgshift {
 // the record's data cannot be read, "data_error" says why instead.
 nlohmann::json MigrationStatusJson(const MigrationRecord& record,
                                    const std::vector<EventRecord>& events);
-
-// A few readable lines for a terminal.
-std::string MigrationStatusText(const nlohmann::json& status);
 
 }  // namespace pgshift

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "workflow/router_spec.h"
 
 namespace pgshift {
 
@@ -51,9 +52,8 @@ class Router {
   }
 };
 
-// Builds the router named in a migration spec's "router" object:
-//   {"kind":"none"} | {"kind":"file","path":...}
-//   | {"kind":"proxy","cluster":NAME,"proxies":[{"admin":"127.0.0.1:PORT","token_file":PATH}]}
-Result<std::unique_ptr<Router>> MakeRouter(const nlohmann::json& spec);
+// Builds the router a migration's RouterSpec names (reading proxies' admin tokens from their
+// files). kInvalidArgument naming an unreadable or empty token file.
+Result<std::unique_ptr<Router>> MakeRouter(const RouterSpec& spec);
 
 }  // namespace pgshift

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <regex>
 
+#include "migration/phase.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
-#include "migration/phase.h"
 
 namespace fs = std::filesystem;
 
@@ -81,8 +81,8 @@ Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& 
   spec.name = req.name;
   ASSIGN_OR_RETURN(spec.source, ConnInfo::Parse(req.source, "source"));
   if (store.Get(req.name).ok()) {
-    return AlreadyExists("a migration named '" + req.name + "' already exists in " + store.path() +
-                         "; choose another name");
+    return AlreadyExists("a migration named '" + req.name + "' already exists in " +
+                         store.Location() + "; choose another name");
   }
   ASSIGN_OR_RETURN(PgConnection source, PgConnection::Connect(spec.source));
   ASSIGN_OR_RETURN(std::string super,
@@ -100,7 +100,7 @@ Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& 
   }
   MigrationRecord record;
   record.name = spec.name;
-  record.phase = static_cast<int>(Phase::kCreated);
+  record.phase = Phase::kCreated;
   record.spec = spec.ToJson();
   RETURN_IF_ERROR(store.Create(record, clock.WallSeconds()));
   return spec;

@@ -9,7 +9,7 @@
 
 #include "platform/local_instance.h"
 #include "proxy_harness.h"
-#include "store/migration_store.h"
+#include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/progress.h"
 #include "workflow/start_migration.h"
@@ -39,7 +39,7 @@ class PauseAckTest : public ::testing::Test {
 
   // Runs a whole migration of the harness's primary with automatic cutover through `proxies`.
   MigrationRecord Migrate(const nlohmann::json& proxies) {
-    auto store = MigrationStore::Open(h_.dir.path() + "/pgshift.db");
+    auto store = SqliteStore::Open(h_.dir.path() + "/pgshift.db");
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     StartRequest req;
     req.name = kName;
@@ -53,8 +53,8 @@ class PauseAckTest : public ::testing::Test {
     auto spec = StartMigration(**store, req, Clock::Real());
     EXPECT_TRUE(spec.ok()) << spec.status().ToString();
     auto progress = MakeSilentProgress();
-    Engine engine(**store, kName, Clock::Real(), *progress);
-    (void)engine.Run({.wait_at_gate = false});
+    Engine engine(**store, Clock::Real(), *progress);
+    (void)engine.Run(kName, {.wait_at_gate = false});
     return *(*store)->Get(kName);
   }
 
@@ -84,8 +84,7 @@ TEST_F(PauseAckTest, AProxyThatIsDownAbortsTheCutoverAndTheOthersResume) {
   MigrationRecord r =
       Migrate(nlohmann::json::array({ProxyEntry(h_.proxy->admin_port()), ProxyEntry(nobody)}));
 
-  Phase phase;
-  ASSERT_TRUE(ParsePhaseValue(r.phase, &phase));
+  Phase phase = r.phase;
   EXPECT_EQ(phase, Phase::kRolledBack);
   EXPECT_EQ(r.data.value("rollback_from", ""), "pausing") << r.data.dump();
   EXPECT_NE(r.data.value("rollback_reason", "").find("pause not acknowledged"), std::string::npos)
@@ -99,8 +98,7 @@ TEST_F(PauseAckTest, ASessionThatNeverReachesABoundaryAbortsTheCutover) {
   ASSERT_TRUE(stuck->Exec("BEGIN; SELECT 1").ok());  // holds a transaction open throughout
 
   MigrationRecord r = Migrate(nlohmann::json::array({ProxyEntry(h_.proxy->admin_port())}));
-  Phase phase;
-  ASSERT_TRUE(ParsePhaseValue(r.phase, &phase));
+  Phase phase = r.phase;
   EXPECT_EQ(phase, Phase::kRolledBack);
   EXPECT_EQ(r.data.value("rollback_from", ""), "pausing") << r.data.dump();
   // The session that kept the pause from completing is untouched and can still commit.

@@ -1,0 +1,60 @@
+// MemoryStore: the MigrationStore contract held in memory, for unit tests of the workflow
+// (no file, no SQLite). Same semantics as SqliteStore: compare-and-set transitions, events in
+// the same step, the lease rule of DecideRunnerGrant, unknown phase values refused at the
+// edge. Thread-safe. Lost with the process.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/migration_store.h"
+
+namespace pgshift {
+
+class MemoryStore : public MigrationStore {
+ public:
+  Status Create(const MigrationRecord& record, double now) override;
+  Result<MigrationRecord> Get(const std::string& name) override;
+  Result<std::vector<MigrationRecord>> List() override;
+  Result<std::vector<EventRecord>> Events(const std::string& name) override;
+  Status ApplyTransition(const std::string& name, const RunnerLease& lease, Phase from, Phase to,
+                         const std::string& reason, const nlohmann::json& data_patch,
+                         double now) override;
+  Status MergeData(const std::string& name, const RunnerLease& lease, Phase expected_phase,
+                   const nlohmann::json& patch, double now) override;
+  Status RequestCutover(const std::string& name, double now) override;
+  Status RequestRollback(const std::string& name, const nlohmann::json& data_patch,
+                         double now) override;
+  Result<LeaseGrant> AcquireRunner(const std::string& name, const std::string& owner,
+                                   std::chrono::milliseconds ttl, double now,
+                                   const std::string& dead_owner) override;
+  Status RenewRunner(const std::string& name, const RunnerLease& lease,
+                     std::chrono::milliseconds ttl, double now) override;
+  Result<double> CheckRunner(const std::string& name, const RunnerLease& lease) override;
+  Status ReleaseRunner(const std::string& name, const RunnerLease& lease) override;
+  std::string Location() const override { return "memory"; }
+
+  // Tests: stores a raw phase value, as a newer pgshift could have written it.
+  void SetRawPhaseForTest(const std::string& name, int value);
+
+ private:
+  // Phases are kept as the integers a file would hold, so that the edge check is the same.
+  struct Row {
+    MigrationRecord record;  // record.phase unused; see phase
+    int phase = 0;
+    LeaseRow lease;
+    std::vector<EventRecord> events;
+  };
+  Result<Row*> Find(const std::string& name);
+  Result<MigrationRecord> Read(const Row& row) const;
+  Status CheckLease(const std::string& name, const Row& row, const RunnerLease& lease) const;
+
+  std::mutex mu_;
+  std::map<std::string, Row> rows_;
+  std::vector<std::string> order_;  // creation order, for List
+  int64_t next_event_id_ = 1;
+};
+
+}  // namespace pgshift

@@ -1,0 +1,71 @@
+// SqliteStore: the MigrationStore in an embedded SQLite file, for one orchestrator host.
+//
+// Tables: migrations (one row each), events (one per transition, written in the transition's
+// transaction), runner_leases (one per migration that ever had a runner), pgshift_meta
+// (schema_version). Open() migrates older files forward. Every write a runner makes runs in a
+// BEGIN IMMEDIATE transaction that first checks the lease token, so a runner that lost its
+// lease writes nothing. One connection serves every thread of the process; a mutex keeps each
+// operation (and its transaction) whole.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/migration_store.h"
+
+struct sqlite3;
+
+namespace pgshift {
+
+class SqliteStore : public MigrationStore {
+ public:
+  // Opens (creating if needed, owner-only) the store at `path` and brings its schema up to
+  // date. kInvalidArgument naming the path when it is not a pgshift store, cannot be opened,
+  // or comes from a newer pgshift.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  Status Create(const MigrationRecord& record, double now) override;
+  Result<MigrationRecord> Get(const std::string& name) override;
+  Result<std::vector<MigrationRecord>> List() override;
+  Result<std::vector<EventRecord>> Events(const std::string& name) override;
+  Status ApplyTransition(const std::string& name, const RunnerLease& lease, Phase from, Phase to,
+                         const std::string& reason, const nlohmann::json& data_patch,
+                         double now) override;
+  Status MergeData(const std::string& name, const RunnerLease& lease, Phase expected_phase,
+                   const nlohmann::json& patch, double now) override;
+  Status RequestCutover(const std::string& name, double now) override;
+  Status RequestRollback(const std::string& name, const nlohmann::json& data_patch,
+                         double now) override;
+  Result<LeaseGrant> AcquireRunner(const std::string& name, const std::string& owner,
+                                   std::chrono::milliseconds ttl, double now,
+                                   const std::string& dead_owner) override;
+  Status RenewRunner(const std::string& name, const RunnerLease& lease,
+                     std::chrono::milliseconds ttl, double now) override;
+  Result<double> CheckRunner(const std::string& name, const RunnerLease& lease) override;
+  Status ReleaseRunner(const std::string& name, const RunnerLease& lease) override;
+  std::string Location() const override { return path_; }
+
+  // The schema version this build writes.
+  static constexpr int kSchemaVersion = 2;
+
+ private:
+  SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status Exec(const std::string& sql);
+  Status Migrate();
+  Result<MigrationRecord> GetLocked(const std::string& name);
+  Result<LeaseRow> LeaseLocked(const std::string& name);
+  Status PutLeaseLocked(const std::string& name, const LeaseRow& row);
+  // Within a transaction: ok when `lease` is the current grant for `name`.
+  Status CheckLeaseLocked(const std::string& name, const RunnerLease& lease);
+  Status WriteDataLocked(const std::string& name, const nlohmann::json& data, const char* extra_set,
+                         double now);
+  Status Unavailable(const std::string& what) const;
+
+  std::mutex mu_;
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace pgshift
