@@ -47,7 +47,7 @@ ProxyHarness::ProxyHarness(HarnessOptions options) {
       "\nclient_ca = " + pki.ca_cert() +
       "\n\n[cluster orders]\nhost = 127.0.0.1\nport = " + std::to_string(primary->port()) +
       "\ndatabase = appdb\nuser = app\npassword_file = app.password\n\n"
-      "[identity svc-orders]\ndatabases = orders\nroles = app\n\n"
+      "[identity svc-orders]\ndatabases = orders\nroles = app\nreplication = on\n\n"
       "[identity spiffe://example.org/billing]\ndatabases = *\nroles = *\n\n"
       "[identity svc-other]\ndatabases = inventory\nroles = app\n\n"
       "[identity svc-readonly]\ndatabases = orders\nroles = reader\n" +
