@@ -198,5 +198,33 @@ TEST(ProxyConfigDocs, TheDocumentedExampleLoadsAsWritten) {
   EXPECT_TRUE(config->warnings.empty());
 }
 
+TEST(ProxyConfigSecrets, ASecretFileOthersMayReadIsWarnedAboutByNameNotContent) {
+  std::string example = DocumentedExample();
+  ASSERT_NE(example, "");
+  TempDir dir{"pgshift-loose-secret"};
+  for (const char* file : {"admin.token", "app.password", "server.crt", "server.key", "ca.crt"}) {
+    std::string path = dir.path() + "/" + file;
+    std::ofstream(path) << "secret-content-of-" << file << "\n";
+    std::filesystem::permissions(path, std::filesystem::perms(0600));
+  }
+  std::filesystem::permissions(dir.path() + "/app.password", std::filesystem::perms(0644));
+  std::string path = dir.path() + "/proxy.ini";
+  std::ofstream(path) << example;
+  LogCapture log;
+  auto config = proxy::LoadProxyConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  bool warned = false;
+  for (const std::string& line : log.Lines()) {
+    if (line.find("is readable by group or others") == std::string::npos) continue;
+    EXPECT_NE(line.find("[warning]"), std::string::npos) << line;
+    EXPECT_NE(line.find("password_file: secret file " + dir.path() + "/app.password"),
+              std::string::npos)
+        << line;
+    EXPECT_EQ(line.find("secret-content"), std::string::npos) << line;
+    warned = true;
+  }
+  EXPECT_TRUE(warned) << "no warning logged";
+}
+
 }  // namespace
 }  // namespace pgshift::testing

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -37,6 +38,9 @@ ProxyHarness::ProxyHarness(HarnessOptions options) {
   password_path = dir.path() + "/app.password";
   std::ofstream(password_path) << kAppPassword << "\n";
   std::ofstream(dir.path() + "/admin.token") << kAdminToken << "\n";
+  // Secrets as an operator should keep them (a looser file makes the config loader warn).
+  std::filesystem::permissions(password_path, std::filesystem::perms(0600));
+  std::filesystem::permissions(dir.path() + "/admin.token", std::filesystem::perms(0600));
   int port = *ReservePort(), admin = *ReservePort();
   std::string text =
       "[proxy]\nlisten = 127.0.0.1:" + std::to_string(port) +
