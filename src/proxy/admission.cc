@@ -1,6 +1,11 @@
 // The proxy's admission policy (mutual TLS identities, roles, clusters, replication).
 #include "proxy/admission.h"
 
+#include <cctype>
+#include <cstdio>
+
+#include "proxy/wire_format.h"
+
 namespace pgshift::proxy {
 namespace {
 
@@ -31,16 +36,25 @@ AdmissionDecision DecideAdmission(const ProxyConfig& config, const ClientCredent
   // A database parameter present but empty is kept (PostgreSQL then fails to find it).
   const std::string& database = ParamOr(params, "database", user);
   if (user.empty()) return Refuse("28000", "pgshift: no user name in the startup packet");
+  // The certificate before any other value the client chose: an unauthenticated client
+  // learns nothing more than that it needs one.
+  if (config.client_tls && !client.identity.ok()) {
+    return Refuse("28000", "pgshift: " + client.identity.status().message());
+  }
   auto replication = ReplicationModeOf(params);
-  if (!replication.ok()) return Refuse("08P01", "pgshift: " + replication.status().message());
+  if (!replication.ok()) {
+    AdmissionDecision d = Refuse("08P01", "pgshift: " + replication.status().message());
+    d.replication_refused = true;
+    return d;
+  }
   if (std::string why = ReplicationRefusal(*replication); !why.empty()) {
-    return Refuse("28000", "pgshift: " + why);
+    AdmissionDecision d = Refuse("28000", "pgshift: " + why);
+    d.replication_refused = true;
+    return d;
   }
   std::string identity;
+  bool allows_replication = false;
   if (config.client_tls) {
-    if (!client.identity.ok()) {
-      return Refuse("28000", "pgshift: " + client.identity.status().message());
-    }
     identity = *client.identity;
     auto it = config.identities.find(identity);
     if (it == config.identities.end()) {
@@ -55,6 +69,20 @@ AdmissionDecision DecideAdmission(const ProxyConfig& config, const ClientCredent
       return Refuse("28000",
                     "pgshift: identity \"" + identity + "\" may not use role \"" + user + "\"");
     }
+    allows_replication = it->second.replication;
+  }
+  if (*replication == ReplicationMode::kLogical && !allows_replication) {
+    // A replication session can create slots (which hold WAL on the server until its disk
+    // fills) and is neither held by a pause nor ended by the fence: only identities named
+    // for it may open one.
+    AdmissionDecision d = Refuse(
+        "28000", config.client_tls
+                     ? "pgshift: identity \"" + identity +
+                           "\" may not open replication connections (replication=database)"
+                     : std::string("pgshift: replication connections (replication=database) "
+                                   "require a client certificate whose identity allows them"));
+    d.replication_refused = true;
+    return d;
   }
   auto cl = config.clusters.find(database);
   if (cl == config.clusters.end()) {
@@ -70,7 +98,81 @@ AdmissionDecision DecideAdmission(const ProxyConfig& config, const ClientCredent
   d.cluster = &cl->second;
   d.identity = std::move(identity);
   d.replication = *replication;
+  d.identity_allows_replication = allows_replication;
   return d;
+}
+
+namespace {
+
+// The first keywords of PostgreSQL 15's replication grammar (src/backend/replication/
+// repl_gram.y), SHOW excepted: what walsender.c runs as a replication command rather than SQL.
+constexpr std::string_view kReplicationCommands[] = {
+    "IDENTIFY_SYSTEM",       "CREATE_REPLICATION_SLOT", "START_REPLICATION",
+    "READ_REPLICATION_SLOT", "DROP_REPLICATION_SLOT",   "TIMELINE_HISTORY",
+    "BASE_BACKUP",
+};
+
+bool IsReplicationCommand(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  size_t end = i;
+  while (end < sql.size() &&
+         (std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) {
+    ++end;
+  }
+  std::string_view word = sql.substr(i, end - i);
+  for (std::string_view command : kReplicationCommands) {
+    if (word.size() != command.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < word.size() && same; ++k) {
+      same = std::toupper(static_cast<unsigned char>(word[k])) == command[k];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ReplicationMessageAllowed(char type, std::string_view msg, bool complete, bool sql_allowed) {
+  if (sql_allowed) return true;
+  namespace t = wire::type;
+  switch (type) {
+    case t::kQuery:
+      // The body: after the type byte and length word, NUL-terminated text.
+      return complete && msg.size() > 5 && IsReplicationCommand(msg.substr(5));
+    case t::kCopyData:  // START_REPLICATION's stream: standby status updates
+    case t::kCopyDone:
+    case t::kCopyFail:
+    case t::kTerminate:
+      return true;
+    default:
+      return false;  // extended protocol, function calls: SQL by another door
+  }
+}
+
+std::string EscapedForLog(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace pgshift::proxy

@@ -35,7 +35,7 @@ namespace pgshift::proxy {
   X(kSessionsEndedOnSwitch, "pgshift_proxy_sessions_ended_on_switch_total", "counter",          \
     "Sessions ended because their state could not be carried")                                  \
   X(kAuthRejected, "pgshift_proxy_auth_rejected_total", "counter",                              \
-    "Clients refused (certificate, database or role)")                                          \
+    "Clients refused by admission (TLS, certificate, identity, database, role, replication)")   \
   X(kProtocolErrors, "pgshift_proxy_protocol_errors_total", "counter",                          \
     "Sessions closed for malformed protocol input")                                             \
   X(kBackendErrors, "pgshift_proxy_backend_errors_total", "counter",                            \
@@ -44,7 +44,17 @@ namespace pgshift::proxy {
   X(kReplicationSessionsOpened, "pgshift_proxy_replication_sessions_opened_total", "counter",   \
     "Logical replication sessions admitted")                                                    \
   X(kReplicationSessionsActive, "pgshift_proxy_replication_sessions_active", "gauge",           \
-    "Logical replication sessions open now (they stay on their server through a switch)")
+    "Logical replication sessions open now (they stay on their server through a switch)")       \
+  X(kReplicationRefused, "pgshift_proxy_replication_refused_total", "counter",                  \
+    "Replication connections refused (physical, invalid value, identity without replication)")  \
+  X(kReplicationMessagesRefused, "pgshift_proxy_replication_messages_refused_total", "counter", \
+    "Replication sessions ended for a message other than a replication command")                \
+  X(kTlsHandshakeFailures, "pgshift_proxy_tls_handshake_failures_total", "counter",             \
+    "Client TLS handshakes that failed or were abandoned")                                      \
+  X(kStartupTimeouts, "pgshift_proxy_startup_timeouts_total", "counter",                        \
+    "Clients that did not complete their startup in time")                                      \
+  X(kCancelKeyFailures, "pgshift_proxy_cancel_key_failures_total", "counter",                   \
+    "Logins failed because no cancel key could be drawn (random source failure)")
 
 enum class Metric {
 #define PGSHIFT_METRIC_ENUM(id, name, type, help) id,

@@ -1,10 +1,14 @@
 // Parsing and validation of the proxy's configuration file.
 #include "proxy/proxy_config.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/log.h"
 
 namespace pgshift::proxy {
 namespace {
@@ -71,10 +75,17 @@ std::string Resolve(const Where& w, const std::string& path) {
   return (std::filesystem::path(w.dir) / path).string();
 }
 
-// Reads a one-line secret; the message names the file, never the content.
-Result<std::string> ReadSecret(const Where& w, const std::string& path) {
+// Reads a one-line secret; the message names the file, never the content. A file that group
+// or others may read adds a warning to `warnings`.
+Result<std::string> ReadSecret(const Where& w, const std::string& path,
+                               std::vector<std::string>& warnings) {
   std::ifstream in(path);
   if (!in) return w.Error("cannot read file " + path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    warnings.push_back(w.origin + ":" + std::to_string(w.line) + ": " + w.key + ": secret file " +
+                       path + " is readable by group or others (chmod 600 it)");
+  }
   std::string first;
   std::getline(in, first);
   while (!first.empty() && (first.back() == '\r' || first.back() == ' ')) first.pop_back();
@@ -93,7 +104,7 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
   if (k == "listen") return ParseAddress(w, v, c.listen_host, c.listen_port);
   if (k == "admin_listen") return ParseAddress(w, v, c.admin_host, c.admin_port);
   if (k == "admin_token_file") {
-    ASSIGN_OR_RETURN(c.admin_token, ReadSecret(w, Resolve(w, v)));
+    ASSIGN_OR_RETURN(c.admin_token, ReadSecret(w, Resolve(w, v), c.warnings));
     return Status::Ok();
   }
   if (k == "client_tls") {
@@ -138,7 +149,8 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
       "client_tls, tls_cert, tls_key, client_ca, threads, buffer_kb, io_engine)");
 }
 
-Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v) {
+Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v,
+                     std::vector<std::string>& warnings) {
   const std::string& k = w.key;
   if (k == "host")
     c.host = v;
@@ -149,7 +161,7 @@ Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v) {
   else if (k == "user")
     c.user = v;
   else if (k == "password_file") {
-    ASSIGN_OR_RETURN(c.password, ReadSecret(w, Resolve(w, v)));
+    ASSIGN_OR_RETURN(c.password, ReadSecret(w, Resolve(w, v), warnings));
   } else if (k == "tls") {
     ASSIGN_OR_RETURN(bool on, ParseBool(w, v));
     c.tls = on ? BackendTls::kRequire : BackendTls::kDisable;
@@ -165,9 +177,24 @@ Status SetIdentityKey(IdentityConfig& c, const Where& w, const std::string& v) {
     c.databases = SplitList(v);
   else if (w.key == "roles")
     c.roles = SplitList(v);
-  else
-    return w.Error("unknown key in [identity " + c.name + "] (expected databases, roles)");
+  else if (w.key == "replication") {
+    ASSIGN_OR_RETURN(c.replication, ParseBool(w, v));
+  } else {
+    return w.Error("unknown key in [identity " + c.name +
+                   "] (expected databases, roles, replication)");
+  }
   return Status::Ok();
+}
+
+// `line` without its trailing comment: from the first `#` preceded by a space or tab. A `#`
+// elsewhere (`a#b`, a URI fragment) belongs to the value; docs/proxy.md states the rule.
+std::string WithoutInlineComment(const std::string& line) {
+  for (size_t i = 1; i < line.size(); ++i) {
+    if (line[i] == '#' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+      return Trim(std::string_view(line).substr(0, i));
+    }
+  }
+  return line;
 }
 
 Status Validate(const ProxyConfig& c, const std::string& origin) {
@@ -212,6 +239,7 @@ Result<ProxyConfig> ParseProxyConfig(const std::string& text, const std::string&
     w.key.clear();
     std::string line = Trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    line = WithoutInlineComment(line);
     if (line[0] == '[') {
       if (line.back() != ']') return w.Error("section header '" + line + "' lacks ']'");
       std::string inner = Trim(line.substr(1, line.size() - 2));
@@ -248,7 +276,7 @@ Result<ProxyConfig> ParseProxyConfig(const std::string& text, const std::string&
         RETURN_IF_ERROR(SetProxyKey(c, w, value));
         break;
       case Section::kCluster:
-        RETURN_IF_ERROR(SetClusterKey(c.clusters[section_name], w, value));
+        RETURN_IF_ERROR(SetClusterKey(c.clusters[section_name], w, value, c.warnings));
         break;
       case Section::kIdentity:
         RETURN_IF_ERROR(SetIdentityKey(c.identities[section_name], w, value));
@@ -264,7 +292,9 @@ Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
   if (!in) return InvalidArgument("cannot read proxy config " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseProxyConfig(ss.str(), path);
+  ASSIGN_OR_RETURN(ProxyConfig config, ParseProxyConfig(ss.str(), path));
+  for (const std::string& warning : config.warnings) spdlog::warn("proxy config {}", warning);
+  return config;
 }
 
 }  // namespace pgshift::proxy

@@ -30,6 +30,10 @@ struct IdentityConfig {
   std::string name;
   std::set<std::string> databases;
   std::set<std::string> roles;
+  // May open logical replication connections (replication=database): off by default, since
+  // such a session can create slots that hold WAL on the server, and is neither held by a
+  // pause nor ended by the cutover's fence.
+  bool replication = false;
   bool AllowsDatabase(const std::string& db) const;
   bool AllowsRole(const std::string& role) const;
 };
@@ -52,9 +56,16 @@ struct ProxyConfig {
   int connect_timeout_ms = 5000;
   std::map<std::string, ClusterConfig> clusters;
   std::map<std::string, IdentityConfig> identities;
+  // Things worth an operator's attention that do not stop the proxy (e.g. a secret file
+  // readable by group or others), each naming file and line, never a secret. LoadProxyConfig
+  // also logs them.
+  std::vector<std::string> warnings;
 };
 
 // Reads and validates the file at `path`. kInvalidArgument naming "path:line: key: problem".
+// Comments: a line whose first non-blank character is `#` or `;`, and, after a value or a
+// section header, everything from a `#` that follows a space or tab (a `#` inside a value,
+// as in `a#b`, is kept).
 Result<ProxyConfig> LoadProxyConfig(const std::string& path);
 // The same over text already read; `origin` names it in errors.
 Result<ProxyConfig> ParseProxyConfig(const std::string& text, const std::string& origin);

@@ -43,7 +43,7 @@ std::string ReplicationRefusal(ReplicationMode mode) {
   if (mode != ReplicationMode::kPhysical) return "";
   return "physical replication connections are not served by the proxy (standbys and "
          "pg_basebackup must connect to the server itself); logical replication "
-         "(replication=database) is";
+         "(replication=database) is served to identities allowed it";
 }
 
 }  // namespace pgshift::proxy

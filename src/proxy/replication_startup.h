@@ -4,7 +4,8 @@
 //
 // Logical replication (`replication=database`: pg_recvlogical, logical replication
 // subscribers, Debezium and other CDC consumers) is admitted under the same identity rules
-// as any session and forwarded byte for byte (IDENTIFY_SYSTEM, CREATE_REPLICATION_SLOT,
+// as any session, only for identities with `replication = on` (admission.h), and forwarded
+// byte for byte (IDENTIFY_SYSTEM, CREATE_REPLICATION_SLOT,
 // START_REPLICATION, then CopyBoth). Such a session is never held by a pause and never moved
 // by a switch: it stays on the server it logged in to until that server ends it. That is
 // what the cutover needs. The orchestrator waits for each consumer to confirm the CDC fence

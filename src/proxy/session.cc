@@ -69,7 +69,8 @@ bool Session::PumpOnce() {
   if (stage_ == Stage::kTlsHandshake) {
     int r = client.Handshake();
     if (r < 0) {
-      metrics_->Add(Metric::kAuthRejected);
+      metrics_->Add(Metric::kTlsHandshakeFailures);
+      spdlog::info("proxy session {} from {}: TLS handshake failed", id_, peer_);
       Close();  // no TLS channel to say anything on
       return false;
     }
@@ -192,6 +193,15 @@ void Session::OnSendDone(bool to_backend, int result) {
 MessageAction Session::OnClientMessage(char type, std::string_view msg, bool complete) {
   namespace t = wire::type;
   if (replication_) {
+    if (!ReplicationMessageAllowed(type, msg, complete, replication_sql_allowed_)) {
+      metrics_->Add(Metric::kReplicationMessagesRefused);
+      spdlog::info(
+          "proxy session {} from {} ({}): ended: message '{}' is not a replication command", id_,
+          peer_, EscapedForLog(identity_), EscapedForLog(std::string(1, type)));
+      End("42501",
+          "pgshift: only replication commands may be sent over this replication connection");
+      return MessageAction::kHold;  // never forwarded: the session is closing
+    }
     // Never held, never moved, never counted busy: see replication_startup.h.
     if (type == t::kQuery) metrics_->Add(Metric::kQueries);
     return MessageAction::kForward;
@@ -339,6 +349,7 @@ void Session::HandleStartupBytes() {
   if (packet.kind == Kind::kCancelRequest) {
     ProxyKey key;
     if (!wire::ReadCancelKey(packet.body, key.pid, key.secret)) {
+      metrics_->Add(Metric::kProtocolErrors);
       return Reject("08P01", "pgshift: invalid cancel request");
     }
     if (auto target = ctx_.cancels.Find(key)) {
@@ -370,8 +381,13 @@ void Session::Admit(std::map<std::string, std::string> params) {
     credentials.identity = VerifiedClientIdentity(pump_.client().ssl());
   }
   AdmissionDecision decision = DecideAdmission(ctx_.config, credentials, params);
-  if (!decision.admitted()) return Reject(decision.sqlstate, decision.message);
+  if (!decision.admitted()) {
+    metrics_->Add(Metric::kAuthRejected);
+    if (decision.replication_refused) metrics_->Add(Metric::kReplicationRefused);
+    return Reject(decision.sqlstate, decision.message);
+  }
   replication_ = decision.replication == ReplicationMode::kLogical;
+  replication_sql_allowed_ = decision.identity_allows_replication;
   identity_ = std::move(decision.identity);
   cluster_config_ = decision.cluster;
   cluster_ = ctx_.Cluster(decision.database);
@@ -495,7 +511,15 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
     ctx_.cancels.Update(*key_, target);
     metrics_->Add(Metric::kSessionsMoved);
   } else {
-    key_ = ctx_.cancels.Issue(target);
+    Result<ProxyKey> key = ctx_.cancels.Issue(target);
+    if (!key.ok()) {
+      metrics_->Add(Metric::kCancelKeyFailures);
+      spdlog::error("proxy session {}: login failed: {}", id_, key.status().message());
+      return End("XX000",
+                 "pgshift: the proxy could not complete the login (internal error, see the "
+                 "proxy's log); try again");
+    }
+    key_ = *key;
     std::string hello = wire::AuthenticationOk();
     for (const auto& [k, v] : l.parameters) hello += wire::ParameterStatus(k, v);
     hello += wire::BackendKeyData(key_->pid, key_->secret);
@@ -551,15 +575,17 @@ void Session::CheckLoginDeadline(std::chrono::steady_clock::time_point now,
   if (stage_ == Stage::kLingering && now - lingering_since_ > std::chrono::seconds(5))
     return Close();
   if (before_login && now - created_ > limit) {
-    metrics_->Add(Metric::kProtocolErrors);
+    metrics_->Add(stage_ == Stage::kTlsHandshake ? Metric::kTlsHandshakeFailures
+                                                 : Metric::kStartupTimeouts);
     if (stage_ == Stage::kTlsHandshake) return Close();
     Reject("08P01", "pgshift: the startup did not complete in time");
   }
 }
 
 void Session::Reject(const char* sqlstate, const std::string& message) {
-  metrics_->Add(Metric::kAuthRejected);
-  spdlog::info("proxy session {} from {} refused: {}", id_, peer_, message);
+  // The message may carry what the client sent (a parameter value, a name): escaped, so it
+  // cannot forge log lines.
+  spdlog::info("proxy session {} from {} refused: {}", id_, peer_, EscapedForLog(message));
   End(sqlstate, message);
 }
 

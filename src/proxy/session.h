@@ -125,6 +125,8 @@ class Session {
   std::shared_ptr<BackendLogin> LoginJob(const Endpoint& endpoint) const;
   void StartLogin();
   void StartMove();
+  // Refuses before login: logs which rule refused (escaped) and ends with `message`. The
+  // caller counts the refusal under its own metric.
   void Reject(const char* sqlstate, const std::string& message);
   // Sends a FATAL error (when the stream is at a message boundary) then closes.
   void End(const char* sqlstate, const std::string& message);
@@ -155,6 +157,8 @@ class Session {
   // replication_startup.h. backend_said_error_: its server's last message was an error.
   bool replication_ = false;
   bool backend_said_error_ = false;
+  // Its identity has `replication = on`: SQL may go over it too (ReplicationMessageAllowed).
+  bool replication_sql_allowed_ = false;
 
   std::map<std::string, std::string> startup_params_;
   std::string identity_;

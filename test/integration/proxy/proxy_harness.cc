@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -37,6 +38,9 @@ ProxyHarness::ProxyHarness(HarnessOptions options) {
   password_path = dir.path() + "/app.password";
   std::ofstream(password_path) << kAppPassword << "\n";
   std::ofstream(dir.path() + "/admin.token") << kAdminToken << "\n";
+  // Secrets as an operator should keep them (a looser file makes the config loader warn).
+  std::filesystem::permissions(password_path, std::filesystem::perms(0600));
+  std::filesystem::permissions(dir.path() + "/admin.token", std::filesystem::perms(0600));
   int port = *ReservePort(), admin = *ReservePort();
   std::string text =
       "[proxy]\nlisten = 127.0.0.1:" + std::to_string(port) +
@@ -47,7 +51,7 @@ ProxyHarness::ProxyHarness(HarnessOptions options) {
       "\nclient_ca = " + pki.ca_cert() +
       "\n\n[cluster orders]\nhost = 127.0.0.1\nport = " + std::to_string(primary->port()) +
       "\ndatabase = appdb\nuser = app\npassword_file = app.password\n\n"
-      "[identity svc-orders]\ndatabases = orders\nroles = app\n\n"
+      "[identity svc-orders]\ndatabases = orders\nroles = app\nreplication = on\n\n"
       "[identity spiffe://example.org/billing]\ndatabases = *\nroles = *\n\n"
       "[identity svc-other]\ndatabases = inventory\nroles = app\n\n"
       "[identity svc-readonly]\ndatabases = orders\nroles = reader\n" +

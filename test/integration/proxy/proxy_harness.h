@@ -1,5 +1,7 @@
 // ProxyHarness: a real PostgreSQL primary prepared for the proxy (role "app" with a SCRAM
 // password, database "appdb"), a test PKI, a config file and an in-process ProxyServer.
+// Identity svc-orders has `replication = on` (replication tests stream through it);
+// spiffe://example.org/billing reaches every cluster but may not replicate.
 // Clients reach it with libpq over mutual TLS, or with raw sockets for protocol abuse.
 #pragma once
 

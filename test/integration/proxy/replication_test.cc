@@ -1,5 +1,6 @@
 // Logical replication through the proxy: a real pg_recvlogical streams a test_decoding slot
-// over mutual TLS; a pause does not wait for it; a switch leaves it on the old server until
+// over mutual TLS (as svc-orders, which the harness gives `replication = on`); a pause does
+// not wait for it; a switch leaves it on the old server until
 // that server ends it, and its retry is routed to the new primary. Physical replication and
 // unauthorised identities are refused clearly.
 #include <gtest/gtest.h>
@@ -147,7 +148,11 @@ TEST(ProxyReplication, RefusesPhysicalReplicationAndUnauthorisedIdentities) {
   EXPECT_NE(bogus.find("invalid value for parameter \"replication\""), std::string::npos) << bogus;
   std::string denied = ConnectError(h.ConnString(&other) + " replication=database");
   EXPECT_NE(denied.find("may not connect to database \"orders\""), std::string::npos) << denied;
-  for (const std::string& m : {physical, bogus, denied}) {
+  // Allowed on the database but without `replication = on`.
+  proxy::ClientCert billing = h.pki.Client("x", "spiffe://example.org/billing");
+  std::string no_right = ConnectError(h.ConnString(&billing) + " replication=database");
+  EXPECT_NE(no_right.find("may not open replication connections"), std::string::npos) << no_right;
+  for (const std::string& m : {physical, bogus, denied, no_right}) {
     EXPECT_EQ(m.find(std::to_string(h.primary->port())), std::string::npos) << m;
   }
   // replication=false is an ordinary session.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proxy/wire_format.h"
+
 namespace pgshift::proxy {
 namespace {
 
@@ -16,6 +18,8 @@ ProxyConfig Config() {
       IdentityConfig{.name = "svc-orders", .databases = {"orders"}, .roles = {"app"}};
   c.identities["spiffe://example.org/admin"] =
       IdentityConfig{.name = "spiffe://example.org/admin", .databases = {"*"}, .roles = {"*"}};
+  c.identities["svc-cdc"] = IdentityConfig{
+      .name = "svc-cdc", .databases = {"orders"}, .roles = {"app"}, .replication = true};
   return c;
 }
 
@@ -123,11 +127,55 @@ TEST(Admission, TheUserIsCheckedBeforeTheCertificate) {
                 "pgshift: no user name in the startup packet");
 }
 
-TEST(Admission, AdmitsLogicalReplication) {
-  auto d = DecideAdmission(Config(), Cert("svc-orders"),
+TEST(Admission, AdmitsLogicalReplicationForAnIdentityAllowedIt) {
+  auto d = DecideAdmission(Config(), Cert("svc-cdc"),
                            {{"user", "app"}, {"database", "orders"}, {"replication", "database"}});
   ASSERT_TRUE(d.admitted()) << d.message;
   EXPECT_EQ(d.replication, ReplicationMode::kLogical);
+  EXPECT_TRUE(d.identity_allows_replication);
+}
+
+TEST(Admission, RefusesLogicalReplicationToAnIdentityWithoutTheRight) {
+  // svc-orders may use orders as app, but has no `replication = on`.
+  auto d = DecideAdmission(Config(), Cert("svc-orders"),
+                           {{"user", "app"}, {"database", "orders"}, {"replication", "database"}});
+  ExpectRefused(d, "28000",
+                "pgshift: identity \"svc-orders\" may not open replication connections "
+                "(replication=database)");
+  EXPECT_TRUE(d.replication_refused);
+  // The same identity's ordinary sessions are not affected.
+  EXPECT_TRUE(
+      DecideAdmission(Config(), Cert("svc-orders"), {{"user", "app"}, {"database", "orders"}})
+          .admitted());
+}
+
+TEST(Admission, WithoutClientTlsNoReplicationIsServed) {
+  ProxyConfig config = Config();
+  config.client_tls = false;
+  auto d = DecideAdmission(config, ClientCredentials{},
+                           {{"user", "app"}, {"database", "orders"}, {"replication", "database"}});
+  ExpectRefused(d, "28000",
+                "pgshift: replication connections (replication=database) require a client "
+                "certificate whose identity allows them");
+  EXPECT_TRUE(d.replication_refused);
+}
+
+TEST(Admission, OrdinaryRefusalsAreNotCountedAsReplicationRefusals) {
+  auto d = DecideAdmission(Config(), Cert("svc-orders"), {{"user", "app"}, {"database", "app"}});
+  ASSERT_FALSE(d.admitted());
+  EXPECT_FALSE(d.replication_refused);
+}
+
+TEST(Admission, TheCertificateIsCheckedBeforeTheReplicationValue) {
+  ClientCredentials none{.over_tls = true,
+                         .identity = Unauthenticated("a client certificate is required (connect "
+                                                     "with sslcert/sslkey)")};
+  for (const char* value : {"sometimes\nforged log line", "true", "database"}) {
+    ExpectRefused(
+        DecideAdmission(Config(), none,
+                        {{"user", "app"}, {"database", "orders"}, {"replication", value}}),
+        "28000", "pgshift: a client certificate is required (connect with sslcert/sslkey)");
+  }
 }
 
 TEST(Admission, ReplicationOffIsAnOrdinarySession) {
@@ -140,8 +188,13 @@ TEST(Admission, ReplicationOffIsAnOrdinarySession) {
 TEST(Admission, RefusesPhysicalReplication) {
   auto d = DecideAdmission(Config(), Cert("svc-orders"),
                            {{"user", "app"}, {"database", "orders"}, {"replication", "true"}});
-  ExpectRefused(d, "28000", "pgshift: " + ReplicationRefusal(ReplicationMode::kPhysical));
-  EXPECT_NE(d.message.find("physical replication"), std::string::npos);
+  // The whole sentence (it once ended mid-way, "... logical replication (replication=database)
+  // is").
+  ExpectRefused(d, "28000",
+                "pgshift: physical replication connections are not served by the proxy "
+                "(standbys and pg_basebackup must connect to the server itself); logical "
+                "replication (replication=database) is served to identities allowed it");
+  EXPECT_TRUE(d.replication_refused);
 }
 
 TEST(Admission, RefusesAnInvalidReplicationValue) {
@@ -171,6 +224,48 @@ TEST(Admission, WithoutClientTlsNoIdentityIsChecked) {
       "28000",
       "pgshift: role \"postgres\" has no credential at this proxy for database "
       "\"orders\"");
+}
+
+std::string QueryMessage(const std::string& sql) { return wire::Query(sql); }
+
+TEST(ReplicationMessages, WithoutTheRightOnlyReplicationCommandsPass) {
+  for (const char* sql :
+       {"IDENTIFY_SYSTEM", "CREATE_REPLICATION_SLOT \"s\" LOGICAL \"test_decoding\"",
+        "START_REPLICATION SLOT \"s\" LOGICAL 0/0", "read_replication_slot s",
+        "  DROP_REPLICATION_SLOT s WAIT", "TIMELINE_HISTORY 1", "BASE_BACKUP",
+        "identify_system;"}) {
+    EXPECT_TRUE(ReplicationMessageAllowed('Q', QueryMessage(sql), true, false)) << sql;
+  }
+  for (const char* sql :
+       {"SHOW data_directory_mode", "SET search_path = ''", "select 1",
+        "SELECT pg_catalog.set_config('search_path', '', false)", "IDENTIFY_SYSTEMX", "",
+        "/* IDENTIFY_SYSTEM */ select 1", "CREATE TABLE t()"}) {
+    EXPECT_FALSE(ReplicationMessageAllowed('Q', QueryMessage(sql), true, false)) << sql;
+  }
+  // A Query too large to inspect is not taken on trust.
+  EXPECT_FALSE(
+      ReplicationMessageAllowed('Q', QueryMessage("IDENTIFY_SYSTEM").substr(0, 5), false, false));
+  // The COPY stream of START_REPLICATION and Terminate pass; the extended protocol does not.
+  for (char type : {'d', 'c', 'f', 'X'}) {
+    EXPECT_TRUE(ReplicationMessageAllowed(type, "", false, false)) << type;
+  }
+  for (char type : {'P', 'B', 'E', 'S', 'F', 'D', 'H'}) {
+    EXPECT_FALSE(ReplicationMessageAllowed(type, "", false, false)) << type;
+  }
+}
+
+TEST(ReplicationMessages, AnIdentityAllowedReplicationMayRunSql) {
+  // pg_recvlogical sets search_path by SQL, subscribers copy tables by SQL.
+  EXPECT_TRUE(ReplicationMessageAllowed(
+      'Q', QueryMessage("SELECT pg_catalog.set_config('search_path', '', false)"), true, true));
+  EXPECT_TRUE(ReplicationMessageAllowed('Q', QueryMessage("SHOW wal_level"), true, true));
+}
+
+TEST(EscapedForLog, ControlCharactersCannotSplitALine) {
+  EXPECT_EQ(EscapedForLog("plain text, \"quoted\""), "plain text, \"quoted\"");
+  EXPECT_EQ(EscapedForLog("a\nb\r\tc\\d"), "a\\nb\\r\\tc\\\\d");
+  EXPECT_EQ(EscapedForLog(std::string("\x01\x7f", 2)), "\\x01\\x7f");
+  EXPECT_EQ(EscapedForLog("h\xc3\xa9"), "h\xc3\xa9");  // UTF-8 stays readable
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "fixture/temp_dir.h"
@@ -99,6 +100,66 @@ TEST_F(ProxyConfigTest, NeverEchoesSecrets) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message().find("s3cret"), std::string::npos);
   EXPECT_NE(c.status().message().find("appears twice"), std::string::npos);
+}
+
+TEST_F(ProxyConfigTest, ReplicationIsOffUnlessAnIdentitySaysOn) {
+  auto c = ParseProxyConfig(Base() +
+                                "[identity svc]\ndatabases = orders\nroles = app\n"
+                                "[identity cdc]\ndatabases = orders\nroles = app\n"
+                                "replication = on\n",
+                            "p.ini");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->identities.at("svc").replication);
+  EXPECT_TRUE(c->identities.at("cdc").replication);
+  auto bad = ParseProxyConfig(Base() + "[identity cdc]\nreplication = maybe\n", "p.ini");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("p.ini:12: replication: 'maybe' is not on/off"),
+            std::string::npos)
+      << bad.status().message();
+}
+
+TEST_F(ProxyConfigTest, InlineCommentsFollowABlank) {
+  auto c = ParseProxyConfig(Base() +
+                                "[identity spiffe://example.org/a#frag]   # the URI SAN\n"
+                                "databases = orders, b#2 # two of them\n"
+                                "roles = app\t# tab before the comment\n"
+                                "replication = on # CDC\n",
+                            "p.ini");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const IdentityConfig& id = c->identities.at("spiffe://example.org/a#frag");
+  EXPECT_EQ(id.databases, (std::set<std::string>{"orders", "b#2"}));
+  EXPECT_EQ(id.roles, (std::set<std::string>{"app"}));
+  EXPECT_TRUE(id.replication);
+  // A value that is only a comment is an empty value.
+  auto empty = ParseProxyConfig(Base() + "[identity x]\nroles = # none\n", "p.ini");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("p.ini:12: roles: empty value"), std::string::npos)
+      << empty.status().message();
+}
+
+TEST_F(ProxyConfigTest, WarnsAboutSecretFilesOthersMayRead) {
+  std::filesystem::permissions(secret_, std::filesystem::perms(0640));
+  std::filesystem::permissions(token_, std::filesystem::perms(0600));
+  auto c = ParseProxyConfig(Base(), "p.ini");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_EQ(c->warnings[0], "p.ini:10: password_file: secret file " + secret_ +
+                                " is readable by group or others (chmod 600 it)");
+  EXPECT_EQ(c->warnings[0].find("s3cret"), std::string::npos);
+
+  std::filesystem::permissions(secret_, std::filesystem::perms(0600));
+  std::filesystem::permissions(token_, std::filesystem::perms(0604));
+  auto d = ParseProxyConfig(Base(), "p.ini");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ(d->warnings.size(), 1u);
+  EXPECT_NE(d->warnings[0].find("admin_token_file: secret file " + token_), std::string::npos)
+      << d->warnings[0];
+  EXPECT_EQ(d->warnings[0].find("tok-123"), std::string::npos);
+
+  std::filesystem::permissions(token_, std::filesystem::perms(0600));
+  auto quiet = ParseProxyConfig(Base(), "p.ini");
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_TRUE(quiet->warnings.empty());
 }
 
 }  // namespace
