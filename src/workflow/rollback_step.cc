@@ -65,6 +65,7 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     target_fence.unfence_command.reset();
     // Its prepared transactions (replayed from the source) must not stop the way back.
     target_fence.prepared_need_block = false;
+    target_fence.own_backend_pids = ctx.OwnTargetPids();
     target_fence.orchestrator_user =
         s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
     auto fenced = MakeExternalPlatform()->Fence(*target, target_fence, ctx.clock());
