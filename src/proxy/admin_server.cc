@@ -13,8 +13,11 @@ namespace api = proxy_admin;
 
 // Requests are small JSON bodies from the orchestrator; a pause waits up to its deadline, so
 // workers are many (one per connection) and the timeouts bound only the socket I/O.
-HttpServerOptions AdminServerOptions() {
+HttpServerOptions AdminServerOptions(const ProxyConfig& config) {
   HttpServerOptions o;
+  // HTTPS when configured (required beyond loopback, see ProxyConfig validation).
+  o.tls_cert_file = config.admin_tls_cert;
+  o.tls_key_file = config.admin_tls_key;
   o.name = "proxy admin";
   o.max_connections = 32;
   o.max_body_bytes = 1 << 20;
@@ -169,7 +172,7 @@ HttpResponse AdminServer::Prepare(const std::string& cluster, const json& body) 
 }
 
 Status AdminServer::Start(const std::string& host, int port) {
-  server_ = std::make_unique<HttpServer>(routes_, AdminServerOptions());
+  server_ = std::make_unique<HttpServer>(routes_, AdminServerOptions(ctx_.config));
   return server_->Start(host, port);
 }
 

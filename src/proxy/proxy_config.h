@@ -44,7 +44,11 @@ struct ProxyConfig {
   std::string admin_host = "127.0.0.1";
   int admin_port = 0;
   std::string admin_token;  // secret: from admin_token_file
-  bool client_tls = true;   // off only for benchmarks: then identities are not checked
+  // HTTPS for the admin API (PEM files), both or neither. Required to bind admin_listen beyond
+  // loopback: the bearer token must not cross a network in clear.
+  std::string admin_tls_cert, admin_tls_key;
+  int admin_listen_line = 0;  // where admin_listen was set, for the validation's error
+  bool client_tls = true;     // off only for benchmarks: then identities are not checked
   std::string tls_cert, tls_key, client_ca;
   int threads = 2;
   size_t buffer_bytes = 64 * 1024;  // per direction per session
@@ -53,6 +57,10 @@ struct ProxyConfig {
   std::map<std::string, ClusterConfig> clusters;
   std::map<std::string, IdentityConfig> identities;
 };
+
+// True for an address only this host can reach: 127.0.0.0/8, ::1 (bracketed or not),
+// "localhost". Anything else (0.0.0.0, ::, another address, a host name) is beyond loopback.
+bool IsLoopbackHost(const std::string& host);
 
 // Reads and validates the file at `path`. kInvalidArgument naming "path:line: key: problem".
 Result<ProxyConfig> LoadProxyConfig(const std::string& path);
