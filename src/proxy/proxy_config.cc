@@ -308,7 +308,9 @@ Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
   if (!in) return InvalidArgument("cannot read proxy config " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseProxyConfig(ss.str(), path);
+  ASSIGN_OR_RETURN(ProxyConfig c, ParseProxyConfig(ss.str(), path));
+  c.route_file = path + ".routes";
+  return c;
 }
 
 }  // namespace pgshift::proxy

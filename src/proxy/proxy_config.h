@@ -48,7 +48,10 @@ struct ProxyConfig {
   // loopback: the bearer token must not cross a network in clear.
   std::string admin_tls_cert, admin_tls_key;
   int admin_listen_line = 0;  // where admin_listen was set, for the validation's error
-  bool client_tls = true;     // off only for benchmarks: then identities are not checked
+  // Where switched routes are persisted: "<config file>.routes" (route_persistence.h). Set by
+  // LoadProxyConfig; empty (text parsed without a file): routes are not persisted.
+  std::string route_file;
+  bool client_tls = true;  // off only for benchmarks: then identities are not checked
   std::string tls_cert, tls_key, client_ca;
   int threads = 2;
   size_t buffer_bytes = 64 * 1024;  // per direction per session

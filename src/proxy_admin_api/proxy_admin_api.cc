@@ -230,6 +230,49 @@ Result<ResumeAnswer> ResumeAnswer::FromJson(const json& j) {
   return a;
 }
 
+json RoutesAnswer::ToJson() const {
+  json routes_json = json::object();
+  for (const auto& [name, r] : routes) {
+    routes_json[name] = {{"host", r.host},
+                         {"port", r.port},
+                         {"version", r.version},
+                         {"tls", r.tls},
+                         {"paused", r.paused}};
+  }
+  return {{"version", version}, {"routes", routes_json}};
+}
+
+Result<RoutesAnswer> RoutesAnswer::FromJson(const json& j) {
+  RETURN_IF_ERROR(RequireObject(j, "the routes answer"));
+  RoutesAnswer a;
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  RETURN_IF_ERROR(ReadInteger<uint64_t>(j, "version", std::nullopt, 0, kMax,
+                                        "a non-negative integer", a.version));
+  if (!j.contains("routes") || !j["routes"].is_object()) {
+    return InvalidArgument("\"routes\" must be an object (cluster -> route)");
+  }
+  const json& all = j["routes"];
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    const std::string& name = it.key();
+    const json& r = it.value();
+    Status read = RequireObject(r, "a route");
+    RouteInfo info;
+    if (read.ok()) read = ReadString(r, "host", true, info.host);
+    if (read.ok()) {
+      read = ReadInteger<int>(r, "port", std::nullopt, 0, 65535, "a port (0-65535)", info.port);
+    }
+    if (read.ok()) {
+      read = ReadInteger<uint64_t>(r, "version", std::nullopt, 0, kMax, "a non-negative integer",
+                                   info.version);
+    }
+    if (read.ok()) read = ReadBool(r, "tls", info.tls);
+    if (read.ok()) read = ReadBool(r, "paused", info.paused);
+    if (!read.ok()) return InvalidArgument("route \"" + name + "\": " + read.message());
+    a.routes[name] = std::move(info);
+  }
+  return a;
+}
+
 json ErrorAnswer::ToJson() const {
   json j = {{"error", error}};
   if (version) j["version"] = *version;

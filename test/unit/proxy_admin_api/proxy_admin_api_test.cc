@@ -161,5 +161,25 @@ TEST(ProxyAdminApi, MalformedAnswersNameTheField) {
             std::string::npos);
 }
 
+// GET /v1/routes, read by the orchestrator after a refused switch.
+TEST(ProxyAdminApi, RoutesAnswerRoundTripsAndNamesABadRoute) {
+  RoutesAnswer a;
+  a.version = 9223372036854775807ull;
+  a.routes["orders"] = {"127.0.0.1", 5433, 9223372036854775807ull, true, false};
+  auto back = RoutesAnswer::FromJson(a.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->version, a.version);
+  EXPECT_EQ(back->routes.at("orders").host, "127.0.0.1");
+  EXPECT_EQ(back->routes.at("orders").port, 5433);
+  EXPECT_EQ(back->routes.at("orders").version, a.version);
+  EXPECT_TRUE(back->routes.at("orders").tls);
+  auto bad = RoutesAnswer::FromJson(nlohmann::json::parse(
+      R"({"version":1,"routes":{"orders":{"host":"h","port":"x","version":1,"tls":false,"paused":false}}})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("route \"orders\": \"port\""), std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(RoutesAnswer::FromJson(nlohmann::json::parse(R"({"version":1})")).ok());
+}
+
 }  // namespace
 }  // namespace pgshift::proxy_admin
