@@ -36,11 +36,16 @@ Status ReadCount(const json& j, const char* name, int& out) {
                           out);
 }
 
+// Durations are added to a clock's now(): bounded, so that the sum cannot overflow (a day is
+// far beyond any pause, prepare deadline or lease pgshift asks for).
+constexpr int64_t kMaxDurationMs = 24LL * 3600 * 1000;
+
 Status ReadDuration(const json& j, const char* name, milliseconds fallback, milliseconds& out) {
   int64_t ms = 0;
-  RETURN_IF_ERROR(ReadInteger<int64_t>(j, name, fallback.count(), 0,
-                                       std::numeric_limits<int64_t>::max(),
-                                       "a non-negative integer (milliseconds)", ms));
+  RETURN_IF_ERROR(ReadInteger<int64_t>(j, name, fallback.count(), 0, kMaxDurationMs,
+                                       "a non-negative integer of milliseconds up to 86400000 "
+                                       "(24 h)",
+                                       ms));
   out = milliseconds(ms);
   return Status::Ok();
 }
@@ -71,9 +76,14 @@ Status ReadIntegers(const json& j, const char* name, std::vector<T>& out) {
   bool ok = a.is_array();
   for (size_t i = 0; ok && i < a.size(); ++i) {
     ok = a[i].is_number_integer() && (a[i].is_number_unsigned() || a[i].get<int64_t>() >= 0);
-    if (ok) out.push_back(a[i].get<T>());
+    // In range of T too: a pid of 2^32 must not come out as another, negative, number.
+    ok = ok && a[i].get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+    if (ok) out.push_back(T(a[i].get<uint64_t>()));
   }
-  if (!ok) return InvalidArgument("\"" + std::string(name) + "\" must be an array of integers");
+  if (!ok) {
+    return InvalidArgument("\"" + std::string(name) +
+                           "\" must be an array of non-negative integers in range");
+  }
   return Status::Ok();
 }
 
