@@ -10,6 +10,18 @@ namespace pgshift {
 
 namespace api = proxy_admin;
 
+namespace {
+// A body that is not JSON goes into an error message, which the store may record in JSON: only
+// printable ASCII of it, so that a stray or hostile byte cannot make that write throw.
+std::string PrintableExcerpt(const std::string& body) {
+  std::string out = body.substr(0, 200);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+}  // namespace
+
 Result<nlohmann::json> ProxyRouter::Call(const ProxyAdmin& p, const std::string& verb,
                                          const nlohmann::json& body,
                                          std::chrono::milliseconds timeout) {
@@ -29,7 +41,7 @@ Result<nlohmann::json> ProxyRouter::Send(const ProxyAdmin& p, HttpRequest reques
   ASSIGN_OR_RETURN(HttpResponse r, HttpClient(p.address, options).Send(request, timeout));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (r.status == 200) return j.is_discarded() ? nlohmann::json::object() : j;
-  std::string detail = j.is_discarded() ? r.body.substr(0, 200) : j.dump();
+  std::string detail = j.is_discarded() ? PrintableExcerpt(r.body) : j.dump();
   if (r.status == 401 || r.status == 403) {
     return PermissionDenied(where + ": the admin token was refused; check token_file");
   }
