@@ -2,7 +2,7 @@
 // fed to AdminServer::Handle (the route table the HTTP server uses, without a socket), and the
 // body fed to every FromJson parser of the shared contract (src/proxy_admin_api). Nothing may
 // throw or abort (invalid UTF-8 in a path included); every answer is a status in 200-599 and,
-// when JSON, parses; a refusal never echoes the admin token. Input: the first byte picks the
+// when JSON, parses; a 401 never echoes the admin token. Input: the first byte picks the
 // authorization (the right token most of the time, so that handlers are reached), then
 // "METHOD\nPATH\nBODY".
 #include <cstddef>
@@ -88,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (j.is_discarded()) __builtin_trap();
   }
-  if (r.status >= 400 && r.body.find(kToken) != std::string::npos) __builtin_trap();
+  // A refused token is never echoed (other refusals may quote the path, which the fuzzer writes).
+  if (r.status == 401 && r.body.find(kToken) != std::string::npos) __builtin_trap();
   (void)proxy->admin.Handle("POST", "/v1/clusters/orders/resume", std::string("Bearer ") + kToken,
                             "");
 

@@ -35,7 +35,10 @@ HttpResponse AdminAt(int admin_port, const std::string& method, const std::strin
   request.headers["authorization"] = std::string("Bearer ") + kAdminToken;
   auto r =
       HttpClient("127.0.0.1:" + std::to_string(admin_port)).Send(request, std::chrono::seconds(30));
-  return r.ok() ? *r : HttpResponse{};  // status 0: no answer
+  if (r.ok()) return *r;
+  HttpResponse none;
+  none.status = 0;  // no answer
+  return none;
 }
 
 TEST(ProxyRouterSwitch, ARoutePinnedElsewhereByAHugeVersionFailsTheSwitch) {
@@ -142,7 +145,8 @@ TEST(ProxyRouteFile, ARestartedProxyProcessKeepsItsRouteAndRefusesOlderVersions)
 
   // A route file that cannot be trusted stops the proxy from starting, naming the file.
   std::ofstream(config + ".routes") << "{not json";
-  auto out = RunCommand({PGSHIFT_BINARY, "proxy", "--config", config});
+  auto out = RunCommand({PGSHIFT_BINARY, "proxy", "--config", config},
+                        {.timeout = std::chrono::seconds(60)});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_NE(out->exit_code, 0);
   EXPECT_NE(out->output.find("route file " + config + ".routes"), std::string::npos) << out->output;
