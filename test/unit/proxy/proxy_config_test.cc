@@ -81,8 +81,7 @@ TEST_F(ProxyConfigTest, AdminListenBeyondLoopbackRequiresTls) {
     text.replace(text.find("client_tls = off\n"), 17, "client_tls = off\n" + extra);
     return ParseProxyConfig(text, "p.ini");
   };
-  for (const std::string& beyond :
-       {"0.0.0.0:7001", "10.1.2.3:7001", "[::]:7001", "db.example:7001"}) {
+  for (const char* beyond : {"0.0.0.0:7001", "10.1.2.3:7001", "[::]:7001", "db.example:7001"}) {
     auto c = with_admin(beyond);
     ASSERT_FALSE(c.ok()) << beyond;
     EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
@@ -92,7 +91,7 @@ TEST_F(ProxyConfigTest, AdminListenBeyondLoopbackRequiresTls) {
         << c.status().message();
     EXPECT_EQ(c.status().message().find("tok-123"), std::string::npos);
   }
-  for (const std::string& loopback :
+  for (const char* loopback :
        {"127.0.0.1:7001", "127.0.0.2:7001", "localhost:7001", "[::1]:7001"}) {
     auto c = with_admin(loopback);
     EXPECT_TRUE(c.ok()) << loopback << ": " << c.status().ToString();
