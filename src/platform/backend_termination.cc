@@ -10,6 +10,8 @@ namespace {
 constexpr auto kPollInterval = std::chrono::milliseconds(5);
 
 // `held`: idle (not in a transaction, not running a statement) and named by the proxy.
+// pgshift's own sessions are recognised by pid ($1), never by application_name: a client can
+// set any application_name (also through the proxy), so a name proves nothing.
 constexpr const char* kForeignBackendsSql =
     "SELECT pid, coalesce(usename, '') AS usename, "
     "coalesce(application_name, '') AS application_name, backend_type, "
@@ -17,7 +19,7 @@ constexpr const char* kForeignBackendsSql =
     "FROM pg_stat_activity "
     "WHERE (backend_type = 'client backend' OR backend_type IS NULL) "
     "AND pid <> pg_backend_pid() "
-    "AND NOT (usename IS NOT DISTINCT FROM $1 AND application_name LIKE 'pgshift%') "
+    "AND NOT (pid = ANY($1::int[])) "
     "ORDER BY pid";
 
 std::string PgIntArray(const std::set<int>& values) {
@@ -30,9 +32,9 @@ std::string PgIntArray(const std::set<int>& values) {
 
 Result<ForeignBackends> ForeignClientBackends(PgConnection& conn,
                                               const std::string& orchestrator_user,
-                                              const std::set<int>& held) {
+                                              const std::set<int>& own, const std::set<int>& held) {
   ASSIGN_OR_RETURN(PgResult r,
-                   conn.Query(kForeignBackendsSql, {orchestrator_user, PgIntArray(held)}));
+                   conn.Query(kForeignBackendsSql, {PgIntArray(own), PgIntArray(held)}));
   ForeignBackends out;
   for (int i = 0; i < r.rows(); ++i) {
     if (r.GetBool(i, "held")) {
@@ -55,12 +57,14 @@ Result<ForeignBackends> ForeignClientBackends(PgConnection& conn,
 
 Result<TerminationOutcome> TerminateForeignBackends(PgConnection& conn,
                                                     const std::string& orchestrator_user,
+                                                    const std::set<int>& own,
                                                     const std::set<int>& held,
                                                     const Deadline& deadline, Clock& clock) {
   std::set<int> signalled;
   std::map<int, std::string> refusals;  // pid -> the server's reason
   while (true) {
-    ASSIGN_OR_RETURN(ForeignBackends listed, ForeignClientBackends(conn, orchestrator_user, held));
+    ASSIGN_OR_RETURN(ForeignBackends listed,
+                     ForeignClientBackends(conn, orchestrator_user, own, held));
     std::vector<ClientBackend>& alive = listed.to_end;
     if (alive.empty()) {
       return TerminationOutcome{static_cast<int>(signalled.size()), listed.held_idle, {}};

@@ -1,7 +1,8 @@
 // Fence layer 3: terminate every client backend that is not pgshift's own, until none is left.
 // Walsenders (physical and logical) are kept: standbys and CDC consumers must still receive and
-// confirm the final LSN. pgshift's own sessions are this connection plus any session of the
-// orchestrator role whose application_name starts with "pgshift". Backends a paused pgshift proxy
+// confirm the final LSN. pgshift's own sessions are this connection plus the backends whose pids
+// the orchestrator names (PQbackendPID of its other connections to this node, `own`); an
+// application_name is never trusted, since any client can set it. Backends a paused pgshift proxy
 // holds (FenceOptions::held_by_router) are left to it while they are idle: the proxy forwards
 // nothing to them and closes them once its sessions run on the new primary, so the fence does
 // not wait for their processes to exit inside the held window.
@@ -30,8 +31,10 @@ struct ForeignBackends {
 };
 
 // Client backends on the server other than pgshift's own.
+// `orchestrator_user` names the role in the errors only; `own` are the pids left alive.
 Result<ForeignBackends> ForeignClientBackends(PgConnection& conn,
                                               const std::string& orchestrator_user,
+                                              const std::set<int>& own = {},
                                               const std::set<int>& held = {});
 
 struct TerminationOutcome {
@@ -46,6 +49,7 @@ struct TerminationOutcome {
 // not an error here, the caller decides.
 Result<TerminationOutcome> TerminateForeignBackends(PgConnection& conn,
                                                     const std::string& orchestrator_user,
+                                                    const std::set<int>& own,
                                                     const std::set<int>& held,
                                                     const Deadline& deadline, Clock& clock);
 

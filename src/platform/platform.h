@@ -34,6 +34,10 @@ struct FenceOptions {
   // Backend pids a paused pgshift proxy holds (Router::HeldBackends): not terminated while
   // idle, see backend_termination.h. Empty: every client backend is terminated.
   std::set<int> held_by_router;
+  // Backend pids of pgshift's other sessions on this node (PQbackendPID): never terminated. The
+  // fencing connection itself is always kept. Exemption is by pid only: an application_name
+  // (e.g. "pgshift...") is set by whoever connects and proves nothing.
+  std::set<int> own_backend_pids;
   // Refuse to fence, with nothing blocking connections, while prepared transactions exist
   // (PostgreSQL 15 runs COMMIT PREPARED on a read-only server). Off only where a commit after
   // the fence loses nothing that matters: a rollback fencing the target it abandons.

@@ -14,8 +14,8 @@ constexpr const char* kRoleAbilitiesSql =
     "has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM') AS can_alter, "
     "has_function_privilege('pg_reload_conf()', 'EXECUTE') AS can_reload";
 
-// The fence trusts `orchestrator_user` to recognise pgshift's own sessions; a connection as
-// another role would leave that role's clients running or lock pgshift out.
+// The fence's own connection must be the orchestrator role: the connection block lets that role
+// in, and a connection as another role would lock pgshift out.
 Status CheckOrchestratorRole(PgConnection& source, const FenceOptions& options) {
   if (options.orchestrator_user.empty()) {
     return InvalidArgument("fence: orchestrator_user is empty; name the role pgshift connects as");
@@ -95,9 +95,10 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
   RETURN_IF_ERROR(WaitServerReadOnly(source, true, deadline, clock));
   applied("read_only");
 
-  ASSIGN_OR_RETURN(TerminationOutcome outcome,
-                   TerminateForeignBackends(source, options.orchestrator_user,
-                                            options.held_by_router, deadline, clock));
+  ASSIGN_OR_RETURN(
+      TerminationOutcome outcome,
+      TerminateForeignBackends(source, options.orchestrator_user, options.own_backend_pids,
+                               options.held_by_router, deadline, clock));
   applied("terminate_backends");
   report.terminated_backends = outcome.terminated;
   report.held_by_router = outcome.held_idle;

@@ -13,8 +13,11 @@ namespace api = proxy_admin;
 
 // Requests are small JSON bodies from the orchestrator; a pause waits up to its deadline, so
 // workers are many (one per connection) and the timeouts bound only the socket I/O.
-HttpServerOptions AdminServerOptions() {
+HttpServerOptions AdminServerOptions(const ProxyConfig& config) {
   HttpServerOptions o;
+  // HTTPS when configured (required beyond loopback, see ProxyConfig validation).
+  o.tls_cert_file = config.admin_tls_cert;
+  o.tls_key_file = config.admin_tls_key;
   o.name = "proxy admin";
   o.max_connections = 32;
   o.max_body_bytes = 1 << 20;
@@ -106,16 +109,14 @@ HttpResponse AdminServer::Handle(const std::string& method, const std::string& p
 
 HttpResponse AdminServer::RoutesAnswer() const {
   auto t = ctx_.routes.Get();
-  json routes = json::object();
+  api::RoutesAnswer a;
+  a.version = t->version;
   for (const auto& [name, e] : t->routes) {
     ClusterControl* c = ctx_.Cluster(name);
-    routes[name] = {{"host", e.host},
-                    {"port", e.port},
-                    {"version", e.version},
-                    {"tls", e.tls == BackendTls::kRequire},
-                    {"paused", c && c->paused.load()}};
+    a.routes[name] = {e.host, e.port, e.version, e.tls == BackendTls::kRequire,
+                      c && c->paused.load()};
   }
-  return HttpResponse::Json(200, {{"version", t->version}, {"routes", routes}});
+  return HttpResponse::Json(200, a.ToJson());
 }
 
 HttpResponse AdminServer::SessionsAnswer() const {
@@ -152,7 +153,10 @@ HttpResponse AdminServer::Switch(const std::string& cluster, const json& body) {
   if (!req.ok()) return Refused(400, req.status().message());
   auto r = pauses_.Switch(cluster, req->host, req->port, req->version);
   if (!r.ok()) {
-    int code = r.status().code() == Code::kAborted ? 409 : 400;
+    // 409: a version not above the current one; 503: the switch could not be persisted (the
+    // route did not change; the caller may retry); 400 otherwise.
+    Code c = r.status().code();
+    int code = c == Code::kAborted ? 409 : c == Code::kUnavailable ? 503 : 400;
     api::ErrorAnswer e{r.status().message(), ctx_.routes.Get()->routes.at(cluster).version};
     return HttpResponse::Json(code, e.ToJson());
   }
@@ -169,7 +173,7 @@ HttpResponse AdminServer::Prepare(const std::string& cluster, const json& body) 
 }
 
 Status AdminServer::Start(const std::string& host, int port) {
-  server_ = std::make_unique<HttpServer>(routes_, AdminServerOptions());
+  server_ = std::make_unique<HttpServer>(routes_, AdminServerOptions(ctx_.config));
   return server_->Start(host, port);
 }
 

@@ -1,6 +1,7 @@
 // Parsing and validation of the proxy's configuration file.
 #include "proxy/proxy_config.h"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <charconv>
@@ -102,7 +103,10 @@ Status ReadableFile(const Where& w, const std::string& path) {
 Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
   const std::string& k = w.key;
   if (k == "listen") return ParseAddress(w, v, c.listen_host, c.listen_port);
-  if (k == "admin_listen") return ParseAddress(w, v, c.admin_host, c.admin_port);
+  if (k == "admin_listen") {
+    c.admin_listen_line = w.line;
+    return ParseAddress(w, v, c.admin_host, c.admin_port);
+  }
   if (k == "admin_token_file") {
     ASSIGN_OR_RETURN(c.admin_token, ReadSecret(w, Resolve(w, v), c.warnings));
     return Status::Ok();
@@ -115,6 +119,12 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
     std::string path = Resolve(w, v);
     RETURN_IF_ERROR(ReadableFile(w, path));
     (k == "tls_cert" ? c.tls_cert : k == "tls_key" ? c.tls_key : c.client_ca) = path;
+    return Status::Ok();
+  }
+  if (k == "admin_tls_cert" || k == "admin_tls_key") {
+    std::string path = Resolve(w, v);
+    RETURN_IF_ERROR(ReadableFile(w, path));
+    (k == "admin_tls_cert" ? c.admin_tls_cert : c.admin_tls_key) = path;
     return Status::Ok();
   }
   if (k == "threads") {
@@ -146,7 +156,8 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
   }
   return w.Error(
       "unknown key in [proxy] (expected listen, admin_listen, admin_token_file, "
-      "client_tls, tls_cert, tls_key, client_ca, threads, buffer_kb, io_engine)");
+      "admin_tls_cert, admin_tls_key, client_tls, tls_cert, tls_key, client_ca, threads, "
+      "buffer_kb, io_engine)");
 }
 
 Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v,
@@ -197,12 +208,29 @@ std::string WithoutInlineComment(const std::string& line) {
   return line;
 }
 
+// The admin API carries the bearer token that can pause and reroute every cluster: beyond
+// loopback it is served over HTTPS only.
+Status ValidateAdminListen(const ProxyConfig& c, const std::string& origin) {
+  Where w{origin, "", c.admin_listen_line, "admin_listen"};
+  if (c.admin_tls_cert.empty() != c.admin_tls_key.empty()) {
+    return w.Error("admin_tls_cert and admin_tls_key go together: set both (HTTPS) or neither");
+  }
+  if (!IsLoopbackHost(c.admin_host) && c.admin_tls_cert.empty()) {
+    return w.Error("'" + c.admin_host +
+                   "' is reachable beyond this host, and the admin API would carry its bearer "
+                   "token in clear: set admin_tls_cert and admin_tls_key (HTTPS), or bind "
+                   "127.0.0.1");
+  }
+  return Status::Ok();
+}
+
 Status Validate(const ProxyConfig& c, const std::string& origin) {
   auto missing = [&](const std::string& what) { return InvalidArgument(origin + ": " + what); };
   if (c.listen_port == 0)
     return missing("[proxy] listen is required (e.g. listen = 127.0.0.1:6432)");
   if (c.admin_port == 0) return missing("[proxy] admin_listen is required");
   if (c.admin_token.empty()) return missing("[proxy] admin_token_file is required");
+  RETURN_IF_ERROR(ValidateAdminListen(c, origin));
   if (c.client_tls && (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty())) {
     return missing("[proxy] tls_cert, tls_key and client_ca are required unless client_tls = off");
   }
@@ -219,6 +247,21 @@ Status Validate(const ProxyConfig& c, const std::string& origin) {
 }
 
 }  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  std::string bare = host;
+  if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  in_addr v4{};
+  if (inet_pton(AF_INET, bare.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, bare.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
 
 bool IdentityConfig::AllowsDatabase(const std::string& db) const {
   return databases.count("*") > 0 || databases.count(db) > 0;
@@ -294,6 +337,7 @@ Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
   ss << in.rdbuf();
   ASSIGN_OR_RETURN(ProxyConfig config, ParseProxyConfig(ss.str(), path));
   for (const std::string& warning : config.warnings) spdlog::warn("proxy config {}", warning);
+  config.route_file = path + ".routes";
   return config;
 }
 

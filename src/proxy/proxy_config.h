@@ -48,7 +48,14 @@ struct ProxyConfig {
   std::string admin_host = "127.0.0.1";
   int admin_port = 0;
   std::string admin_token;  // secret: from admin_token_file
-  bool client_tls = true;   // off only for benchmarks: then identities are not checked
+  // HTTPS for the admin API (PEM files), both or neither. Required to bind admin_listen beyond
+  // loopback: the bearer token must not cross a network in clear.
+  std::string admin_tls_cert, admin_tls_key;
+  int admin_listen_line = 0;  // where admin_listen was set, for the validation's error
+  // Where switched routes are persisted: "<config file>.routes" (route_persistence.h). Set by
+  // LoadProxyConfig; empty (text parsed without a file): routes are not persisted.
+  std::string route_file;
+  bool client_tls = true;  // off only for benchmarks: then identities are not checked
   std::string tls_cert, tls_key, client_ca;
   int threads = 2;
   size_t buffer_bytes = 64 * 1024;  // per direction per session
@@ -61,6 +68,10 @@ struct ProxyConfig {
   // also logs them.
   std::vector<std::string> warnings;
 };
+
+// True for an address only this host can reach: 127.0.0.0/8, ::1 (bracketed or not),
+// "localhost". Anything else (0.0.0.0, ::, another address, a host name) is beyond loopback.
+bool IsLoopbackHost(const std::string& host);
 
 // Reads and validates the file at `path`. kInvalidArgument naming "path:line: key: problem".
 // Comments: a line whose first non-blank character is `#` or `;`, and, after a value or a

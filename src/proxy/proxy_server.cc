@@ -16,6 +16,13 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& confi
   std::unique_ptr<ProxyServer> s(new ProxyServer());
   s->ctx_ = std::make_unique<ProxyContext>(config);
   ProxyContext& ctx = *s->ctx_;
+  // Before any session or admin request reads a route: the switches made before a restart.
+  if (!config.route_file.empty()) {
+    RETURN_IF_ERROR(ctx.routes.Restore(config.route_file));
+    for (const auto& [name, e] : ctx.routes.Get()->routes) {
+      if (ClusterControl* c = ctx.Cluster(name)) c->route_version.store(e.version);
+    }
+  }
   if (config.client_tls) {
     ASSIGN_OR_RETURN(ctx.client_tls,
                      MakeServerTlsContext(config.tls_cert, config.tls_key, config.client_ca));

@@ -1,7 +1,46 @@
 // Versioned route switching.
 #include "proxy/route_table.h"
 
+#include "common/log.h"
+#include "proxy/route_persistence.h"
+
 namespace pgshift::proxy {
+namespace {
+
+// Only switched routes: the others are the config's, which a restart reads again.
+PersistedRoutes SwitchedRoutes(const RouteTable& t) {
+  PersistedRoutes out;
+  for (const auto& [name, e] : t.routes) {
+    if (e.version > 0) out[name] = {e.host, e.port, e.version};
+  }
+  return out;
+}
+
+}  // namespace
+
+Status RouteStore::Restore(const std::string& path) {
+  std::lock_guard<std::mutex> l(write_mu_);
+  ASSIGN_OR_RETURN(PersistedRoutes persisted, ReadPersistedRoutes(path));
+  auto next = std::make_shared<RouteTable>(*table_.load());
+  for (const auto& [name, r] : persisted) {
+    auto it = next->routes.find(name);
+    if (it == next->routes.end()) {
+      spdlog::warn("proxy: route file {}: cluster {} is not in the config; its route is dropped",
+                   path, name);
+      continue;
+    }
+    if (r.version <= it->second.version) continue;
+    it->second.host = r.host;
+    it->second.port = r.port;
+    it->second.version = r.version;
+    if (r.version > next->version) next->version = r.version;
+    spdlog::info("proxy: cluster {} routed to {}:{} (version {}, from {})", name, r.host, r.port,
+                 r.version, path);
+  }
+  path_ = path;
+  table_.store(std::shared_ptr<const RouteTable>(std::move(next)));
+  return Status::Ok();
+}
 
 Result<std::shared_ptr<const RouteTable>> RouteStore::Switch(const std::string& cluster,
                                                              const std::string& host, int port,
@@ -20,6 +59,12 @@ Result<std::shared_ptr<const RouteTable>> RouteStore::Switch(const std::string& 
   e.port = port;
   e.version = version;
   if (version > next->version) next->version = version;
+  // On disk first: a switch a restart could forget would let an older version in again.
+  if (!path_.empty()) {
+    if (Status st = WritePersistedRoutes(path_, SwitchedRoutes(*next)); !st.ok()) {
+      return Unavailable("cluster " + cluster + " not switched: " + st.message());
+    }
+  }
   std::shared_ptr<const RouteTable> frozen = std::move(next);
   table_.store(frozen);
   return frozen;

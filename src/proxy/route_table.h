@@ -1,12 +1,14 @@
 // RouteTable: which backend endpoint each cluster's sessions use. Immutable once built;
 // a switch builds a new table with a higher version and swaps it in atomically, so a session
-// reading the table never sees half a change. Versions only increase.
+// reading the table never sees half a change. Versions only increase, also across restarts
+// when the store persists (Restore): a switch is then on disk before anyone sees it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/status.h"
@@ -31,14 +33,22 @@ class RouteStore {
   explicit RouteStore(std::shared_ptr<const RouteTable> initial) : table_(std::move(initial)) {}
   std::shared_ptr<const RouteTable> Get() const { return table_.load(); }
   // Points `cluster` at host:port as `version`. kAborted when version is not above the
-  // cluster's current one; kNotFound for an unknown cluster.
+  // cluster's current one; kNotFound for an unknown cluster; kUnavailable when the route file
+  // cannot be written (then nothing changed).
   Result<std::shared_ptr<const RouteTable>> Switch(const std::string& cluster,
                                                    const std::string& host, int port,
                                                    uint64_t version);
 
+  // Loads the routes persisted in `path` over the current ones (a persisted route of a cluster
+  // the config no longer has is ignored) and from now on writes every switch there before it
+  // takes effect. An absent file changes nothing. kFailedPrecondition for an unreadable or
+  // malformed file (see route_persistence.h). Call before any session reads the table.
+  Status Restore(const std::string& path);
+
  private:
   std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::mutex write_mu_;  // serialises writers (read-modify-write); readers never lock
+  std::string path_;     // the route file; empty: not persisted
 };
 
 }  // namespace pgshift::proxy

@@ -36,11 +36,16 @@ Status ReadCount(const json& j, const char* name, int& out) {
                           out);
 }
 
+// Durations are added to a clock's now(): bounded, so that the sum cannot overflow (a day is
+// far beyond any pause, prepare deadline or lease pgshift asks for).
+constexpr int64_t kMaxDurationMs = 24LL * 3600 * 1000;
+
 Status ReadDuration(const json& j, const char* name, milliseconds fallback, milliseconds& out) {
   int64_t ms = 0;
-  RETURN_IF_ERROR(ReadInteger<int64_t>(j, name, fallback.count(), 0,
-                                       std::numeric_limits<int64_t>::max(),
-                                       "a non-negative integer (milliseconds)", ms));
+  RETURN_IF_ERROR(ReadInteger<int64_t>(j, name, fallback.count(), 0, kMaxDurationMs,
+                                       "a non-negative integer of milliseconds up to 86400000 "
+                                       "(24 h)",
+                                       ms));
   out = milliseconds(ms);
   return Status::Ok();
 }
@@ -71,9 +76,14 @@ Status ReadIntegers(const json& j, const char* name, std::vector<T>& out) {
   bool ok = a.is_array();
   for (size_t i = 0; ok && i < a.size(); ++i) {
     ok = a[i].is_number_integer() && (a[i].is_number_unsigned() || a[i].get<int64_t>() >= 0);
-    if (ok) out.push_back(a[i].get<T>());
+    // In range of T too: a pid of 2^32 must not come out as another, negative, number.
+    ok = ok && a[i].get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+    if (ok) out.push_back(T(a[i].get<uint64_t>()));
   }
-  if (!ok) return InvalidArgument("\"" + std::string(name) + "\" must be an array of integers");
+  if (!ok) {
+    return InvalidArgument("\"" + std::string(name) +
+                           "\" must be an array of non-negative integers in range");
+  }
   return Status::Ok();
 }
 
@@ -227,6 +237,49 @@ Result<ResumeAnswer> ResumeAnswer::FromJson(const json& j) {
   RETURN_IF_ERROR(RequireObject(j, "the resume answer"));
   ResumeAnswer a;
   RETURN_IF_ERROR(ReadBool(j, "paused", a.paused));
+  return a;
+}
+
+json RoutesAnswer::ToJson() const {
+  json routes_json = json::object();
+  for (const auto& [name, r] : routes) {
+    routes_json[name] = {{"host", r.host},
+                         {"port", r.port},
+                         {"version", r.version},
+                         {"tls", r.tls},
+                         {"paused", r.paused}};
+  }
+  return {{"version", version}, {"routes", routes_json}};
+}
+
+Result<RoutesAnswer> RoutesAnswer::FromJson(const json& j) {
+  RETURN_IF_ERROR(RequireObject(j, "the routes answer"));
+  RoutesAnswer a;
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  RETURN_IF_ERROR(ReadInteger<uint64_t>(j, "version", std::nullopt, 0, kMax,
+                                        "a non-negative integer", a.version));
+  if (!j.contains("routes") || !j["routes"].is_object()) {
+    return InvalidArgument("\"routes\" must be an object (cluster -> route)");
+  }
+  const json& all = j["routes"];
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    const std::string& name = it.key();
+    const json& r = it.value();
+    Status read = RequireObject(r, "a route");
+    RouteInfo info;
+    if (read.ok()) read = ReadString(r, "host", true, info.host);
+    if (read.ok()) {
+      read = ReadInteger<int>(r, "port", std::nullopt, 0, 65535, "a port (0-65535)", info.port);
+    }
+    if (read.ok()) {
+      read = ReadInteger<uint64_t>(r, "version", std::nullopt, 0, kMax, "a non-negative integer",
+                                   info.version);
+    }
+    if (read.ok()) read = ReadBool(r, "tls", info.tls);
+    if (read.ok()) read = ReadBool(r, "paused", info.paused);
+    if (!read.ok()) return InvalidArgument("route \"" + name + "\": " + read.message());
+    a.routes[name] = std::move(info);
+  }
   return a;
 }
 

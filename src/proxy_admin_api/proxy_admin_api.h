@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -111,6 +112,23 @@ struct ResumeAnswer {
   bool paused = false;
   nlohmann::json ToJson() const;
   static Result<ResumeAnswer> FromJson(const nlohmann::json& j);
+};
+
+// GET /v1/routes: where each cluster's sessions go now. The orchestrator reads it when a
+// switch is refused (409) to tell "already there" from "pinned elsewhere".
+struct RouteInfo {
+  std::string host;
+  int port = 0;
+  uint64_t version = 0;
+  bool tls = false;
+  bool paused = false;
+};
+
+struct RoutesAnswer {
+  uint64_t version = 0;  // the highest version of any route
+  std::map<std::string, RouteInfo> routes;
+  nlohmann::json ToJson() const;
+  static Result<RoutesAnswer> FromJson(const nlohmann::json& j);
 };
 
 // Every refusal: {"error":...}; a refused switch adds the route's current version.

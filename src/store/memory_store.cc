@@ -170,4 +170,10 @@ void MemoryStore::SetRawPhaseForTest(const std::string& name, int value) {
   if (it != rows_.end()) it->second.phase = value;
 }
 
+Result<uint64_t> MemoryStore::NextRouteVersion(const std::string& route_key) {
+  if (route_key.empty()) return InvalidArgument("route version: the route key is empty");
+  std::lock_guard<std::mutex> l(mu_);
+  return ++route_versions_[route_key];
+}
+
 }  // namespace pgshift

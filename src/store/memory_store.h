@@ -34,6 +34,7 @@ class MemoryStore : public MigrationStore {
                      std::chrono::milliseconds ttl, double now) override;
   Result<double> CheckRunner(const std::string& name, const RunnerLease& lease) override;
   Status ReleaseRunner(const std::string& name, const RunnerLease& lease) override;
+  Result<uint64_t> NextRouteVersion(const std::string& route_key) override;
   std::string Location() const override { return "memory"; }
 
   // Tests: stores a raw phase value, as a newer pgshift could have written it.
@@ -55,6 +56,7 @@ class MemoryStore : public MigrationStore {
   std::map<std::string, Row> rows_;
   std::vector<std::string> order_;  // creation order, for List
   int64_t next_event_id_ = 1;
+  std::map<std::string, uint64_t> route_versions_;  // route key -> last version handed out
 };
 
 }  // namespace pgshift

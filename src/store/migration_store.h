@@ -115,6 +115,14 @@ class MigrationStore {
   // Gives the lease up (the next grant gets a larger token). Ok if it was already lost.
   virtual Status ReleaseRunner(const std::string& name, const RunnerLease& lease) = 0;
 
+  // The next route version for `route_key` (the routes of one cluster, e.g. "proxy cluster
+  // orders"): 1 for a new key, then larger than every version returned before for that key,
+  // also across restarts of the orchestrator. Route versions come from here, never from a
+  // clock (one that steps back would hand out a version the proxies refuse). Needs no lease:
+  // a version only orders switches, and one drawn but never used leaves a gap that is
+  // harmless. kInvalidArgument for an empty key.
+  virtual Result<uint64_t> NextRouteVersion(const std::string& route_key) = 0;
+
   // Where the store lives, for messages ("/var/lib/pgshift.db", "memory").
   virtual std::string Location() const = 0;
 };

@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS runner_leases(
 UPDATE pgshift_meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
+// Version 3 adds route_versions: the last route version handed out per route key.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS route_versions(
+  route_key TEXT PRIMARY KEY,
+  last INTEGER NOT NULL);
+UPDATE pgshift_meta SET value = '3' WHERE key = 'schema_version';
+)sql";
+
 // A prepared statement that finalizes itself.
 class Stmt {
  public:
@@ -157,6 +165,7 @@ Status SqliteStore::Migrate() {
                               "); use a newer pgshift");
   }
   if (version < 2) RETURN_IF_ERROR(Exec(kSchemaV2));
+  if (version < 3) RETURN_IF_ERROR(Exec(kSchemaV3));
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return Status::Ok();
@@ -404,6 +413,31 @@ Status SqliteStore::ReleaseRunner(const std::string& name, const RunnerLease& le
   s.Bind(1, name).Bind(2, lease.owner).Bind(3, lease.token);
   if (s.Step() != SQLITE_DONE) return Unavailable(s.Error());
   return Status::Ok();
+}
+
+Result<uint64_t> SqliteStore::NextRouteVersion(const std::string& route_key) {
+  if (route_key.empty()) return InvalidArgument("route version: the route key is empty");
+  std::lock_guard<std::mutex> l(mu_);
+  // IMMEDIATE: two orchestrators on one file never read the same last version.
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Txn txn(db_);
+  {
+    Stmt up(db_,
+            "INSERT INTO route_versions(route_key, last) VALUES (?1, 1) "
+            "ON CONFLICT(route_key) DO UPDATE SET last = last + 1");
+    up.Bind(1, route_key);
+    if (up.Step() != SQLITE_DONE) return Unavailable(up.Error());
+  }
+  int64_t last = 0;
+  {
+    Stmt get(db_, "SELECT last FROM route_versions WHERE route_key = ?1");
+    get.Bind(1, route_key);
+    if (get.Step() != SQLITE_ROW) return Unavailable(get.Error());
+    last = get.Int(0);
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  txn.Committed();
+  return static_cast<uint64_t>(last);
 }
 
 }  // namespace pgshift

@@ -45,10 +45,11 @@ class SqliteStore : public MigrationStore {
                      std::chrono::milliseconds ttl, double now) override;
   Result<double> CheckRunner(const std::string& name, const RunnerLease& lease) override;
   Status ReleaseRunner(const std::string& name, const RunnerLease& lease) override;
+  Result<uint64_t> NextRouteVersion(const std::string& route_key) override;
   std::string Location() const override { return path_; }
 
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

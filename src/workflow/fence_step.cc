@@ -31,6 +31,7 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   ctx.progress().Update({Phase::kFencing, "fencing " + s.source.Label()});
   FenceOptions options = FenceOptionsOf(s);
   options.held_by_router = ctx.router().HeldBackends();
+  options.own_backend_pids = ctx.OwnSourcePids();
   auto report = ctx.platform().Fence(*source, options, ctx.clock());
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());

@@ -66,6 +66,28 @@ Result<PgConnection*> MigrationContext::TargetDb(const std::string& dbname) {
   return Open(target_dbs_[dbname], spec_.target.With("dbname", dbname));
 }
 
+namespace {
+void AddPid(std::set<int>& pids, const PgConnection& c) {
+  if (c.BackendPid() > 0) pids.insert(c.BackendPid());
+}
+}  // namespace
+
+std::set<int> MigrationContext::OwnSourcePids() const {
+  std::set<int> pids;
+  if (source_) AddPid(pids, *source_);
+  return pids;
+}
+
+std::set<int> MigrationContext::OwnTargetPids() const {
+  std::set<int> pids;
+  if (target_) AddPid(pids, *target_);
+  for (const auto& [name, c] : target_dbs_) {
+    if (c) AddPid(pids, *c);
+  }
+  for (const HeldSnapshot& h : held_snapshots_) AddPid(pids, h.connection);
+  return pids;
+}
+
 void MigrationContext::DropConnections() {
   source_.reset();
   target_.reset();

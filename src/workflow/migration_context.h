@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,11 @@ class MigrationContext {
   // connection opened before the held window serves inside it.
   Result<PgConnection*> TargetDb(const std::string& dbname);
   void DropConnections();
+  // Backend pids (PQbackendPID) of this context's open sessions on the source, or on the
+  // target (its databases and held snapshots included): the fence of that node leaves exactly
+  // these alive besides the fencing connection (FenceOptions::own_backend_pids).
+  std::set<int> OwnSourcePids() const;
+  std::set<int> OwnTargetPids() const;
 
   // A change to the facts: applied to a copy of facts(), persisted as the merge patch between
   // the stored data and the changed facts (only the keys that changed).

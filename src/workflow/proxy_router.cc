@@ -10,19 +10,38 @@ namespace pgshift {
 
 namespace api = proxy_admin;
 
+namespace {
+// A body that is not JSON goes into an error message, which the store may record in JSON: only
+// printable ASCII of it, so that a stray or hostile byte cannot make that write throw.
+std::string PrintableExcerpt(const std::string& body) {
+  std::string out = body.substr(0, 200);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+}  // namespace
+
 Result<nlohmann::json> ProxyRouter::Call(const ProxyAdmin& p, const std::string& verb,
                                          const nlohmann::json& body,
                                          std::chrono::milliseconds timeout) {
-  std::string where = "proxy " + p.address + " " + verb + " " + cluster_;
   HttpRequest request;
   request.method = "POST";
   request.path = api::ClusterPath(cluster_, verb);
-  request.headers["authorization"] = "Bearer " + p.token;
   request.body = body.dump();
-  ASSIGN_OR_RETURN(HttpResponse r, HttpClient(p.address).Send(request, timeout));
+  return Send(p, std::move(request), "proxy " + p.address + " " + verb + " " + cluster_, timeout);
+}
+
+Result<nlohmann::json> ProxyRouter::Send(const ProxyAdmin& p, HttpRequest request,
+                                         const std::string& where,
+                                         std::chrono::milliseconds timeout) {
+  request.headers["authorization"] = "Bearer " + p.token;
+  HttpClientOptions options;
+  options.tls_ca_file = p.tls_ca_file;
+  ASSIGN_OR_RETURN(HttpResponse r, HttpClient(p.address, options).Send(request, timeout));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (r.status == 200) return j.is_discarded() ? nlohmann::json::object() : j;
-  std::string detail = j.is_discarded() ? r.body.substr(0, 200) : j.dump();
+  std::string detail = j.is_discarded() ? PrintableExcerpt(r.body) : j.dump();
   if (r.status == 401 || r.status == 403) {
     return PermissionDenied(where + ": the admin token was refused; check token_file");
   }
@@ -64,10 +83,38 @@ Status ProxyRouter::Switch(const Endpoint& to, uint64_t version) {
   nlohmann::json body = api::SwitchRequest{to.host, to.port, version}.ToJson();
   for (const auto& p : proxies_) {
     auto r = Call(p, api::kSwitch, body, std::chrono::seconds(30));
-    // A proxy that already has this version (a resumed run) answers 409: that is progress made.
-    if (!r.ok() && r.status().code() != Code::kAborted) return r.status();
+    if (r.ok()) continue;
+    if (r.status().code() != Code::kAborted) return r.status();
+    // 409: the proxy holds this version or a higher one. That is progress only when its route
+    // is the one wanted (a resumed run repeating its switch); a route pinned elsewhere by a
+    // higher version (a stray or hostile switch) must fail the step, not pass for done.
+    RETURN_IF_ERROR(CheckRoute(p, to, version));
   }
   return Status::Ok();
+}
+
+Status ProxyRouter::CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t version) {
+  HttpRequest request;
+  request.method = "GET";
+  request.path = api::kRoutesPath;
+  std::string where = "proxy " + p.address + " routes";
+  ASSIGN_OR_RETURN(nlohmann::json j, Send(p, std::move(request), where, std::chrono::seconds(10)));
+  ASSIGN_OR_RETURN(api::RoutesAnswer routes, api::RoutesAnswer::FromJson(j));
+  auto it = routes.routes.find(cluster_);
+  std::string found = it == routes.routes.end()
+                          ? std::string("no route for it")
+                          : it->second.host + ":" + std::to_string(it->second.port) +
+                                " at version " + std::to_string(it->second.version);
+  if (it != routes.routes.end() && it->second.host == to.host && it->second.port == to.port) {
+    return Status::Ok();
+  }
+  return FailedPrecondition(
+      "proxy " + p.address + " refused the switch of cluster " + cluster_ + " to " + to.host + ":" +
+      std::to_string(to.port) + " at version " + std::to_string(version) + ", and its route is " +
+      found +
+      ": something else switched it with a higher version; check who did (the proxy's log), "
+      "then restart that proxy without its route file (the route goes back to its config) and "
+      "resume the migration");
 }
 
 Status ProxyRouter::PrepareSwitch(const Endpoint& to) {

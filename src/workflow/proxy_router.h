@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "http/http_message.h"
 #include "workflow/router.h"
 
 namespace pgshift {
 
 struct ProxyAdmin {
-  std::string address;  // host:port of the admin API
-  std::string token;    // bearer token (a secret: never printed)
+  std::string address;      // host:port of the admin API
+  std::string token;        // bearer token (a secret: never printed)
+  std::string tls_ca_file;  // non-empty: the admin API is HTTPS, its certificate checked by it
 };
 
 class ProxyRouter : public Router {
@@ -27,6 +29,7 @@ class ProxyRouter : public Router {
   Status PrepareSwitch(const Endpoint& to) override;
   std::set<int> HeldBackends() const override { return held_backends_; }
   std::string Describe() const override;
+  std::string RouteKey() const override { return "proxy cluster " + cluster_; }
   bool HoldsSessionsAcrossSwitch() const override { return true; }
 
  private:
@@ -34,6 +37,12 @@ class ProxyRouter : public Router {
   // 409, kUnavailable otherwise (unreachable, no answer in time, any other status).
   Result<nlohmann::json> Call(const ProxyAdmin& p, const std::string& verb,
                               const nlohmann::json& body, std::chrono::milliseconds timeout);
+  // Sends `request` with the token; the same answers as Call. `where` prefixes errors.
+  Result<nlohmann::json> Send(const ProxyAdmin& p, HttpRequest request, const std::string& where,
+                              std::chrono::milliseconds timeout);
+  // After a 409 to a switch: Ok when the proxy's route for the cluster is `to` (the switch was
+  // made before); kFailedPrecondition naming the proxy, the cluster and the route it found.
+  Status CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t version);
   std::string cluster_;
   std::vector<ProxyAdmin> proxies_;
   std::set<int> held_backends_;  // from the proxies' answers to the last Pause

@@ -20,9 +20,11 @@ namespace pgshift {
 namespace {
 
 Status RouteBackToSource(MigrationContext& ctx) {
+  // From the store's counter, above the switch to the target (drawn earlier from it).
   if (!ctx.facts().rollback_route_version) {
-    auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000) + 1;
-    RETURN_IF_ERROR(ctx.Record([ms](MigrationFacts& f) { f.rollback_route_version = ms; }));
+    ASSIGN_OR_RETURN(uint64_t version, ctx.store().NextRouteVersion(ctx.router().RouteKey()));
+    RETURN_IF_ERROR(
+        ctx.Record([version](MigrationFacts& f) { f.rollback_route_version = version; }));
   }
   uint64_t version = *ctx.facts().rollback_route_version;
   RETURN_IF_ERROR(ctx.router().Switch(EndpointOf(ctx.spec().source), version));
@@ -65,6 +67,7 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
     target_fence.unfence_command.reset();
     // Its prepared transactions (replayed from the source) must not stop the way back.
     target_fence.prepared_need_block = false;
+    target_fence.own_backend_pids = ctx.OwnTargetPids();
     target_fence.orchestrator_user =
         s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
     auto fenced = MakeExternalPlatform()->Fence(*target, target_fence, ctx.clock());

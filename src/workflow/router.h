@@ -39,6 +39,9 @@ class Router {
   // Releases the pause. A proxy that cannot be reached is skipped (its lease lapses).
   virtual Status Resume() = 0;
   virtual std::string Describe() const = 0;
+  // What route versions are counted per (MigrationStore::NextRouteVersion): the routes this
+  // router moves, shared by every migration that moves them (e.g. one proxy cluster).
+  virtual std::string RouteKey() const { return Describe(); }
   // True when a switch while paused keeps every session held until Resume (a proxy); false
   // when clients follow the route by themselves (a route file), so that switching early
   // would let them reach the target before it is ready.

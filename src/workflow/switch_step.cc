@@ -10,10 +10,13 @@
 
 namespace pgshift {
 
+// Drawn once from the store's counter for the router's routes and recorded, so that a resumed
+// run repeats the same switch (the proxies answer 409 for a version they have, and the router
+// then checks that the route is the one wanted). Never from a clock, which can step back.
 Result<uint64_t> RouteVersionToTarget(MigrationContext& ctx) {
   if (!ctx.facts().route_version) {
-    auto ms = static_cast<uint64_t>(ctx.clock().WallSeconds() * 1000);
-    RETURN_IF_ERROR(ctx.Record([ms](MigrationFacts& f) { f.route_version = ms; }));
+    ASSIGN_OR_RETURN(uint64_t version, ctx.store().NextRouteVersion(ctx.router().RouteKey()));
+    RETURN_IF_ERROR(ctx.Record([version](MigrationFacts& f) { f.route_version = version; }));
   }
   return *ctx.facts().route_version;
 }

@@ -109,6 +109,37 @@ TEST(LocalFence, IdleBackendsHeldByTheProxyAreLeftAndTheRestAreTerminated) {
   EXPECT_TRUE(held_idle->Exec("INSERT INTO t VALUES (3, 'writable again')").ok());
 }
 
+// pgshift's own sessions are known by their pids, not by a name: a client that calls itself
+// "pgshift-evil" as the orchestrator's role (a name anyone can set, also through the proxy) is
+// terminated, while the orchestrator's second session, named by pid, survives and still writes.
+TEST(LocalFence, ClientNamedLikePgshiftIsTerminatedAndOnlyTheNamedPidsSurvive) {
+  auto source = PgCluster::Primary();
+  testing::CreateAppSchema(*source);
+  auto target = PgCluster::ReplicaOf(*source);
+  auto evil = PgConnection::Connect(source->Conn().With("application_name", "pgshift-evil"));
+  ASSERT_TRUE(evil.ok()) << evil.status().ToString();
+  auto own_second = PgConnection::Connect(source->Conn().With("application_name", "pgshift"));
+  ASSERT_TRUE(own_second.ok()) << own_second.status().ToString();
+  ASSERT_TRUE(own_second->Exec("SET default_transaction_read_only = off").ok());
+  int evil_pid = evil->BackendPid();
+
+  auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
+  PgConnection orch = source->Connect();
+  FenceOptions options = testing::FenceAs("postgres");
+  options.own_backend_pids = {own_second->BackendPid()};
+  auto report = platform->Fence(orch, options, Clock::Real());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->terminated_backends, 1);
+  EXPECT_EQ(report->remaining_backends, 0);
+  EXPECT_FALSE(evil->Alive());
+  EXPECT_EQ(*orch.QueryValue("SELECT count(*) FROM pg_stat_activity WHERE pid = " +
+                             std::to_string(evil_pid)),
+            "0");
+  EXPECT_TRUE(own_second->Alive());
+  EXPECT_TRUE(own_second->Exec("INSERT INTO t VALUES (1, 'pgshift writes while fenced')").ok());
+  ASSERT_TRUE(platform->Unfence(orch, testing::FenceAs("postgres")).ok());
+}
+
 TEST(LocalFence, PreparedTransactionSurvivesIsCountedAndReachesTheTarget) {
   auto source = PgCluster::Primary({{"max_prepared_transactions", "10"}});
   testing::CreateAppSchema(*source);

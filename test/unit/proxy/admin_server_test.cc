@@ -79,6 +79,28 @@ TEST_F(AdminServerTest, UnknownPathsClustersAndMethods) {
   EXPECT_EQ(Error(get), "use POST for /v1/clusters/orders/pause");
 }
 
+// A path is bytes from the network: invalid UTF-8 in it (nlohmann::json's dump throws on it by
+// default) still gets a JSON refusal, never an exception or an abort. Seeds of the same cases
+// are in fuzz/seeds/admin_api.
+TEST_F(AdminServerTest, InvalidUtf8InThePathGetsAJsonRefusal) {
+  const std::string bad_cluster = "/v1/clusters/\xff\xfe\xc3(/pause";
+  HttpResponse r;
+  ASSERT_NO_THROW(r = Post(bad_cluster, "{}"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(Error(r).find("unknown cluster"), std::string::npos) << r.body;
+  for (const std::string& path :
+       {std::string("/\xc3\x28\xa0\xa1"), std::string("/v1/clusters/orders/\xff"),
+        std::string("/healthz/\xff")}) {
+    HttpResponse unknown;
+    ASSERT_NO_THROW(unknown = admin_->Handle("GET", path, kToken, ""));
+    EXPECT_EQ(unknown.status, 404) << unknown.body;
+    EXPECT_FALSE(json::parse(unknown.body, nullptr, false).is_discarded()) << unknown.body;
+  }
+  HttpResponse body;
+  ASSERT_NO_THROW(body = Post("/v1/clusters/orders/pause", "{\"deadline_ms\":\"\xff\"}"));
+  EXPECT_EQ(Error(body), "the body is not a JSON object");
+}
+
 TEST_F(AdminServerTest, MalformedBodiesAre400NamingTheField) {
   EXPECT_EQ(Error(Post("/v1/clusters/orders/pause", "{not json")), "the body is not a JSON object");
   EXPECT_NE(Error(Post("/v1/clusters/orders/pause", R"({"deadline_ms":-1})")).find("deadline_ms"),

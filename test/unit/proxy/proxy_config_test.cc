@@ -74,6 +74,52 @@ TEST_F(ProxyConfigTest, RequiresTlsMaterialUnlessTlsIsOff) {
             std::string::npos);
 }
 
+// The admin API carries a token that can reroute every cluster: beyond loopback, HTTPS only.
+TEST_F(ProxyConfigTest, AdminListenBeyondLoopbackRequiresTls) {
+  auto with_admin = [&](const std::string& address, const std::string& extra = "") {
+    std::string text = Base();
+    text.replace(text.find("admin_listen = 127.0.0.1:7001"), 29, "admin_listen = " + address);
+    text.replace(text.find("client_tls = off\n"), 17, "client_tls = off\n" + extra);
+    return ParseProxyConfig(text, "p.ini");
+  };
+  for (const char* beyond : {"0.0.0.0:7001", "10.1.2.3:7001", "[::]:7001", "db.example:7001"}) {
+    auto c = with_admin(beyond);
+    ASSERT_FALSE(c.ok()) << beyond;
+    EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("p.ini:3: admin_listen: '"), std::string::npos)
+        << c.status().message();
+    EXPECT_NE(c.status().message().find("set admin_tls_cert and admin_tls_key"), std::string::npos)
+        << c.status().message();
+    EXPECT_EQ(c.status().message().find("tok-123"), std::string::npos);
+  }
+  for (const char* loopback :
+       {"127.0.0.1:7001", "127.0.0.2:7001", "localhost:7001", "[::1]:7001"}) {
+    auto c = with_admin(loopback);
+    EXPECT_TRUE(c.ok()) << loopback << ": " << c.status().ToString();
+  }
+
+  std::string cert = dir_.path() + "/admin.crt", key = dir_.path() + "/admin.key";
+  std::ofstream(cert) << "cert\n";
+  std::ofstream(key) << "key\n";
+  auto tls =
+      with_admin("0.0.0.0:7001", "admin_tls_cert = " + cert + "\nadmin_tls_key = " + key + "\n");
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  EXPECT_EQ(tls->admin_host, "0.0.0.0");
+  EXPECT_EQ(tls->admin_tls_cert, cert);
+  EXPECT_EQ(tls->admin_tls_key, key);
+
+  auto half = with_admin("0.0.0.0:7001", "admin_tls_cert = " + cert + "\n");
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.status().message().find("p.ini:3: admin_listen: admin_tls_cert and admin_tls_key "
+                                         "go together"),
+            std::string::npos)
+      << half.status().message();
+  auto unreadable = with_admin("0.0.0.0:7001", "admin_tls_cert = /nope.crt\n");
+  EXPECT_NE(unreadable.status().message().find("p.ini:6: admin_tls_cert: cannot read file"),
+            std::string::npos)
+      << unreadable.status().message();
+}
+
 TEST_F(ProxyConfigTest, IoEngineIsEpollOrIoUring) {
   auto with = [&](const std::string& engine) {
     std::string text = Base();

@@ -1,6 +1,10 @@
 // RouteStore: versions only increase; readers keep the table they loaded.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "fixture/temp_dir.h"
 #include "proxy/route_table.h"
 
 namespace pgshift::proxy {
@@ -20,6 +24,68 @@ TEST(RouteStore, SwitchesOnlyToNewerVersions) {
   EXPECT_EQ(store.Switch("orders", "127.0.0.1", 5434, 3).status().code(), Code::kAborted);
   EXPECT_EQ(store.Switch("nope", "127.0.0.1", 5434, 9).status().code(), Code::kNotFound);
   EXPECT_EQ(store.Get()->routes.at("orders").port, 5433);
+}
+
+std::shared_ptr<RouteTable> ConfigRoutes() {
+  auto t = std::make_shared<RouteTable>();
+  t->routes["orders"] = Endpoint{"127.0.0.1", 5432, BackendTls::kRequire, 0};
+  t->routes["billing"] = Endpoint{"127.0.0.1", 6000, BackendTls::kDisable, 0};
+  return t;
+}
+
+// A second store on the same file (a restarted proxy) starts on the switched route, keeps the
+// config's TLS mode, and refuses versions at or below the persisted one.
+TEST(RouteStore, PersistedSwitchesSurviveARestart) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/proxy.ini.routes";
+  {
+    RouteStore store(ConfigRoutes());
+    ASSERT_TRUE(store.Restore(path).ok());  // no file yet: the config's routes
+    EXPECT_EQ(store.Get()->routes.at("orders").port, 5432);
+    ASSERT_TRUE(store.Switch("orders", "10.0.0.2", 5433, 7).ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  RouteStore restarted(ConfigRoutes());
+  ASSERT_TRUE(restarted.Restore(path).ok());
+  const Endpoint& e = restarted.Get()->routes.at("orders");
+  EXPECT_EQ(e.host, "10.0.0.2");
+  EXPECT_EQ(e.port, 5433);
+  EXPECT_EQ(e.version, 7u);
+  EXPECT_EQ(e.tls, BackendTls::kRequire);
+  EXPECT_EQ(restarted.Get()->version, 7u);
+  EXPECT_EQ(restarted.Get()->routes.at("billing").port, 6000);  // never switched
+  EXPECT_EQ(restarted.Switch("orders", "127.0.0.1", 5432, 7).status().code(), Code::kAborted);
+  EXPECT_EQ(restarted.Switch("orders", "127.0.0.1", 5432, 6).status().code(), Code::kAborted);
+  EXPECT_TRUE(restarted.Switch("orders", "127.0.0.1", 5432, 8).ok());
+}
+
+TEST(RouteStore, AnUntrustworthyRouteFileIsRefusedByName) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/proxy.ini.routes";
+  for (const std::string& bad :
+       {std::string("{not json"), std::string(R"({"format":2,"routes":{}})"),
+        std::string(R"({"format":1,"routes":{"orders":{"host":"h","port":0,"version":1}}})"),
+        std::string(R"({"format":1,"routes":{"orders":{"host":"h","port":5,"version":-1}}})")}) {
+    std::ofstream(path) << bad;
+    RouteStore store(ConfigRoutes());
+    Status st = store.Restore(path);
+    EXPECT_EQ(st.code(), Code::kFailedPrecondition) << bad;
+    EXPECT_NE(st.message().find("route file " + path), std::string::npos) << st.message();
+    EXPECT_EQ(store.Get()->routes.at("orders").port, 5432);
+  }
+}
+
+// A switch that cannot be written is not made: a restart would otherwise forget it.
+TEST(RouteStore, ASwitchThatCannotBePersistedIsNotMade) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/gone/proxy.ini.routes";  // its folder does not exist
+  RouteStore store(ConfigRoutes());
+  ASSERT_TRUE(store.Restore(path).ok());
+  auto r = store.Switch("orders", "127.0.0.1", 5433, 3);
+  ASSERT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("not switched"), std::string::npos) << r.status().message();
+  EXPECT_EQ(store.Get()->routes.at("orders").port, 5432);
+  EXPECT_EQ(store.Get()->routes.at("orders").version, 0u);
 }
 
 }  // namespace

@@ -161,5 +161,45 @@ TEST(ProxyAdminApi, MalformedAnswersNameTheField) {
             std::string::npos);
 }
 
+// GET /v1/routes, read by the orchestrator after a refused switch.
+TEST(ProxyAdminApi, RoutesAnswerRoundTripsAndNamesABadRoute) {
+  RoutesAnswer a;
+  a.version = 9223372036854775807ull;
+  a.routes["orders"] = {"127.0.0.1", 5433, 9223372036854775807ull, true, false};
+  auto back = RoutesAnswer::FromJson(a.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->version, a.version);
+  EXPECT_EQ(back->routes.at("orders").host, "127.0.0.1");
+  EXPECT_EQ(back->routes.at("orders").port, 5433);
+  EXPECT_EQ(back->routes.at("orders").version, a.version);
+  EXPECT_TRUE(back->routes.at("orders").tls);
+  auto bad = RoutesAnswer::FromJson(nlohmann::json::parse(
+      R"({"version":1,"routes":{"orders":{"host":"h","port":"x","version":1,"tls":false,"paused":false}}})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("route \"orders\": \"port\""), std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(RoutesAnswer::FromJson(nlohmann::json::parse(R"({"version":1})")).ok());
+}
+
+// Found by fuzz/admin_api_fuzz.cc: a duration is added to a clock (an overflow past a day's
+// worth was undefined behaviour in the proxy), and an integer must fit its field (a pid of
+// 2^32 read as a negative number that the answer's own reader then refused).
+TEST(ProxyAdminApi, DurationsAndIntegersMustFitTheirFields) {
+  EXPECT_TRUE(PauseRequest::FromJson(json{{"deadline_ms", 86400000}, {"lease_ms", 86400000}}).ok());
+  EXPECT_NE(Refusal<PauseRequest>(json{{"deadline_ms", 9223372036854775807LL}})
+                .find("\"deadline_ms\" must be a non-negative integer of milliseconds up to"),
+            std::string::npos);
+  EXPECT_NE(Refusal<RenewRequest>(json{{"lease_ms", 86400001}}).find("\"lease_ms\""),
+            std::string::npos);
+  EXPECT_NE(Refusal<PrepareRequest>(
+                json{{"host", "h"}, {"port", 1}, {"deadline_ms", 9223372036854775807LL}})
+                .find("\"deadline_ms\""),
+            std::string::npos);
+  auto pids = PauseAnswer::FromJson(
+      json{{"paused", true}, {"sessions", 1}, {"held_backend_pids", {4294967296LL}}});
+  ASSERT_FALSE(pids.ok());
+  EXPECT_NE(pids.status().message().find("\"held_backend_pids\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgshift::proxy_admin

@@ -310,6 +310,41 @@ TEST(SqliteStore, AVersionOneFileIsMigratedForwardAndKeepsItsMigrations) {
   EXPECT_FALSE((*again)->AcquireRunner("old", "host:2:b", kTtl, 11, "")->acquired);
 }
 
+// Route versions: per key, starting at 1 and only growing; one key's draws leave another's
+// alone; an empty key is refused.
+TYPED_TEST(StoreContract, RouteVersionsOnlyGrowPerKey) {
+  auto& s = *this->store_;
+  auto first = s.NextRouteVersion("proxy cluster orders");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, 1u);
+  EXPECT_EQ(*s.NextRouteVersion("proxy cluster orders"), 2u);
+  EXPECT_EQ(*s.NextRouteVersion("proxy cluster billing"), 1u);
+  EXPECT_EQ(*s.NextRouteVersion("proxy cluster orders"), 3u);
+  auto empty = s.NextRouteVersion("");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), Code::kInvalidArgument);
+}
+
+// The counter is in the file: a new handle (an orchestrator restarted) continues above the
+// versions handed out before, and a file from schema version 2 gains the table.
+TEST(SqliteStore, RouteVersionsSurviveReopeningTheFile) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/s.db";
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(*(*s)->NextRouteVersion("proxy cluster orders"), 1u);
+    EXPECT_EQ(*(*s)->NextRouteVersion("proxy cluster orders"), 2u);
+  }
+  auto reopened = SqliteStore::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(*(*reopened)->NextRouteVersion("proxy cluster orders"), 3u);
+  auto other = SqliteStore::Open(path);  // a second handle on the same file shares it
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*(*other)->NextRouteVersion("proxy cluster orders"), 4u);
+  EXPECT_EQ(*(*reopened)->NextRouteVersion("proxy cluster orders"), 5u);
+}
+
 TEST(SqliteStore, AFileFromANewerPgshiftIsRefused) {
   testing::TempDir dir;
   std::string path = dir.path() + "/new.db";
