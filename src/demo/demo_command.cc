@@ -110,6 +110,19 @@ class ConsumerFollower {
   std::thread thread_;
 };
 
+// The proxy warns about secret files others may read; the demo's are its owner's only, from
+// before the secret is written.
+Status WriteSecretFile(const std::string& path, const std::string& secret) {
+  std::ofstream(path).close();
+  std::error_code ec;
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec);
+  std::ofstream out(path);
+  out << secret << "\n";
+  out.close();
+  if (!out || ec) return Unavailable("demo: cannot write " + path);
+  return Status::Ok();
+}
+
 // The data access layer for the demo: `pgshift proxy` in-process, mutual TLS toward the
 // application (a client certificate with CN demo-app), SCRAM toward PostgreSQL with the
 // application role's password, which only the proxy holds.
@@ -125,8 +138,8 @@ struct DemoProxy {
     ASSIGN_OR_RETURN(p.pki, proxy::DevPki::Create(dir + "/pki"));
     ASSIGN_OR_RETURN(p.client, p.pki.Client("demo-app"));
     p.token_file = dir + "/admin.token";
-    std::ofstream(p.token_file) << RandomSecret() << "\n";
-    std::ofstream(dir + "/app.password") << app_password << "\n";
+    RETURN_IF_ERROR(WriteSecretFile(p.token_file, RandomSecret()));
+    RETURN_IF_ERROR(WriteSecretFile(dir + "/app.password", app_password));
     ASSIGN_OR_RETURN(int port, ReservePort());
     ASSIGN_OR_RETURN(int admin, ReservePort());
     std::string path = dir + "/proxy.ini";
