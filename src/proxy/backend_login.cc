@@ -312,7 +312,7 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
   if (!fd.ok()) return Unavailable(Where(l) + ": " + fd.status().message());
   BackendLink link;
   link.transport = Transport(*fd);
-  if (l.endpoint.tls == BackendTls::kRequire)
+  if (l.endpoint.tls == BackendTls::kRequire || l.auth.verify_full)  // verify-full implies TLS
     RETURN_IF_ERROR(StartTls(l, link.transport, backend_tls));
   std::map<std::string, std::string> params = l.options;
   params["user"] = l.user;
