@@ -120,17 +120,54 @@ Status StartTls(const BackendLogin& l, Transport& t, SSL_CTX* ctx) {
   if (::recv(t.fd(), &answer, 1, 0) != 1)
     return Unavailable(Where(l) + ": no answer to SSLRequest");
   if (answer != 'S') return Unavailable(Where(l) + ": the server does not accept TLS (tls = on)");
+  std::string expected_name;
+  if (l.auth.verify_full) {
+    ASSIGN_OR_RETURN(ctx, VerifyingBackendTlsContext(l.auth.ca_file));
+    expected_name = l.auth.server_name.empty() ? l.endpoint.host : l.auth.server_name;
+  }
   SSL* ssl = SSL_new(ctx);
   SSL_set_fd(ssl, t.fd());
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   t.AdoptTls(ssl);
-  if (SSL_connect(ssl) != 1) return Unavailable(Where(l) + ": TLS handshake failed");
+  if (!expected_name.empty()) RETURN_IF_ERROR(ExpectServerName(ssl, expected_name));
+  if (SSL_connect(ssl) != 1) {
+    long verdict = SSL_get_verify_result(ssl);
+    if (l.auth.verify_full && verdict != X509_V_OK) {
+      // An impostor, or a misconfigured CA or name: not transient, so not kUnavailable.
+      return Unauthenticated(Where(l) + ": refused by tls = verify-full: the certificate of " +
+                             expected_name + " does not verify against tls_ca_file (" +
+                             X509_verify_cert_error_string(verdict) + ")");
+    }
+    return Unavailable(Where(l) + ": TLS handshake failed");
+  }
   return Status::Ok();
 }
 
-// Answers authentication requests until AuthenticationOk.
-Status Authenticate(const BackendLogin& l, Channel& ch) {
+// The SASL mechanisms an AuthenticationSASL body offers (after its 4-byte kind).
+std::vector<std::string> SaslMechanisms(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty() && list[0] != '\0') {
+    size_t z = list.find('\0');
+    if (z == std::string_view::npos) break;
+    out.emplace_back(list.substr(0, z));
+    list.remove_prefix(z + 1);
+  }
+  return out;
+}
+
+// A refusal by the cluster's auth_methods (the rule is named for the proxy's log).
+Status RefusedMethod(const BackendLogin& l, const std::string& method) {
+  return Unauthenticated(Where(l) + ": refused by auth_methods: the server asked for " + method +
+                         ", which this cluster's auth_methods does not list");
+}
+
+// Answers authentication requests until AuthenticationOk. Believes AuthenticationOk only when
+// the exchange it ends is one the cluster allows: after SCRAM, once the server's signature
+// verified (a server that skips SASLFinal proves nothing); with no exchange, only if
+// auth_methods lists none.
+Status Authenticate(const BackendLogin& l, Channel& ch, Transport& t, BackendLink& link) {
   std::unique_ptr<ScramClient> scram;
+  bool answered_password = false;  // md5 or cleartext sent
   for (;;) {
     char type;
     std::string body;
@@ -141,26 +178,64 @@ Status Authenticate(const BackendLogin& l, Channel& ch) {
     }
     uint32_t kind = wire::ReadU32(body.data());
     std::string reply;
+    if (scram && kind != 0 && kind != 11 && kind != 12) {
+      return Unauthenticated(Where(l) + ": the server switched method in the middle of SCRAM");
+    }
     switch (kind) {
       case 0:
+        if (scram && !scram->verified()) {
+          return Unauthenticated(Where(l) +
+                                 ": refused by SCRAM: the server said AuthenticationOk without "
+                                 "proving it knows the password (no verified SASLFinal)");
+        }
+        if (!scram && !answered_password && !l.auth.none) {
+          return Unauthenticated(Where(l) +
+                                 ": refused by auth_methods: the server asked for no password "
+                                 "(trust), which this cluster's auth_methods does not list "
+                                 "(add none)");
+        }
         return Status::Ok();
       case 3:  // cleartext
+        if (!l.auth.password) return RefusedMethod(l, "a cleartext password (password)");
+        answered_password = true;
         reply = wire::Message('p', l.password + std::string(1, '\0'));
         break;
       case 5: {  // md5
+        if (!l.auth.md5) return RefusedMethod(l, "md5");
         if (body.size() < 8) return Unavailable(Where(l) + ": malformed md5 request");
+        answered_password = true;
         reply = wire::Message(
             'p', Md5PasswordResponse(l.user, l.password, body.substr(4, 4)) + std::string(1, '\0'));
         break;
       }
       case 10: {  // SASL: mechanisms list
-        if (body.find("SCRAM-SHA-256") == std::string::npos) {
+        if (!l.auth.scram) return RefusedMethod(l, "SCRAM-SHA-256 (scram-sha-256)");
+        bool plain = false, plus = false;
+        for (const std::string& m : SaslMechanisms(std::string_view(body).substr(4))) {
+          plain = plain || m == "SCRAM-SHA-256";
+          plus = plus || m == "SCRAM-SHA-256-PLUS";
+        }
+        if (!plain && !plus) {
           return Unauthenticated(Where(l) +
                                  ": the server offers no SASL mechanism the proxy knows");
         }
-        scram = std::make_unique<ScramClient>(l.password);
+        ScramBinding binding = ScramBinding::kNone;
+        std::string binding_data;
+        if (t.tls() && plus) {
+          auto hash = ServerEndPointHash(t.ssl());
+          if (!hash.ok()) return Unavailable(Where(l) + ": " + hash.status().message());
+          binding = ScramBinding::kEndPoint;
+          binding_data = *hash;
+        } else if (t.tls()) {
+          binding = ScramBinding::kNotOffered;
+        }
+        if (!plain && binding != ScramBinding::kEndPoint) {
+          return Unauthenticated(Where(l) + ": the server offers only SCRAM-SHA-256-PLUS");
+        }
+        scram = std::make_unique<ScramClient>(l.password, "", "", binding, binding_data);
+        link.channel_bound = binding == ScramBinding::kEndPoint;
         std::string first = scram->ClientFirst();
-        std::string msg = "SCRAM-SHA-256";
+        std::string msg = scram->Mechanism();
         msg.push_back('\0');
         wire::AppendU32(msg, uint32_t(first.size()));
         msg += first;
@@ -170,14 +245,14 @@ Status Authenticate(const BackendLogin& l, Channel& ch) {
       case 11: {  // SASLContinue
         if (!scram) return Unavailable(Where(l) + ": SASLContinue before SASL");
         auto fin = scram->ClientFinal(std::string_view(body).substr(4));
-        if (!fin.ok()) return Unauthenticated(Where(l) + ": " + fin.status().message());
+        if (!fin.ok()) return Unauthenticated(Where(l) + ": refused by " + fin.status().message());
         reply = wire::Message('p', *fin);
         break;
       }
       case 12: {  // SASLFinal
         if (!scram) return Unavailable(Where(l) + ": SASLFinal before SASL");
         Status st = scram->VerifyServerFinal(std::string_view(body).substr(4));
-        if (!st.ok()) return Unauthenticated(Where(l) + ": " + st.message());
+        if (!st.ok()) return Unauthenticated(Where(l) + ": refused by " + st.message());
         continue;
       }
       default:
@@ -194,7 +269,11 @@ Status ReadUntilReady(const BackendLogin& l, Channel& ch, BackendLink* link, Cod
   for (;;) {
     char type;
     std::string body;
-    if (!ch.Receive(type, body)) return Unavailable(Where(l) + ": connection lost");
+    if (!ch.Receive(type, body)) {
+      // A server that reports a FATAL (no such database, too many clients) then closes: the
+      // report is the reason, not the close.
+      return first_error.ok() ? Unavailable(Where(l) + ": connection lost") : first_error;
+    }
     if (type == 'Z') return first_error;
     if (type == 'E' && first_error.ok()) first_error = ServerError(l, body, error_code);
     if (link && type == 'S') {
@@ -233,7 +312,7 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
   if (!fd.ok()) return Unavailable(Where(l) + ": " + fd.status().message());
   BackendLink link;
   link.transport = Transport(*fd);
-  if (l.endpoint.tls == BackendTls::kRequire)
+  if (l.endpoint.tls == BackendTls::kRequire || l.auth.verify_full)  // verify-full implies TLS
     RETURN_IF_ERROR(StartTls(l, link.transport, backend_tls));
   std::map<std::string, std::string> params = l.options;
   params["user"] = l.user;
@@ -241,7 +320,7 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
   Channel ch(link.transport);
   if (!ch.Send(wire::StartupMessage(params)))
     return Unavailable(Where(l) + ": cannot send startup");
-  RETURN_IF_ERROR(Authenticate(l, ch));
+  RETURN_IF_ERROR(Authenticate(l, ch, link.transport, link));
   RETURN_IF_ERROR(ReadUntilReady(l, ch, &link, Code::kUnavailable));
   RETURN_IF_ERROR(Replay(l, ch));
   if (!l.warm_up_sql.empty()) {
@@ -252,6 +331,34 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
   int f = link.transport.fd();
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
   return link;
+}
+
+ClientRefusal RefusalForClient(const Status& failure, const std::string& cluster) {
+  std::string sqlstate;
+  const std::string& m = failure.message();
+  size_t at = m.rfind("(SQLSTATE ");
+  if (at != std::string::npos && m.size() == at + 16 && m.back() == ')') {
+    sqlstate = m.substr(at + 10, 5);
+  }
+  std::string server = "pgshift: the database server of \"" + cluster + "\"";
+  if (sqlstate == "53300") {
+    return {"53300", server + " has too many connections right now; try again later"};
+  }
+  if (sqlstate == "3D000") {
+    return {"3D000", server +
+                         " has no database by the name the proxy is configured with; see the "
+                         "proxy's log"};
+  }
+  bool transient = sqlstate.rfind("57", 0) == 0 || sqlstate.rfind("08", 0) == 0;
+  if (failure.code() == Code::kUnauthenticated || (!sqlstate.empty() && !transient)) {
+    // Not the client's fault and not transient: say so, without the server's words (they
+    // name the backend role and host; the proxy's log has them).
+    return {"08004", server +
+                         " refused the proxy's login (the proxy's credential for it is wrong or "
+                         "not allowed there); see the proxy's log"};
+  }
+  return {"08006",
+          "pgshift: cannot reach the database server of \"" + cluster + "\" right now; try again"};
 }
 
 Status ReplayOnLink(const BackendLogin& l, BackendLink& link) {

@@ -1,6 +1,8 @@
 // Backend login done by the proxy: connect to a backend endpoint, optionally start TLS,
 // send the StartupMessage, answer the server's authentication request (SCRAM-SHA-256, md5
-// or cleartext) with the password the proxy holds, and read up to the first ReadyForQuery.
+// or cleartext, as the cluster's auth_methods allow) with the password the proxy holds, and
+// read up to the first ReadyForQuery. A SCRAM login succeeds only once the server's signature
+// verified; over TLS it is bound to the server's certificate when the server offers -PLUS.
 // For a switch it then replays the session's carried state (SET statements, named prepared
 // statements). Blocking, bounded by a timeout: it runs on the connector pool, never on an
 // event loop. Errors name the endpoint and role, never the password.
@@ -25,6 +27,7 @@ struct BackendLogin {
   std::string database;
   std::string user;
   std::string password;                        // secret
+  BackendAuthPolicy auth;                      // methods answered, how TLS is verified
   std::map<std::string, std::string> options;  // other startup parameters of the client
   std::vector<std::string> replay_sql;         // run in order, each must succeed
   std::vector<std::string> replay_parse;       // raw Parse messages, then one Sync
@@ -38,11 +41,25 @@ struct BackendLink {
   Transport transport;                                          // non-blocking once returned
   std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus
   uint32_t pid = 0, secret = 0;
+  bool channel_bound = false;  // SCRAM-SHA-256-PLUS with tls-server-end-point was used
 };
 
-// kUnavailable: cannot connect / timeout; kUnauthenticated: login refused;
-// kFailedPrecondition: replay of carried state failed.
+// kUnavailable: cannot connect / timeout; kUnauthenticated: login refused (by the server, or
+// by the proxy's own rules: auth_methods, the SCRAM checks, tls = verify-full; the message
+// says which); kFailedPrecondition: replay of carried state failed. A server's ErrorResponse
+// becomes a message ending "(SQLSTATE XXXXX)" (read by RefusalForClient), also when the
+// server closes right after it. Messages name the endpoint and role, never the password.
 Result<BackendLink> LoginToBackend(const BackendLogin& login, SSL_CTX* backend_tls);
+
+// What a client whose session could not log in to `cluster`'s backend is told: a SQLSTATE of
+// the server's class where the client can act on it (53300 too many connections, 3D000 no
+// such database), 08004 for a refused login, 08006 for a transient failure. The message names
+// the cluster only, never the backend's host, role or the server's words (the log has them).
+struct ClientRefusal {
+  std::string sqlstate;
+  std::string message;
+};
+ClientRefusal RefusalForClient(const Status& login_failure, const std::string& cluster);
 
 // A link opened earlier to the endpoint a switch now moves the session to (a standby link,
 // see Session::PrepareStandby): checks it is still alive (Sync -> ReadyForQuery), replays

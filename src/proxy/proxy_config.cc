@@ -160,9 +160,62 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
       "buffer_kb, io_engine)");
 }
 
+// Backend authentication keys: auth_methods, tls (on/off/verify-full), tls_ca_file,
+// tls_server_name. False when `w.key` is not one of them.
+bool SetClusterAuthKey(ClusterConfig& c, const Where& w, const std::string& v, Status& st) {
+  const std::string& k = w.key;
+  BackendAuthPolicy& a = c.auth;
+  if (k == "auth_methods") {
+    BackendAuthPolicy methods{.scram = false};
+    for (const std::string& m : SplitList(v)) {
+      if (m == "scram-sha-256")
+        methods.scram = true;
+      else if (m == "md5")
+        methods.md5 = true;
+      else if (m == "password")
+        methods.password = true;
+      else if (m == "none")
+        methods.none = true;
+      else {
+        st = w.Error("'" + m +
+                     "' is not an authentication method (scram-sha-256, md5, password, none)");
+        return true;
+      }
+    }
+    if (!methods.scram && !methods.md5 && !methods.password && !methods.none) {
+      st = w.Error("lists no method (e.g. auth_methods = scram-sha-256)");
+      return true;
+    }
+    a.scram = methods.scram;
+    a.md5 = methods.md5;
+    a.password = methods.password;
+    a.none = methods.none;
+  } else if (k == "tls") {
+    a.verify_full = v == "verify-full";
+    if (a.verify_full) {
+      c.tls = BackendTls::kRequire;
+    } else if (v == "on" || v == "true" || v == "yes" || v == "require") {
+      c.tls = BackendTls::kRequire;
+    } else if (v == "off" || v == "false" || v == "no" || v == "disable") {
+      c.tls = BackendTls::kDisable;
+    } else {
+      st = w.Error("'" + v + "' is not off, on or verify-full");
+    }
+  } else if (k == "tls_ca_file") {
+    a.ca_file = Resolve(w, v);
+    st = ReadableFile(w, a.ca_file);
+  } else if (k == "tls_server_name") {
+    a.server_name = v;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v,
                      std::vector<std::string>& warnings) {
   const std::string& k = w.key;
+  if (Status st; SetClusterAuthKey(c, w, v, st)) return st;
   if (k == "host")
     c.host = v;
   else if (k == "port") {
@@ -173,12 +226,10 @@ Status SetClusterKey(ClusterConfig& c, const Where& w, const std::string& v,
     c.user = v;
   else if (k == "password_file") {
     ASSIGN_OR_RETURN(c.password, ReadSecret(w, Resolve(w, v), warnings));
-  } else if (k == "tls") {
-    ASSIGN_OR_RETURN(bool on, ParseBool(w, v));
-    c.tls = on ? BackendTls::kRequire : BackendTls::kDisable;
   } else {
     return w.Error("unknown key in [cluster " + c.name +
-                   "] (expected host, port, database, user, password_file, tls)");
+                   "] (expected host, port, database, user, password_file, tls, auth_methods, "
+                   "tls_ca_file, tls_server_name)");
   }
   return Status::Ok();
 }
@@ -239,6 +290,11 @@ Status Validate(const ProxyConfig& c, const std::string& origin) {
   for (const auto& [name, cl] : c.clusters) {
     if (cl.port == 0) return missing("[cluster " + name + "] port is required");
     if (cl.user.empty()) return missing("[cluster " + name + "] user is required");
+    if (cl.auth.verify_full && cl.auth.ca_file.empty()) {
+      return missing("[cluster " + name +
+                     "] tls = verify-full needs tls_ca_file (the CA the server's certificate "
+                     "chains to)");
+    }
   }
   if (c.client_tls && c.identities.empty()) {
     return missing("no [identity NAME] section: no client certificate would be admitted");

@@ -14,6 +14,22 @@ namespace pgshift::proxy {
 
 enum class BackendTls { kDisable, kRequire };
 
+// How the proxy authenticates to a cluster's backends and proves who they are (issue 14).
+// The methods are the ones the proxy answers, like libpq's require_auth: a server asking for
+// another is refused, so nothing that answers for the backend's address collects the password
+// in a weaker form than allowed. `none` allows a server that asks for no password at all.
+struct BackendAuthPolicy {
+  bool scram = true;      // scram-sha-256 (the server's signature is always checked)
+  bool md5 = false;       // md5
+  bool password = false;  // password (cleartext)
+  bool none = false;      // none (trust)
+  // tls = verify-full: the backend's certificate must chain to `ca_file` and name
+  // `server_name` (the endpoint's host when empty).
+  bool verify_full = false;
+  std::string ca_file;
+  std::string server_name;
+};
+
 // One logical database ("cluster") that clients name as their dbname.
 struct ClusterConfig {
   std::string name;
@@ -23,6 +39,7 @@ struct ClusterConfig {
   std::string user;      // backend role the proxy logs in as
   std::string password;  // secret: from password_file
   BackendTls tls = BackendTls::kDisable;
+  BackendAuthPolicy auth;  // auth_methods, tls = verify-full, tls_ca_file, tls_server_name
 };
 
 // What a client certificate identity (CN or URI SAN) may reach. "*" allows any.

@@ -115,8 +115,21 @@ std::string Md5PasswordResponse(std::string_view user, std::string_view password
   return "md5" + Md5Hex(inner + std::string(salt4));
 }
 
-ScramClient::ScramClient(std::string password, std::string nonce, std::string user)
+ScramClient::ScramClient(std::string password, std::string nonce, std::string user,
+                         ScramBinding binding, std::string binding_data)
     : password_(std::move(password)), nonce_(std::move(nonce)) {
+  switch (binding) {
+    case ScramBinding::kNone:
+      gs2_header_ = "n,,";
+      break;
+    case ScramBinding::kNotOffered:
+      gs2_header_ = "y,,";
+      break;
+    case ScramBinding::kEndPoint:
+      gs2_header_ = "p=tls-server-end-point,,";
+      binding_data_ = std::move(binding_data);
+      break;
+  }
   if (nonce_.empty()) {
     unsigned char raw[18];
     RAND_bytes(raw, sizeof(raw));
@@ -125,7 +138,11 @@ ScramClient::ScramClient(std::string password, std::string nonce, std::string us
   client_first_bare_ = "n=" + user + ",r=" + nonce_;
 }
 
-std::string ScramClient::ClientFirst() const { return "n,," + client_first_bare_; }
+std::string ScramClient::Mechanism() const {
+  return gs2_header_[0] == 'p' ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256";
+}
+
+std::string ScramClient::ClientFirst() const { return gs2_header_ + client_first_bare_; }
 
 Result<std::string> ScramClient::ClientFinal(std::string_view server_first) {
   std::string_view r, s, i;
@@ -143,11 +160,17 @@ Result<std::string> ScramClient::ClientFinal(std::string_view server_first) {
   if (ec != std::errc() || p != i.data() + i.size() || iterations < 1 || iterations > 10000000) {
     return Unauthenticated("SCRAM: invalid iteration count");
   }
+  if (iterations < kMinScramIterations) {
+    return Unauthenticated("SCRAM: the server's iteration count " + std::to_string(iterations) +
+                           " is below " + std::to_string(kMinScramIterations) +
+                           " (a verifier that cheap is refused)");
+  }
   const std::string salted = SaltedPassword(password_, salt, iterations);
   std::string_view salted_view(salted);
   std::string client_key = Hmac(salted_view, "Client Key");
   std::string stored_key = Sha256(client_key);
-  std::string final_without_proof = "c=biws,r=" + std::string(r);  // biws = base64("n,,")
+  std::string final_without_proof =
+      "c=" + Base64Encode(gs2_header_ + binding_data_) + ",r=" + std::string(r);
   std::string auth_message =
       client_first_bare_ + "," + std::string(server_first) + "," + final_without_proof;
   std::string signature = Hmac(stored_key, auth_message);
@@ -158,14 +181,18 @@ Result<std::string> ScramClient::ClientFinal(std::string_view server_first) {
   return final_without_proof + ",p=" + Base64Encode(proof);
 }
 
-Status ScramClient::VerifyServerFinal(std::string_view server_final) const {
+Status ScramClient::VerifyServerFinal(std::string_view server_final) {
   std::string_view v;
   if (Attribute(server_final, 'e', v)) {
     return Unauthenticated("SCRAM: the server reported " + std::string(v));
   }
+  if (expected_server_signature_.empty()) {  // before ClientFinal: "v=" must not match
+    return Unauthenticated("SCRAM: server-final-message before server-first-message");
+  }
   if (!Attribute(server_final, 'v', v) || v != expected_server_signature_) {
     return Unauthenticated("SCRAM: the server's signature does not verify");
   }
+  verified_ = true;
   return Status::Ok();
 }
 

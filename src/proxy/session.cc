@@ -407,6 +407,7 @@ std::shared_ptr<BackendLogin> Session::LoginJob(const Endpoint& endpoint) const 
   job->database = cluster_config_->database;
   job->user = cluster_config_->user;
   job->password = cluster_config_->password;
+  job->auth = cluster_config_->auth;
   job->timeout_ms = ctx_.config.connect_timeout_ms;
   for (const auto& [k, v] : startup_params_) {
     if (k != "user" && k != "database") job->options[k] = v;
@@ -484,15 +485,8 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
                      "\" moved to a new server and this session could not be carried over; "
                      "reconnect");
     }
-    if (link.status().code() == Code::kUnauthenticated) {
-      // Not the client's fault and not transient: say so, without the server's words (they
-      // name the backend role and host; the proxy's log has them).
-      return End("08004", "pgshift: the database server of \"" + cluster_->name +
-                              "\" refused the proxy's login (the proxy's credential for it is "
-                              "wrong or not allowed there); see the proxy's log");
-    }
-    return End("08006", "pgshift: cannot reach the database server of \"" + cluster_->name +
-                            "\" right now; try again");
+    ClientRefusal refusal = RefusalForClient(link.status(), cluster_->name);
+    return End(refusal.sqlstate.c_str(), refusal.message);
   }
   BackendLink& l = *link;
   if (old.open()) move_.Retire(std::move(old));

@@ -1,8 +1,14 @@
 // OpenSSL context setup and client certificate identity extraction.
 #include "proxy/tls_context.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/x509v3.h>
+
+#include <map>
+#include <mutex>
 
 namespace pgshift::proxy {
 namespace {
@@ -50,6 +56,58 @@ Result<SslCtxPtr> MakeBackendTlsContext() {
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   return ctx;
+}
+
+Result<SSL_CTX*> VerifyingBackendTlsContext(const std::string& ca_file) {
+  static std::mutex mu;
+  static std::map<std::string, SslCtxPtr>* by_file = new std::map<std::string, SslCtxPtr>();
+  std::lock_guard<std::mutex> l(mu);
+  auto it = by_file->find(ca_file);
+  if (it != by_file->end()) return it->second.get();
+  ASSIGN_OR_RETURN(SslCtxPtr ctx, MakeBackendTlsContext());
+  if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
+    return InvalidArgument("TLS: cannot load tls_ca_file " + ca_file + ": " + OpenSslError());
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  SSL_CTX* raw = ctx.get();
+  by_file->emplace(ca_file, std::move(ctx));
+  return raw;
+}
+
+Status ExpectServerName(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  unsigned char ip[16];
+  bool is_ip =
+      inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1;
+  if (is_ip) {
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+      return InvalidArgument("TLS: cannot expect server address " + host);
+    }
+    return Status::Ok();
+  }
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (SSL_set1_host(ssl, host.c_str()) != 1) {
+    return InvalidArgument("TLS: cannot expect server name " + host);
+  }
+  SSL_set_tlsext_host_name(ssl, host.c_str());
+  return Status::Ok();
+}
+
+Result<std::string> ServerEndPointHash(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return Unavailable("TLS: the server sent no certificate");
+  std::unique_ptr<X509, decltype(&X509_free)> hold(cert, &X509_free);
+  int md_nid = NID_undef;
+  if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, nullptr) != 1) {
+    return Unavailable("TLS: unknown signature algorithm of the server's certificate");
+  }
+  if (md_nid == NID_md5 || md_nid == NID_sha1) md_nid = NID_sha256;  // RFC 5929 4.1
+  const EVP_MD* md = EVP_get_digestbynid(md_nid);
+  if (!md) return Unavailable("TLS: no hash for the server certificate's signature");
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, md, out, &len) != 1) return Unavailable("TLS: cannot hash certificate");
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 Result<std::string> VerifiedClientIdentity(SSL* ssl) {

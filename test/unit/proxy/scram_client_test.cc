@@ -29,6 +29,48 @@ TEST(ScramClient, RefusesANonceThatDoesNotExtendOurs) {
   EXPECT_FALSE(c.ClientFinal("garbage").ok());
 }
 
+TEST(ScramClient, RefusesAnIterationCountBelow4096) {
+  ScramClient c("pencil", "abc");
+  auto low = c.ClientFinal("r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4095");
+  EXPECT_EQ(low.status().code(), Code::kUnauthenticated);
+  EXPECT_NE(low.status().message().find("iteration count 4095 is below 4096"), std::string::npos)
+      << low.status().message();
+  EXPECT_TRUE(c.ClientFinal("r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096").ok());
+}
+
+TEST(ScramClient, IsVerifiedOnlyByTheServersSignature) {
+  ScramClient c("pencil", "rOprNGfwEbeRWgbNEkqO", "user");
+  EXPECT_FALSE(c.verified());
+  // Before server-first, an empty signature must not match the (unset) expected one.
+  EXPECT_FALSE(c.VerifyServerFinal("v=").ok());
+  ASSERT_TRUE(c.ClientFinal("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+                            "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+                  .ok());
+  EXPECT_FALSE(c.VerifyServerFinal("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=").ok());
+  EXPECT_FALSE(c.verified());
+  EXPECT_TRUE(c.VerifyServerFinal("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=").ok());
+  EXPECT_TRUE(c.verified());
+}
+
+TEST(ScramClient, BindsToTheServerCertificateHash) {
+  std::string hash(32, '\x5a');
+  ScramClient bound("pencil", "abc", "", ScramBinding::kEndPoint, hash);
+  EXPECT_EQ(bound.Mechanism(), "SCRAM-SHA-256-PLUS");
+  EXPECT_EQ(bound.ClientFirst(), "p=tls-server-end-point,,n=,r=abc");
+  auto fin = bound.ClientFinal("r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  ASSERT_TRUE(fin.ok()) << fin.status().ToString();
+  EXPECT_EQ(fin->rfind("c=" + Base64Encode("p=tls-server-end-point,," + hash) + ",r=abc123,p=", 0),
+            0u)
+      << *fin;
+
+  ScramClient not_offered("pencil", "abc", "", ScramBinding::kNotOffered);
+  EXPECT_EQ(not_offered.Mechanism(), "SCRAM-SHA-256");
+  EXPECT_EQ(not_offered.ClientFirst(), "y,,n=,r=abc");
+  auto y = not_offered.ClientFinal("r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ(y->rfind("c=eSws,r=abc123,p=", 0), 0u) << *y;  // eSws = base64("y,,")
+}
+
 TEST(ScramClient, RandomNoncesDiffer) {
   EXPECT_NE(ScramClient("p").ClientFirst(), ScramClient("p").ClientFirst());
 }
