@@ -131,6 +131,20 @@ void CarriedState::ScanSql(std::string_view sql) {
   }
 }
 
+void CarriedState::NoteSet(std::string_view parameter, std::string_view original) {
+  // Only the latest statement per parameter matters for the final value, so a session that
+  // sets search_path in every transaction keeps one entry, not one per transaction.
+  std::string param(parameter);
+  sets_.erase(std::remove_if(sets_.begin(), sets_.end(),
+                             [&](const auto& set) { return set.first == param; }),
+              sets_.end());
+  sets_.emplace_back(std::move(param), std::string(original));
+  if (sets_.size() > limits_.max_sets && limit_error_.empty()) {
+    limit_error_ = "this session set more than " + std::to_string(limits_.max_sets) +
+                   " parameters (SET/RESET), the proxy's limit per session";
+  }
+}
+
 void CarriedState::OnQuery(std::string_view msg) {
   std::string_view sql = CString(msg, 5);
   if (!MayMatter(sql)) return;
@@ -146,12 +160,18 @@ void CarriedState::OnQuery(std::string_view msg) {
     start = end + 1;
     if (stmt == "reset all" || stmt == "discard all") {
       sets_.clear();
-      if (stmt == "discard all") prepared_.clear(), prepared_order_.clear();
+      if (stmt == "discard all") {
+        prepared_.clear(), prepared_order_.clear();
+        prepared_bytes_ = 0;
+      }
     } else if (IsSessionSet(stmt)) {
-      sets_.emplace_back(original);
-      NoteCustomName(SetParameter(stmt));
+      std::string_view parameter = SetParameter(stmt);
+      NoteSet(parameter, original);
+      NoteCustomName(parameter);
     } else if (StartsWith(stmt, "reset ")) {
-      sets_.emplace_back(original);  // replaying in order keeps the final value right
+      // Replaying in order keeps the final value right; it supersedes the parameter's SET.
+      std::string_view rest = std::string_view(stmt).substr(6);
+      NoteSet(rest.substr(0, std::min(rest.size(), rest.find_first_of(" \t\r\n"))), original);
     }
   }
 }
@@ -160,18 +180,77 @@ void CarriedState::OnParse(std::string_view msg) {
   std::string_view name = CString(msg, 5);
   std::string_view sql = CString(msg, 5 + name.size() + 1);
   if (MayMatter(sql)) ScanSql(sql);
-  if (name.empty()) return;  // the unnamed statement lives only until the next Parse
-  if (!prepared_.count(std::string(name))) prepared_order_.emplace_back(name);
-  prepared_[std::string(name)] = std::string(msg);
+  // Every Parse is answered by one ParseComplete (or skipped after an error), so the unnamed
+  // statement holds its place in the queue, without its body.
+  if (name.empty()) {
+    pending_parses_.push_back({});
+    return;
+  }
+  pending_parses_.push_back({std::string(name), std::string(msg)});
+  pending_bytes_ += msg.size();
+  ++pending_named_;
+  CheckPreparedLimits();
+}
+
+void CarriedState::OnParseComplete() {
+  if (pending_parses_.empty()) return;  // not one of the client's (never expected)
+  PendingParse parse = std::move(pending_parses_.front());
+  pending_parses_.pop_front();
+  if (!parse.msg.empty()) {
+    pending_bytes_ -= parse.msg.size();
+    --pending_named_;
+  }
+  if (parse.name.empty()) return;  // unnamed, or closed before it was answered
+  ForgetPrepared(parse.name);      // PostgreSQL refuses a duplicate name; kept right anyway
+  prepared_bytes_ += parse.msg.size();
+  prepared_order_.push_back(parse.name);
+  prepared_.emplace(parse.name, std::move(parse.msg));
+}
+
+void CarriedState::OnReadyForQuery() {
+  pending_parses_.clear();
+  pending_bytes_ = 0;
+  pending_named_ = 0;
+}
+
+void CarriedState::CheckPreparedLimits() {
+  if (!limit_error_.empty()) return;
+  if (prepared_.size() + pending_named_ > limits_.max_prepared) {
+    limit_error_ = "this session prepared more than " + std::to_string(limits_.max_prepared) +
+                   " named statements, the proxy's limit per session; close (Close or "
+                   "DEALLOCATE) statements no longer used";
+  } else if (prepared_bytes_ + pending_bytes_ > limits_.max_prepared_bytes) {
+    limit_error_ = "this session's named prepared statements exceed " +
+                   std::to_string(limits_.max_prepared_bytes / 1024) +
+                   " KiB of statement text, the proxy's limit per session; close (Close or "
+                   "DEALLOCATE) statements no longer used";
+  }
+}
+
+void CarriedState::ForgetPrepared(const std::string& name) {
+  auto it = prepared_.find(name);
+  if (it == prepared_.end()) return;
+  prepared_bytes_ -= it->second.size();
+  prepared_.erase(it);
+  prepared_order_.erase(std::remove(prepared_order_.begin(), prepared_order_.end(), name),
+                        prepared_order_.end());
 }
 
 void CarriedState::OnClose(std::string_view msg) {
   if (msg.size() < 6 || msg[5] != 'S') return;  // portals need no carrying
   std::string name(CString(msg, 6));
-  if (prepared_.erase(name)) {
-    prepared_order_.erase(std::remove(prepared_order_.begin(), prepared_order_.end(), name),
-                          prepared_order_.end());
+  ForgetPrepared(name);
+  // A Parse of that name not answered yet is closed too once it is: not to be kept.
+  for (PendingParse& parse : pending_parses_) {
+    if (parse.name == name) parse.name.clear();
   }
+}
+
+std::vector<std::string> CarriedState::SetStatements() const {
+  std::vector<std::string> out;
+  out.reserve(sets_.size());
+  for (const auto& set : sets_) out.push_back(set.second);
+  return out;
 }
 
 std::vector<std::string> CarriedState::ParseMessages() const {

@@ -44,7 +44,9 @@ namespace pgshift::proxy {
   X(kReplicationSessionsOpened, "pgshift_proxy_replication_sessions_opened_total", "counter",   \
     "Logical replication sessions admitted")                                                    \
   X(kReplicationSessionsActive, "pgshift_proxy_replication_sessions_active", "gauge",           \
-    "Logical replication sessions open now (they stay on their server through a switch)")
+    "Logical replication sessions open now (they stay on their server through a switch)")       \
+  X(kSessionsOverLimit, "pgshift_proxy_sessions_over_limit_total", "counter",                   \
+    "Sessions ended for passing a per-session limit (prepared statements, SETs)")
 
 enum class Metric {
 #define PGSHIFT_METRIC_ENUM(id, name, type, help) id,

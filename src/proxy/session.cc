@@ -89,6 +89,13 @@ bool Session::PumpOnce() {
       return false;
     }
     if (out == FrameDecoder::Outcome::kClose) {
+      if (carried_.over_limit()) {
+        // The message that passed the cap was not forwarded; the backend goes with the session.
+        metrics_->Add(Metric::kSessionsOverLimit);
+        spdlog::info("proxy session {} from {} ended: {}", id_, peer_, carried_.limit_error());
+        End("54000", "pgshift: " + carried_.limit_error() + "; reconnect");
+        return false;
+      }
       Close();
       return false;
     }
@@ -246,6 +253,7 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
       ++work_.unsynced;
   }
   if (info_ && carried_.pinned()) info_->pinned.store(true, std::memory_order_relaxed);
+  if (carried_.over_limit()) return MessageAction::kClose;  // PumpOnce says which limit
   return MessageAction::kForward;
 }
 
@@ -261,7 +269,9 @@ MessageAction Session::OnBackendMessage(char type, std::string_view msg, bool co
       cluster_->paused.load() && wire::HasSqlstate(msg, "57P01")) {
     return MessageAction::kClose;
   }
+  if (type == '1') carried_.OnParseComplete();  // ParseComplete: the backend kept a Parse
   if (type == wire::type::kReadyForQuery && complete) {
+    carried_.OnReadyForQuery();
     if (char status = wire::ReadyForQueryStatus(msg)) {
       if (status == wire::kTxIdle && work_.tx != wire::kTxIdle) {
         metrics_->Add(Metric::kTransactions);
