@@ -37,7 +37,7 @@ inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 
 // One pass over the text: a candidate word is compared only where its first letter appears.
 bool MayMatter(std::string_view sql) {
   static constexpr std::string_view kWords[] = {"set",  "temp",    "advisory", "listen",
-                                                "hold", "prepare", "discard"};
+                                                "hold", "prepare", "discard",  "role"};
   for (size_t i = 0; i < sql.size(); ++i) {
     char c = AsciiLower(sql[i]);
     for (std::string_view w : kWords) {
@@ -115,11 +115,13 @@ void CarriedState::ScanSql(std::string_view sql) {
       {"with hold", "a WITH HOLD cursor"},
       {"prepare ", "an SQL-level PREPARE"},
       {"set session authorization", "SET SESSION AUTHORIZATION"},
-      {"set role", "SET ROLE"},
   };
   for (const auto& [needle, reason] : kPinning) {
     if (n.find(needle) != std::string::npos) Pin(reason);
   }
+  // The role itself is read from the old backend at a switch (backend_move.h); this only
+  // says whether the session may have changed it when that backend is gone.
+  if (n.find("role") != std::string::npos) role_mentioned_ = true;
   // Custom parameters ("app.tenant") are not in pg_settings: a switch asks for them by name.
   for (size_t at = n.find("set_config("); at != std::string::npos;
        at = n.find("set_config(", at + 1)) {

@@ -4,7 +4,7 @@
 // the old server cannot list its settings) and the names of custom parameters set (which
 // pg_settings does not list, so the switch asks for them by name). Anything
 // it cannot carry (temporary tables, session advisory locks, LISTEN, WITH HOLD cursors,
-// SQL-level PREPARE, statements too large to inspect) makes the session "pinned"; the
+// SQL-level PREPARE, SET SESSION AUTHORIZATION, statements too large to inspect) makes the session "pinned"; the
 // detection is a conservative keyword scan, so it may pin a session that could have moved,
 // never the reverse for the listed features.
 //
@@ -60,6 +60,9 @@ class CarriedState {
   std::vector<std::string> ParseMessages() const;
   size_t prepared_count() const { return prepared_.size(); }
   size_t prepared_bytes() const { return prepared_bytes_; }
+  // The session's SQL named a role somewhere (SET ROLE, set_config('role', ...), ...): if
+  // its old backend cannot be asked at a switch, its role is unknown.
+  bool role_mentioned() const { return role_mentioned_; }
   // Custom (dotted) parameters the session named in a SET or set_config('name', ...).
   const std::set<std::string>& CustomSettingNames() const { return custom_names_; }
 
@@ -81,6 +84,7 @@ class CarriedState {
   std::string limit_error_;
   std::set<std::string> custom_names_;
   std::string pin_reason_;
+  bool role_mentioned_ = false;
   // Session-level SET/RESET statements, the latest per parameter, in the order last sent.
   std::vector<std::pair<std::string, std::string>> sets_;  // parameter, statement
   std::unordered_map<std::string, std::string> prepared_;  // name -> raw Parse message

@@ -437,7 +437,8 @@ void Session::StartMove() {
   job->replay_parse = carried_.ParseMessages();
   job->custom_settings.assign(carried_.CustomSettingNames().begin(),
                               carried_.CustomSettingNames().end());
-  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend())) {
+  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend(),
+                        carried_.role_mentioned())) {
     metrics_->Add(Metric::kStandbyLinksUsed);
   }
   ReportStandby(SessionInfo::kNoStandby);
@@ -471,6 +472,13 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   if (!link.ok()) {
     metrics_->Add(Metric::kBackendErrors);
     spdlog::warn("proxy session {}: {}", id_, link.status().ToString());
+    if (migrating && link.status().code() == Code::kAborted) {
+      // Its role could not be carried (BackendMove::StartSwitch): never go on as another.
+      metrics_->Add(Metric::kSessionsEndedOnSwitch);
+      return End("57P01", "pgshift: database \"" + cluster_->name +
+                              "\" moved to a new server and this session held " +
+                              link.status().message() + ", which cannot be carried over; reconnect");
+    }
     if (migrating) {
       metrics_->Add(Metric::kSessionsEndedOnSwitch);
       return End("08006",
