@@ -381,6 +381,7 @@ void Session::Admit(std::map<std::string, std::string> params) {
   }
   AdmissionDecision decision = DecideAdmission(ctx_.config, credentials, params);
   if (!decision.admitted()) return Reject(decision.sqlstate, decision.message);
+  connection_slot_.Authenticated();  // no longer a pending handshake of its address
   replication_ = decision.replication == ReplicationMode::kLogical;
   identity_ = std::move(decision.identity);
   cluster_config_ = decision.cluster;
@@ -606,6 +607,7 @@ void Session::Close() {
 void Session::Release() {
   if (stage_ == Stage::kClosed) return;
   stage_ = Stage::kClosed;
+  connection_slot_.Release();
   SetCountedBusy(false);
   if (pump_.client().open()) {
     worker_.Unwatch(pump_.client().fd());
