@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <liburing.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -35,6 +36,11 @@ constexpr uint64_t kSweepTimerData = 1;
 // closing free some meanwhile, and the connections wait in the backlog. Under io_uring the
 // loop wakes once a second, so the pause may last up to that.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// glibc keeps what sessions free in its arenas (one per thread that allocated: workers, login
+// threads) and rarely returns it: under connection churn the RSS climbed 59 -> 138 MB over
+// six rounds of 1,000 sessions with ~1.5 MB in use after each. After this many closes a
+// worker's sweep (at most once a second) hands free pages of every arena back (malloc_trim).
+constexpr uint64_t kTrimAfterClosedSessions = 32;
 
 }  // namespace
 
@@ -118,6 +124,7 @@ void Worker::Retire(Session* s) {
   if (it == sessions_.end()) return;
   retired_.push_back(std::move(it->second));
   sessions_.erase(it);
+  ++closed_since_trim_;
 }
 
 void Worker::Accept() {
@@ -235,6 +242,12 @@ void Worker::Sweep() {
   ResumeAcceptingWhenDue(now);
   if (now < next_sweep_) return;
   next_sweep_ = now + std::chrono::seconds(1);
+  if (closed_since_trim_ >= kTrimAfterClosedSessions) {
+    // Freed before trimming: sessions retired in this turn would otherwise wait a second.
+    if (queued_sends_.empty()) retired_.clear();
+    closed_since_trim_ = 0;
+    malloc_trim(0);
+  }
   std::vector<Session*> all;
   for (auto& [id, s] : sessions_) all.push_back(s.get());
   for (Session* s : all) {

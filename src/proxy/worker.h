@@ -98,6 +98,8 @@ class Worker {
   // Refusals since the last log line (logged at most once a second, not per connection).
   uint64_t refusals_unlogged_ = 0;
   std::chrono::steady_clock::time_point refusal_logged_at_{};
+  // Sessions closed since freed memory was last given back to the system (see Sweep).
+  uint64_t closed_since_trim_ = 0;
   int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1;
   EpollTag listen_tag_{EpollTag::kListener}, wake_tag_{EpollTag::kWake};
   std::atomic<bool> stopping_{false};

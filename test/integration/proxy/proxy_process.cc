@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -76,6 +77,32 @@ ProxyProcess::~ProxyProcess() {
 std::string ProxyProcess::ConnString(const proxy::ClientCert& cert) const {
   return std::regex_replace(h_.ConnString(&cert), std::regex("port=[0-9]+"),
                             "port=" + std::to_string(port_));
+}
+
+HttpResponse ProxyProcess::Admin(const std::string& method, const std::string& path,
+                                 const std::string& body) const {
+  HttpRequest request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  request.headers["authorization"] = std::string("Bearer ") + kAdminToken;
+  auto r = HttpClient("127.0.0.1:" + std::to_string(admin_port_))
+               .Send(request, std::chrono::seconds(30));
+  if (r.ok()) return *r;
+  HttpResponse failed;
+  failed.status = 0;
+  failed.body = r.status().ToString();
+  return failed;
+}
+
+int ProxyProcess::OpenFiles() const {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
 }
 
 double ProxyProcess::CpuSeconds() const {

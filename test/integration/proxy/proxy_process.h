@@ -24,6 +24,11 @@ class ProxyProcess {
   int port() const { return port_; }
   // libpq conninfo reaching this process with the harness's client certificate `cert`.
   std::string ConnString(const proxy::ClientCert& cert) const;
+  // Admin API call to this process, with the harness's token.
+  HttpResponse Admin(const std::string& method, const std::string& path,
+                     const std::string& body = "") const;
+  // Descriptors the process has open now (/proc/<pid>/fd).
+  int OpenFiles() const;
   // User plus system CPU time the process used so far (/proc/<pid>/stat), in seconds.
   double CpuSeconds() const;
   // Resident memory now (VmRSS of /proc/<pid>/status), in KiB; -1 if unreadable.
