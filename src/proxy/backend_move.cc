@@ -118,8 +118,9 @@ Result<std::vector<std::string>> RoleStatements(const BackendLogin& job, Transpo
     // The server ended the old backend (the fence): the role is unknowable. The session's own
     // SQL never named a role, so it runs as the login role unless a function switched it.
     if (role_mentioned) {
-      return Aborted("a role set with SET ROLE or set_config('role', ...) on a server that "
-                     "has ended its connection");
+      return Aborted(
+          "a role set with SET ROLE or set_config('role', ...) on a server that "
+          "has ended its connection");
     }
     return std::vector<std::string>{};
   }

@@ -185,10 +185,10 @@ void CarriedState::OnParse(std::string_view msg) {
   // Every Parse is answered by one ParseComplete (or skipped after an error), so the unnamed
   // statement holds its place in the queue, without its body.
   if (name.empty()) {
-    pending_parses_.push_back({});
+    pending_parses_.push_back({.sync_point = sync_points_});
     return;
   }
-  pending_parses_.push_back({std::string(name), std::string(msg)});
+  pending_parses_.push_back({std::string(name), std::string(msg), sync_points_});
   pending_bytes_ += msg.size();
   ++pending_named_;
   CheckPreparedLimits();
@@ -210,9 +210,14 @@ void CarriedState::OnParseComplete() {
 }
 
 void CarriedState::OnReadyForQuery() {
-  pending_parses_.clear();
-  pending_bytes_ = 0;
-  pending_named_ = 0;
+  ++ready_for_query_;
+  while (!pending_parses_.empty() && pending_parses_.front().sync_point < ready_for_query_) {
+    if (!pending_parses_.front().msg.empty()) {
+      pending_bytes_ -= pending_parses_.front().msg.size();
+      --pending_named_;
+    }
+    pending_parses_.pop_front();
+  }
 }
 
 void CarriedState::CheckPreparedLimits() {

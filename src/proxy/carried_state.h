@@ -4,9 +4,9 @@
 // the old server cannot list its settings) and the names of custom parameters set (which
 // pg_settings does not list, so the switch asks for them by name). Anything
 // it cannot carry (temporary tables, session advisory locks, LISTEN, WITH HOLD cursors,
-// SQL-level PREPARE, SET SESSION AUTHORIZATION, statements too large to inspect) makes the session "pinned"; the
-// detection is a conservative keyword scan, so it may pin a session that could have moved,
-// never the reverse for the listed features.
+// SQL-level PREPARE, SET SESSION AUTHORIZATION, statements too large to inspect) makes the session
+// "pinned"; the detection is a conservative keyword scan, so it may pin a session that could have
+// moved, never the reverse for the listed features.
 //
 // Bounded: a session's carried state lives in the shared proxy's memory, so it has caps
 // (CarriedStateLimits, documented in docs/proxy.md). A session over a cap is to be ended by
@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <set>
 #include <string>
@@ -27,9 +28,9 @@ namespace pgshift::proxy {
 
 // Per-session caps. Statements being prepared (Parse sent, not yet answered) count too.
 struct CarriedStateLimits {
-  size_t max_prepared = 1000;                  // named prepared statements
+  size_t max_prepared = 1000;                   // named prepared statements
   size_t max_prepared_bytes = 4 * 1024 * 1024;  // their Parse messages, in bytes
-  size_t max_sets = 256;                       // parameters with a session-level SET/RESET
+  size_t max_sets = 256;                        // parameters with a session-level SET/RESET
 };
 
 class CarriedState {
@@ -42,8 +43,12 @@ class CarriedState {
   void OnParse(std::string_view msg);
   // A whole Close message ('C').
   void OnClose(std::string_view msg);
+  // A message the backend answers with a ReadyForQuery (Query, Sync, FunctionCall): Parses
+  // after it wait for the next ReadyForQuery.
+  void OnSyncPoint() { ++sync_points_; }
   // From the backend: ParseComplete answers the oldest pending Parse (kept from now on);
-  // ReadyForQuery forgets the Parses left unanswered (refused, or skipped after an error).
+  // ReadyForQuery forgets the Parses of the sync point it answers left unanswered (refused,
+  // or skipped after an error), not those sent after it.
   void OnParseComplete();
   void OnReadyForQuery();
 
@@ -79,6 +84,7 @@ class CarriedState {
   struct PendingParse {
     std::string name;  // "" for the unnamed statement, or one closed before its answer
     std::string msg;
+    uint64_t sync_point = 0;  // sync points sent before it
   };
   CarriedStateLimits limits_;
   std::string limit_error_;
@@ -93,6 +99,8 @@ class CarriedState {
   std::deque<PendingParse> pending_parses_;  // sent to the backend, in order, not yet answered
   size_t pending_bytes_ = 0;
   size_t pending_named_ = 0;
+  uint64_t sync_points_ = 0;      // sent by the client
+  uint64_t ready_for_query_ = 0;  // answered by the backend
 };
 
 }  // namespace pgshift::proxy

@@ -46,7 +46,7 @@ namespace pgshift::proxy {
   X(kReplicationSessionsActive, "pgshift_proxy_replication_sessions_active", "gauge",           \
     "Logical replication sessions open now (they stay on their server through a switch)")       \
   X(kSessionsOverLimit, "pgshift_proxy_sessions_over_limit_total", "counter",                   \
-    "Sessions ended for passing a per-session limit (prepared statements, SETs)")              \
+    "Sessions ended for passing a per-session limit (prepared statements, SETs)")               \
   X(kClientConnectionsRefused, "pgshift_proxy_client_connections_refused_total", "counter",     \
     "Client connections refused at accept (max_client_connections, "                            \
     "max_pending_handshakes_per_address)")                                                      \

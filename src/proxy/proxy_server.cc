@@ -27,7 +27,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& confi
   s->pauses_ = std::make_unique<PauseController>(ctx);
   s->admin_ = std::make_unique<AdminServer>(ctx, *s->pauses_);
   s->limits_ = std::make_unique<ConnectionLimits>(config.max_client_connections,
-                                                   config.max_pending_handshakes_per_address);
+                                                  config.max_pending_handshakes_per_address);
   for (int i = 0; i < config.threads; ++i) {
     s->workers_.push_back(std::make_unique<Worker>(ctx, i, *s->limits_));
     ctx.workers.push_back(s->workers_.back().get());

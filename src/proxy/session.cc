@@ -220,6 +220,7 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
   switch (type) {
     case t::kQuery:
       ++work_.pending_sync;
+      carried_.OnSyncPoint();
       metrics_->Add(Metric::kQueries);
       if (complete)
         carried_.OnQuery(msg);
@@ -228,11 +229,13 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
       break;
     case t::kSync:
       ++work_.pending_sync;
+      carried_.OnSyncPoint();
       work_.unsynced = 0;
       metrics_->Add(Metric::kQueries);
       break;
     case t::kFunctionCall:
       ++work_.pending_sync;
+      carried_.OnSyncPoint();
       break;
     case t::kParse:
       ++work_.unsynced;
@@ -438,8 +441,7 @@ void Session::StartMove() {
   job->replay_parse = carried_.ParseMessages();
   job->custom_settings.assign(carried_.CustomSettingNames().begin(),
                               carried_.CustomSettingNames().end());
-  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend(),
-                        carried_.role_mentioned())) {
+  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend(), carried_.role_mentioned())) {
     metrics_->Add(Metric::kStandbyLinksUsed);
   }
   ReportStandby(SessionInfo::kNoStandby);
@@ -478,7 +480,8 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
       metrics_->Add(Metric::kSessionsEndedOnSwitch);
       return End("57P01", "pgshift: database \"" + cluster_->name +
                               "\" moved to a new server and this session held " +
-                              link.status().message() + ", which cannot be carried over; reconnect");
+                              link.status().message() +
+                              ", which cannot be carried over; reconnect");
     }
     if (migrating) {
       metrics_->Add(Metric::kSessionsEndedOnSwitch);

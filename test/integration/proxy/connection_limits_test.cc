@@ -115,8 +115,7 @@ TEST(ProxyConnectionLimits, OutOfFileDescriptorsTheProxyDoesNotSpinAndServesAgai
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   double cpu = p.CpuSeconds() - cpu_before;
-  double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(cpu, 0.4 * wall) << "the proxy used " << cpu << " s of CPU in " << wall
                              << " s while out of file descriptors";
 

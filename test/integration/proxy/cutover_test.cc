@@ -377,12 +377,14 @@ TEST(ProxyCutover, SessionKeepsItsRoleThroughASwitchHoweverItWasSet) {
   ProxyHarness h;
   auto target = TargetWithRow("on target");
   for (const PgCluster* server : {h.primary.get(), target.get()}) {
-    server->Sql("CREATE ROLE tenant_a NOLOGIN; GRANT tenant_a TO app; "
-                "CREATE ROLE \"Tenant \"\"B\"\"\" NOLOGIN; GRANT \"Tenant \"\"B\"\"\" TO app");
+    server->Sql(
+        "CREATE ROLE tenant_a NOLOGIN; GRANT tenant_a TO app; "
+        "CREATE ROLE \"Tenant \"\"B\"\"\" NOLOGIN; GRANT \"Tenant \"\"B\"\"\" TO app");
   }
-  h.primary->Sql("CREATE FUNCTION become_tenant() RETURNS void LANGUAGE sql AS "
-                 "$$ SELECT set_config('ro' || 'le', 'tenant_a', false) $$",
-                 "appdb");
+  h.primary->Sql(
+      "CREATE FUNCTION become_tenant() RETURNS void LANGUAGE sql AS "
+      "$$ SELECT set_config('ro' || 'le', 'tenant_a', false) $$",
+      "appdb");
   auto by_set_config = h.Connect();
   auto by_set_session = h.Connect();
   auto by_function = h.Connect();

@@ -55,7 +55,8 @@ TEST(ProxyMemory, ResidentMemoryStaysFlatUnderConnectionChurn) {
   ProxyHarness h(options);
   ProxyProcess p(h);
   ASSERT_TRUE(p.started());
-  auto paused = p.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":600000})");
+  auto paused =
+      p.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":600000})");
   ASSERT_EQ(paused.status, 200) << paused.body;
   std::string conninfo = p.ConnString(h.pki.Client("svc-orders"));
   int files_idle = p.OpenFiles();

@@ -23,8 +23,8 @@ ProxyProcess::ProxyProcess(const ProxyHarness& h, int max_open_files) : h_(h) {
   std::ifstream in(h.config_path);
   std::stringstream text;
   text << in.rdbuf();
-  std::string config = std::regex_replace(
-      text.str(), std::regex("\nlisten = [^\n]*"), "\nlisten = 127.0.0.1:" + std::to_string(port_));
+  std::string config = std::regex_replace(text.str(), std::regex("\nlisten = [^\n]*"),
+                                          "\nlisten = 127.0.0.1:" + std::to_string(port_));
   config = std::regex_replace(config, std::regex("\nadmin_listen = [^\n]*"),
                               "\nadmin_listen = 127.0.0.1:" + std::to_string(admin_port_));
   // Beside the harness's file: its relative paths (token, password) resolve the same.

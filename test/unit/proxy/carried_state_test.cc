@@ -105,6 +105,24 @@ TEST(CarriedState, KeepsOnlyParsesTheBackendAnswered) {
   EXPECT_FALSE(s.over_limit());
 }
 
+// A client may pipeline: the first ReadyForQuery must not forget Parses sent after its Sync.
+TEST(CarriedState, PipelinedParsesAfterASyncSurviveTheEarlierReadyForQuery) {
+  CarriedState s;
+  s.OnParse(Parse("q1", "select 1"));
+  s.OnSyncPoint();
+  s.OnParse(Parse("q2", "selec 2"));  // refused
+  s.OnSyncPoint();
+  s.OnParse(Parse("q3", "select 3"));
+  s.OnSyncPoint();
+  s.OnParseComplete();  // q1
+  s.OnReadyForQuery();
+  s.OnReadyForQuery();  // q2's error, then its ReadyForQuery
+  s.OnParseComplete();  // q3
+  s.OnReadyForQuery();
+  EXPECT_EQ(s.ParseMessages(),
+            (std::vector<std::string>{Parse("q1", "select 1"), Parse("q3", "select 3")}));
+}
+
 TEST(CarriedState, EndsPastTheNamedStatementCap) {
   CarriedState s(CarriedStateLimits{.max_prepared = 3});
   for (int i = 0; i < 3; ++i) {
@@ -154,8 +172,7 @@ TEST(CarriedState, KeepsTheLatestSetPerParameterAndCapsDistinctOnes) {
   EXPECT_FALSE(s.over_limit());
   for (int i = 0; i < 3; ++i) s.OnQuery(wire::Query("SET app.p" + std::to_string(i) + " = 1"));
   ASSERT_TRUE(s.over_limit());
-  EXPECT_NE(s.limit_error().find("more than 4 parameters"), std::string::npos)
-      << s.limit_error();
+  EXPECT_NE(s.limit_error().find("more than 4 parameters"), std::string::npos) << s.limit_error();
 }
 
 TEST(CarriedState, DefaultLimitsAreTheDocumentedOnes) {
