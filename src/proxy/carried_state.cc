@@ -36,8 +36,8 @@ inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 
 // Whether `sql` could touch carried state at all; most statements cannot and skip the rest.
 // One pass over the text: a candidate word is compared only where its first letter appears.
 bool MayMatter(std::string_view sql) {
-  static constexpr std::string_view kWords[] = {"set",  "temp",    "advisory", "listen",
-                                                "hold", "prepare", "discard",  "role"};
+  static constexpr std::string_view kWords[] = {
+      "set", "temp", "advisory", "listen", "hold", "prepare", "discard", "role", "deallocate"};
   for (size_t i = 0; i < sql.size(); ++i) {
     char c = AsciiLower(sql[i]);
     for (std::string_view w : kWords) {
@@ -165,6 +165,32 @@ void CarriedState::OnQuery(std::string_view msg) {
       if (stmt == "discard all") {
         prepared_.clear(), prepared_order_.clear();
         prepared_bytes_ = 0;
+      }
+    } else if (StartsWith(stmt, "deallocate ")) {
+      // Drivers evict their statements with SQL (psycopg 3 sends DEALLOCATE name): forgotten
+      // like a Close, or the session would reach the cap by reusing its statement cache.
+      std::string_view rest = std::string_view(stmt).substr(11);
+      if (StartsWith(rest, "prepare ")) rest.remove_prefix(8);
+      if (rest == "all") {
+        prepared_.clear(), prepared_order_.clear();
+        prepared_bytes_ = 0;
+      } else if (!rest.empty() && rest.front() == '"') {
+        // A quoted name keeps its case: take it from the text as sent, "" unescaped.
+        size_t open = original.find('"');
+        std::string name;
+        for (size_t i = open + 1; i < original.size(); ++i) {
+          if (original[i] != '"') {
+            name.push_back(original[i]);
+          } else if (i + 1 < original.size() && original[i + 1] == '"') {
+            name.push_back('"');
+            ++i;
+          } else {
+            break;
+          }
+        }
+        ForgetPrepared(name);
+      } else {
+        ForgetPrepared(std::string(rest));  // unquoted: folded to lower case, as the server does
       }
     } else if (IsSessionSet(stmt)) {
       std::string_view parameter = SetParameter(stmt);

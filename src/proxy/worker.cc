@@ -191,6 +191,12 @@ void Worker::PauseAccepting(int error) {
   accept_resume_at_ = std::chrono::steady_clock::now() + kAcceptBackoff;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
   ctx_.metrics.For("").Add(Metric::kAcceptBackoffs);
+  // Up to ten pauses a second while descriptors stay short: one line every 10 s says it.
+  if (accept_pause_logged_at_ != std::chrono::steady_clock::time_point{} &&
+      accept_resume_at_ - accept_pause_logged_at_ < std::chrono::seconds(10)) {
+    return;
+  }
+  accept_pause_logged_at_ = accept_resume_at_;
   spdlog::warn("proxy worker {}: out of file descriptors ({}); not accepting for {} ms", index_,
                std::strerror(error), kAcceptBackoff.count());
 }

@@ -95,6 +95,7 @@ class Worker {
   ConnectionLimits& limits_;
   bool accept_paused_ = false;
   std::chrono::steady_clock::time_point accept_resume_at_{};
+  std::chrono::steady_clock::time_point accept_pause_logged_at_{};
   // Refusals since the last log line (logged at most once a second, not per connection).
   uint64_t refusals_unlogged_ = 0;
   std::chrono::steady_clock::time_point refusal_logged_at_{};

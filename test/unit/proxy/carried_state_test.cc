@@ -123,6 +123,29 @@ TEST(CarriedState, PipelinedParsesAfterASyncSurviveTheEarlierReadyForQuery) {
             (std::vector<std::string>{Parse("q1", "select 1"), Parse("q3", "select 3")}));
 }
 
+// psycopg 3 evicts statements from its cache with DEALLOCATE: they must not count forever.
+TEST(CarriedState, DeallocateForgetsStatementsLikeClose) {
+  CarriedState s(CarriedStateLimits{.max_prepared = 2});
+  for (int i = 0; i < 10; ++i) {
+    std::string name = "_pg3_" + std::to_string(i);
+    s.OnParse(Parse(name, "select 1"));
+    s.OnParseComplete();
+    s.OnQuery(wire::Query("DEALLOCATE " + name));
+  }
+  s.OnParse(Parse("Mixed\"Case", "select 1"));
+  s.OnParseComplete();
+  s.OnQuery(wire::Query("deallocate prepare \"Mixed\"\"Case\""));
+  EXPECT_EQ(s.prepared_count(), 0u);
+  s.OnParse(Parse("a", "select 1"));
+  s.OnParse(Parse("b", "select 1"));
+  s.OnParseComplete();
+  s.OnParseComplete();
+  s.OnQuery(wire::Query("DEALLOCATE ALL"));
+  EXPECT_EQ(s.prepared_count(), 0u);
+  EXPECT_EQ(s.prepared_bytes(), 0u);
+  EXPECT_FALSE(s.over_limit());
+}
+
 TEST(CarriedState, EndsPastTheNamedStatementCap) {
   CarriedState s(CarriedStateLimits{.max_prepared = 3});
   for (int i = 0; i < 3; ++i) {
