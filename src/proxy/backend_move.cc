@@ -1,6 +1,10 @@
 // Standby links, the switch's connector task, and retiring the old backend.
 #include "proxy/backend_move.h"
 
+#include <poll.h>
+
+#include <chrono>
+
 #include "common/log.h"
 #include "proxy/proxy_context.h"
 #include "proxy/session.h"
@@ -28,6 +32,115 @@ constexpr const char* kWarmUpSql =
     "WHERE relkind IN ('r', 'i', 'm', 'p') AND relnamespace NOT IN "
     "('pg_catalog'::regnamespace, 'pg_toast'::regnamespace, 'information_schema'::regnamespace) "
     "ORDER BY relpages DESC LIMIT 200) AS largest";
+// A quoted identifier for SQL the proxy sends: "" doubled, whatever the name holds.
+std::string QuotedIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += c;
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Sends `sql` on the idle old backend and returns the text of the first row's columns;
+// bounded by `timeout_ms` overall. The socket stays non-blocking (poll between attempts).
+Result<std::vector<std::string>> QueryFirstRow(Transport& old, const std::string& sql,
+                                               int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto wait = [&](short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{old.fd(), events, 0};
+    return ::poll(&p, 1, int(left.count())) > 0;
+  };
+  std::string out = wire::Query(sql);
+  for (size_t off = 0; off < out.size();) {
+    ssize_t n = old.Write(out.data() + off, out.size() - off);
+    if (n == Transport::kClosed) return Unavailable("the old backend is gone");
+    if (n > 0)
+      off += size_t(n);
+    else if (!wait(POLLOUT))
+      return Unavailable("the old backend did not take the query in time");
+  }
+  std::string in;
+  std::vector<std::string> row;
+  bool have_row = false;
+  std::string error;
+  char buf[4096];
+  for (;;) {
+    // Whole messages first: type, length, body.
+    while (in.size() >= 5) {
+      size_t len = wire::ReadU32(in.data() + 1);
+      if (len < 4 || len > (1u << 20)) return Unavailable("malformed answer from the old backend");
+      if (in.size() < 1 + len) break;
+      char type = in[0];
+      std::string_view body(in.data() + 5, len - 4);
+      if (type == 'E' && error.empty()) {
+        auto fields = wire::ParseErrorFields(body);
+        error = fields['C'] + " " + fields['M'];
+      } else if (type == 'D' && !have_row && body.size() >= 2) {
+        have_row = true;
+        size_t count = wire::ReadU16(body.data()), pos = 2;
+        for (size_t i = 0; i < count; ++i) {
+          if (pos + 4 > body.size()) return Unavailable("malformed row from the old backend");
+          int32_t n = int32_t(wire::ReadU32(body.data() + pos));
+          pos += 4;
+          if (n < 0 || pos + size_t(n) > body.size()) {
+            return Unavailable("malformed row from the old backend");
+          }
+          row.emplace_back(body.substr(pos, size_t(n)));
+          pos += size_t(n);
+        }
+      } else if (type == 'Z') {
+        if (!error.empty()) return FailedPrecondition("the old backend refused: " + error);
+        if (!have_row) return FailedPrecondition("the old backend returned no row");
+        return row;
+      }
+      in.erase(0, 1 + len);
+    }
+    ssize_t n = old.Read(buf, sizeof(buf));
+    if (n == Transport::kClosed) return Unavailable("the old backend is gone");
+    if (n > 0)
+      in.append(buf, size_t(n));
+    else if (!wait(POLLIN))
+      return Unavailable("the old backend did not answer in time");
+  }
+}
+
+// What the session runs as on its old backend, as statements for the new one: none when it
+// runs as the proxy's login role, `SET ROLE "x"` after a SET ROLE (in any spelling, through
+// set_config('role', ...) or inside a function). kAborted, with what for the client, when the
+// role cannot be carried: the session authorization changed, or it cannot be known.
+Result<std::vector<std::string>> RoleStatements(const BackendLogin& job, Transport* old,
+                                                bool role_mentioned, uint64_t id) {
+  if (!old) {
+    // The server ended the old backend (the fence): the role is unknowable. The session's own
+    // SQL never named a role, so it runs as the login role unless a function switched it.
+    if (role_mentioned) {
+      return Aborted(
+          "a role set with SET ROLE or set_config('role', ...) on a server that "
+          "has ended its connection");
+    }
+    return std::vector<std::string>{};
+  }
+  auto roles = QueryFirstRow(*old, "SELECT CURRENT_USER, SESSION_USER", kOldBackendAnswerMs);
+  if (!roles.ok() || roles->size() != 2) {
+    spdlog::warn("proxy session {}: cannot read the session's role from the old backend: {}", id,
+                 roles.ok() ? "unexpected columns" : roles.status().ToString());
+    return Aborted("a role the proxy could not read from the old server");
+  }
+  const std::string& current = (*roles)[0];
+  const std::string& session = (*roles)[1];
+  if (session != job.user) {
+    spdlog::warn("proxy session {}: its session authorization is {}, not the login role {}", id,
+                 session, job.user);
+    return Aborted("a session authorization other than the proxy's login role");
+  }
+  if (current == session) return std::vector<std::string>{};
+  return std::vector<std::string>{"SET ROLE " + QuotedIdentifier(current)};
+}
+
 }  // namespace
 
 bool BackendMove::HasStandbyLinkTo(const Endpoint& endpoint) const {
@@ -72,7 +185,8 @@ void BackendMove::DropStandby() {
 }
 
 bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
-                              std::shared_ptr<BackendLogin> job, Transport old_backend) {
+                              std::shared_ptr<BackendLogin> job, Transport old_backend,
+                              bool role_mentioned) {
   Worker* w = &worker;
   uint64_t id = session_id;
   ProxyContext& ctx = worker.ctx();
@@ -86,7 +200,17 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
   // it hands it back to be retired.
   std::shared_ptr<Transport> old;
   if (old_backend.open()) old = std::make_shared<Transport>(std::move(old_backend));
-  ctx.pool->Submit([w, id, tls, job, standby, old] {
+  ctx.pool->Submit([w, id, tls, job, standby, old, role_mentioned] {
+    // The role first: a session that cannot keep its role must not go on as another one.
+    auto role = RoleStatements(*job, old.get(), role_mentioned, id);
+    if (!role.ok()) {
+      auto result = std::make_shared<Result<BackendLink>>(role.status());
+      w->Post([id, result, ep = job->endpoint, old](Worker& worker) {
+        if (Session* s = worker.Find(id))
+          s->OnBackendLogin(std::move(*result), ep, old ? std::move(*old) : Transport());
+      });
+      return;
+    }
     if (old) {
       auto settings = ReadSessionSettings(*job, *old, kOldBackendAnswerMs);
       if (settings.ok()) {
@@ -96,6 +220,8 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
                      settings.status().ToString());
       }
     }
+    // After the settings: some may need the login role's privileges to be set.
+    job->replay_sql.insert(job->replay_sql.end(), role->begin(), role->end());
     auto result = std::make_shared<Result<BackendLink>>(Unavailable("no standby link"));
     if (standby) {
       Status replayed = ReplayOnLink(*job, *standby);

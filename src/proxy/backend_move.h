@@ -45,8 +45,12 @@ class BackendMove {
   // session's idle backend if it had one, is asked for the session's settings first, then
   // handed back for retirement. Completion: Session::OnBackendLogin with `old`. Drops any
   // standby link.
+  // The role the session runs as is read from `old` too (current_user, session_user) and
+  // carried with a SET ROLE; the completion is kAborted, naming what could not be carried,
+  // when the session authorization is not the login role, when `old` does not answer, or
+  // when there is no `old` and `role_mentioned` (the session's SQL named a role).
   bool StartSwitch(Worker& worker, uint64_t session_id, std::shared_ptr<BackendLogin> job,
-                   Transport old);
+                   Transport old, bool role_mentioned);
 
   // --- The server ended the session's idle backend while its cluster was paused (the
   // cutover's fence): it logs in again when traffic resumes. Cleared by a login.

@@ -54,7 +54,14 @@ namespace pgshift::proxy {
   X(kStartupTimeouts, "pgshift_proxy_startup_timeouts_total", "counter",                        \
     "Clients that did not complete their startup in time")                                      \
   X(kCancelKeyFailures, "pgshift_proxy_cancel_key_failures_total", "counter",                   \
-    "Logins failed because no cancel key could be drawn (random source failure)")
+    "Logins failed because no cancel key could be drawn (random source failure)")               \
+  X(kSessionsOverLimit, "pgshift_proxy_sessions_over_limit_total", "counter",                   \
+    "Sessions ended for passing a per-session limit (prepared statements, SETs)")               \
+  X(kClientConnectionsRefused, "pgshift_proxy_client_connections_refused_total", "counter",     \
+    "Client connections refused at accept (max_client_connections, "                            \
+    "max_pending_handshakes_per_address)")                                                      \
+  X(kAcceptBackoffs, "pgshift_proxy_accept_backoffs_total", "counter",                          \
+    "Times a worker stopped accepting for a moment for want of file descriptors")
 
 enum class Metric {
 #define PGSHIFT_METRIC_ENUM(id, name, type, help) id,

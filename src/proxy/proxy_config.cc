@@ -154,10 +154,20 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
       return w.Error("'" + v + "' is not an I/O engine (epoll or io_uring)");
     return Status::Ok();
   }
+  if (k == "max_client_connections" || k == "max_pending_handshakes_per_address") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 1000000) {
+      return w.Error("'" + v + "' is not a connection count (1-1000000)");
+    }
+    (k == "max_client_connections" ? c.max_client_connections
+                                   : c.max_pending_handshakes_per_address) = n;
+    return Status::Ok();
+  }
   return w.Error(
       "unknown key in [proxy] (expected listen, admin_listen, admin_token_file, "
       "admin_tls_cert, admin_tls_key, client_tls, tls_cert, tls_key, client_ca, threads, "
-      "buffer_kb, io_engine)");
+      "buffer_kb, io_engine, max_client_connections, max_pending_handshakes_per_address)");
 }
 
 // Backend authentication keys: auth_methods, tls (on/off/verify-full), tls_ca_file,

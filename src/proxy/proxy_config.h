@@ -78,6 +78,10 @@ struct ProxyConfig {
   size_t buffer_bytes = 64 * 1024;  // per direction per session
   IoEngine io_engine = IoEngine::kEpoll;
   int connect_timeout_ms = 5000;
+  // Client connections held at once, authenticated or not (past it: refused with 53300), and
+  // those of one address still in their handshake (docs/proxy.md, "Limits").
+  int max_client_connections = 4096;
+  int max_pending_handshakes_per_address = 128;
   std::map<std::string, ClusterConfig> clusters;
   std::map<std::string, IdentityConfig> identities;
   // Things worth an operator's attention that do not stop the proxy (e.g. a secret file

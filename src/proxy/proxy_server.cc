@@ -33,8 +33,10 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& confi
   ctx.pool = std::make_unique<TaskPool>(kBackendLoginThreads);
   s->pauses_ = std::make_unique<PauseController>(ctx);
   s->admin_ = std::make_unique<AdminServer>(ctx, *s->pauses_);
+  s->limits_ = std::make_unique<ConnectionLimits>(config.max_client_connections,
+                                                  config.max_pending_handshakes_per_address);
   for (int i = 0; i < config.threads; ++i) {
-    s->workers_.push_back(std::make_unique<Worker>(ctx, i));
+    s->workers_.push_back(std::make_unique<Worker>(ctx, i, *s->limits_));
     ctx.workers.push_back(s->workers_.back().get());
   }
   for (auto& w : s->workers_) RETURN_IF_ERROR(w->Start(config.listen_host, config.listen_port));
@@ -51,7 +53,8 @@ void ProxyServer::Stop() {
   ctx_->pool.reset();                  // login threads end (they may still post to workers)
   pauses_.reset();
   admin_.reset();
-  workers_.clear();  // sessions close here
+  workers_.clear();  // sessions close here (releasing their connection slots)
+  limits_.reset();
   ctx_.reset();
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "proxy/connection_limits.h"
 #include "proxy/proxy_config.h"
 
 namespace pgshift::proxy {
@@ -30,6 +31,7 @@ class ProxyServer {
  private:
   ProxyServer() = default;
   std::unique_ptr<ProxyContext> ctx_;
+  std::unique_ptr<ConnectionLimits> limits_;  // shared by the workers
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<PauseController> pauses_;
   std::unique_ptr<AdminServer> admin_;

@@ -90,6 +90,13 @@ bool Session::PumpOnce() {
       return false;
     }
     if (out == FrameDecoder::Outcome::kClose) {
+      if (carried_.over_limit()) {
+        // The message that passed the cap was not forwarded; the backend goes with the session.
+        metrics_->Add(Metric::kSessionsOverLimit);
+        spdlog::info("proxy session {} from {} ended: {}", id_, peer_, carried_.limit_error());
+        End("54000", "pgshift: " + carried_.limit_error() + "; reconnect");
+        return false;
+      }
       Close();
       return false;
     }
@@ -223,6 +230,7 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
   switch (type) {
     case t::kQuery:
       ++work_.pending_sync;
+      carried_.OnSyncPoint();
       metrics_->Add(Metric::kQueries);
       if (complete)
         carried_.OnQuery(msg);
@@ -231,11 +239,13 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
       break;
     case t::kSync:
       ++work_.pending_sync;
+      carried_.OnSyncPoint();
       work_.unsynced = 0;
       metrics_->Add(Metric::kQueries);
       break;
     case t::kFunctionCall:
       ++work_.pending_sync;
+      carried_.OnSyncPoint();
       break;
     case t::kParse:
       ++work_.unsynced;
@@ -256,6 +266,7 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
       ++work_.unsynced;
   }
   if (info_ && carried_.pinned()) info_->pinned.store(true, std::memory_order_relaxed);
+  if (carried_.over_limit()) return MessageAction::kClose;  // PumpOnce says which limit
   return MessageAction::kForward;
 }
 
@@ -271,7 +282,9 @@ MessageAction Session::OnBackendMessage(char type, std::string_view msg, bool co
       cluster_->paused.load() && wire::HasSqlstate(msg, "57P01")) {
     return MessageAction::kClose;
   }
+  if (type == '1') carried_.OnParseComplete();  // ParseComplete: the backend kept a Parse
   if (type == wire::type::kReadyForQuery && complete) {
+    carried_.OnReadyForQuery();
     if (char status = wire::ReadyForQueryStatus(msg)) {
       if (status == wire::kTxIdle && work_.tx != wire::kTxIdle) {
         metrics_->Add(Metric::kTransactions);
@@ -386,6 +399,7 @@ void Session::Admit(std::map<std::string, std::string> params) {
     if (decision.replication_refused) metrics_->Add(Metric::kReplicationRefused);
     return Reject(decision.sqlstate, decision.message);
   }
+  connection_slot_.Authenticated();  // no longer a pending handshake of its address
   replication_ = decision.replication == ReplicationMode::kLogical;
   replication_sql_allowed_ = decision.identity_allows_replication;
   identity_ = std::move(decision.identity);
@@ -444,7 +458,7 @@ void Session::StartMove() {
   job->replay_parse = carried_.ParseMessages();
   job->custom_settings.assign(carried_.CustomSettingNames().begin(),
                               carried_.CustomSettingNames().end());
-  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend())) {
+  if (move_.StartSwitch(worker_, id_, std::move(job), DetachBackend(), carried_.role_mentioned())) {
     metrics_->Add(Metric::kStandbyLinksUsed);
   }
   ReportStandby(SessionInfo::kNoStandby);
@@ -478,6 +492,14 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   if (!link.ok()) {
     metrics_->Add(Metric::kBackendErrors);
     spdlog::warn("proxy session {}: {}", id_, link.status().ToString());
+    if (migrating && link.status().code() == Code::kAborted) {
+      // Its role could not be carried (BackendMove::StartSwitch): never go on as another.
+      metrics_->Add(Metric::kSessionsEndedOnSwitch);
+      return End("57P01", "pgshift: database \"" + cluster_->name +
+                              "\" moved to a new server and this session held " +
+                              link.status().message() +
+                              ", which cannot be carried over; reconnect");
+    }
     if (migrating) {
       metrics_->Add(Metric::kSessionsEndedOnSwitch);
       return End("08006",
@@ -608,6 +630,7 @@ void Session::Close() {
 void Session::Release() {
   if (stage_ == Stage::kClosed) return;
   stage_ = Stage::kClosed;
+  connection_slot_.Release();
   SetCountedBusy(false);
   if (pump_.client().open()) {
     worker_.Unwatch(pump_.client().fd());

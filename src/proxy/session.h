@@ -18,6 +18,7 @@
 #include "proxy/cancel_registry.h"
 #include "proxy/carried_state.h"
 #include "proxy/cluster_control.h"
+#include "proxy/connection_limits.h"
 #include "proxy/frame_decoder.h"
 #include "proxy/message_pump.h"
 #include "proxy/session_registry.h"
@@ -38,6 +39,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   uint64_t id() const { return id_; }
+  // The client connection's place under the proxy's connection caps: pending until admitted,
+  // given back when the session closes.
+  void HoldConnectionSlot(ConnectionLimits::Slot slot) { connection_slot_ = std::move(slot); }
   void WatchClient() { worker_.Watch(pump_.client().fd(), &client_tag_); }
   const std::string& cluster_name() const;
   // Socket readiness from epoll.
@@ -168,6 +172,7 @@ class Session {
   uint64_t route_version_ = 0;
   Endpoint endpoint_;
   CarriedState carried_;
+  ConnectionLimits::Slot connection_slot_;
   std::optional<ProxyKey> key_;  // once issued to the client
   std::shared_ptr<SessionInfo> info_;
   ClusterMetrics* metrics_ = nullptr;

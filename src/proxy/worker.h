@@ -9,6 +9,12 @@
 // epoll set) in ONE io_uring_enter, instead of one sendto each plus an epoll_wait. The sends
 // carry MSG_DONTWAIT, so each completes (or fails with EAGAIN) inside that call: the kernel
 // never holds a session's buffer beyond it.
+//
+// Accepting is bounded (ConnectionLimits): a connection over max_client_connections or over
+// its address's pending-handshake cap is answered 53300 and closed at once. The listener is
+// level-triggered, so when accept fails for want of file descriptors (EMFILE, ENFILE) the
+// worker stops watching it for a moment (kAcceptBackoff) instead of being woken again at
+// once, forever.
 #pragma once
 
 #include <sys/epoll.h>
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "proxy/connection_limits.h"
 
 struct io_uring;
 
@@ -40,7 +47,7 @@ struct EpollTag {
 
 class Worker {
  public:
-  Worker(ProxyContext& ctx, int index);
+  Worker(ProxyContext& ctx, int index, ConnectionLimits& limits);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -76,10 +83,24 @@ class Worker {
   void Dispatch(const epoll_event* events, int n);
   void Sweep();
   void Accept();
+  // Answers a refused connection 53300 (best effort) and closes it; logs at most once a second.
+  void Refuse(int fd, const char* ip, ConnectionLimits::Refusal why);
+  // Out of file descriptors: unwatch the listener until `kAcceptBackoff` has passed.
+  void PauseAccepting(int error);
+  void ResumeAcceptingWhenDue(std::chrono::steady_clock::time_point now);
   void RunPosted();
 
   ProxyContext& ctx_;
   int index_;
+  ConnectionLimits& limits_;
+  bool accept_paused_ = false;
+  std::chrono::steady_clock::time_point accept_resume_at_{};
+  std::chrono::steady_clock::time_point accept_pause_logged_at_{};
+  // Refusals since the last log line (logged at most once a second, not per connection).
+  uint64_t refusals_unlogged_ = 0;
+  std::chrono::steady_clock::time_point refusal_logged_at_{};
+  // Sessions closed since freed memory was last given back to the system (see Sweep).
+  uint64_t closed_since_trim_ = 0;
   int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1;
   EpollTag listen_tag_{EpollTag::kListener}, wake_tag_{EpollTag::kWake};
   std::atomic<bool> stopping_{false};

@@ -370,6 +370,81 @@ TEST(ProxyCutover, IdleSessionWhoseBackendTheFenceTerminatesIsCarriedOver) {
   EXPECT_EQ(*c->QueryValue("select current_setting('application_name')"), "Fenced-Session");
 }
 
+// The role a session runs as is read from its old server at the switch and set again on the
+// new one, however it was set: set_config('role', ...), SET SESSION ROLE with a comment for a
+// space, or inside a function whose call names no role; a quoted name survives the quoting.
+TEST(ProxyCutover, SessionKeepsItsRoleThroughASwitchHoweverItWasSet) {
+  ProxyHarness h;
+  auto target = TargetWithRow("on target");
+  for (const PgCluster* server : {h.primary.get(), target.get()}) {
+    server->Sql(
+        "CREATE ROLE tenant_a NOLOGIN; GRANT tenant_a TO app; "
+        "CREATE ROLE \"Tenant \"\"B\"\"\" NOLOGIN; GRANT \"Tenant \"\"B\"\"\" TO app");
+  }
+  h.primary->Sql(
+      "CREATE FUNCTION become_tenant() RETURNS void LANGUAGE sql AS "
+      "$$ SELECT set_config('ro' || 'le', 'tenant_a', false) $$",
+      "appdb");
+  auto by_set_config = h.Connect();
+  auto by_set_session = h.Connect();
+  auto by_function = h.Connect();
+  auto plain = h.Connect();
+  for (auto* c : {&by_set_config, &by_set_session, &by_function, &plain}) {
+    ASSERT_TRUE(c->ok()) << c->status().ToString();
+  }
+  ASSERT_TRUE(by_set_config->Exec("SELECT set_config('role', 'tenant_a', false)").ok());
+  ASSERT_TRUE(by_set_session->Exec("SET/**/SESSION ROLE \"Tenant \"\"B\"\"\"").ok());
+  ASSERT_TRUE(by_function->Exec("SELECT become_tenant()").ok());
+  ASSERT_EQ(*by_function->QueryValue("SELECT current_user"), "tenant_a");
+
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
+  auto sw = h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 7));
+  ASSERT_EQ(sw.status, 200) << sw.body;
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  auto value = [&](PgConnection& c, const std::string& sql) {
+    auto v = c.QueryValue(sql);
+    return v.ok() ? *v : "error: " + v.status().ToString();
+  };
+  const char* where = "SELECT current_user || ' on ' || inet_server_port()";
+  std::string port = std::to_string(target->port());
+  EXPECT_EQ(value(*by_set_config, where), "tenant_a on " + port);
+  EXPECT_EQ(value(*by_set_session, where), "Tenant \"B\" on " + port);
+  EXPECT_EQ(value(*by_function, where), "tenant_a on " + port);
+  EXPECT_EQ(value(*plain, where), "app on " + port);
+  EXPECT_EQ(value(*by_set_config, "SELECT session_user"), "app");
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_moved_total"), 4);
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_ended_on_switch_total"), 0);
+}
+
+// A session whose old backend the server ended cannot be asked for its role: if its SQL named
+// one, it is ended with 57P01 rather than carried as the login role.
+TEST(ProxyCutover, SessionWhoseRoleCannotBeReadIsEndedNotCarriedAsTheLoginRole) {
+  ProxyHarness h;
+  auto target = TargetWithRow("on target");
+  for (const PgCluster* server : {h.primary.get(), target.get()}) {
+    server->Sql("CREATE ROLE tenant_a NOLOGIN; GRANT tenant_a TO app");
+  }
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->Exec("SELECT set_config('role', 'tenant_a', false)").ok());
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/pause", kHoldingPause).status, 200);
+  h.primary->Sql("select pg_terminate_backend(pid) from pg_stat_activity where usename = 'app'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the termination arrives
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/switch", SwitchBody(target->port(), 9)).status,
+            200);
+  ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
+  PQsetErrorVerbosity(c->raw(), PQERRORS_VERBOSE);
+  PGresult* r = PQexec(c->raw(), "SELECT current_user");
+  EXPECT_NE(PQresultStatus(r), PGRES_TUPLES_OK)
+      << "carried as " << (PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "?");
+  PQclear(r);
+  std::string error = PQerrorMessage(c->raw());
+  EXPECT_NE(error.find("FATAL:  57P01"), std::string::npos) << error;
+  EXPECT_NE(error.find("role set with SET ROLE or set_config('role', ...)"), std::string::npos)
+      << error;
+  EXPECT_EQ(h.Metric("pgshift_proxy_sessions_ended_on_switch_total"), 1);
+}
+
 // Without a pause, a terminated backend is the client's business: it is told, as before.
 TEST(ProxyCutover, BackendTerminatedOutsideAPauseIsReportedToTheClient) {
   ProxyHarness h;

@@ -268,3 +268,27 @@ TEST_F(ProxyConfigTest, WarnsAboutSecretFilesOthersMayRead) {
 
 }  // namespace
 }  // namespace pgshift::proxy
+
+namespace pgshift::proxy {
+namespace {
+
+TEST_F(ProxyConfigTest, ReadsTheConnectionCapsAndRejectsBadOnes) {
+  auto defaults = ParseProxyConfig(Base(), "p.ini");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->max_client_connections, 4096);
+  EXPECT_EQ(defaults->max_pending_handshakes_per_address, 128);
+  std::string caps =
+      "\n[proxy]\nmax_client_connections = 500\nmax_pending_handshakes_per_address = 8\n";
+  auto c = ParseProxyConfig(Base() + caps, "p.ini");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->max_client_connections, 500);
+  EXPECT_EQ(c->max_pending_handshakes_per_address, 8);
+  auto bad = ParseProxyConfig(Base() + "\n[proxy]\nmax_client_connections = 0\n", "p.ini");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("max_client_connections: '0' is not a connection count"),
+            std::string::npos)
+      << bad.status().message();
+}
+
+}  // namespace
+}  // namespace pgshift::proxy
