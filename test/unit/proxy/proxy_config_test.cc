@@ -206,71 +206,65 @@ TEST_F(ProxyConfigTest, WarnsAboutSecretFilesOthersMayRead) {
   auto quiet = ParseProxyConfig(Base(), "p.ini");
   ASSERT_TRUE(quiet.ok());
   EXPECT_TRUE(quiet->warnings.empty());
+}
 
-  // Backend authentication keys (issue 14): SCRAM only unless md5/password are listed, and
-  // verify-full needs its CA file.
-  TEST_F(ProxyConfigTest, BackendAuthMethodsDefaultToScramOnly) {
-    const std::string identity = "[identity svc]\ndatabases = *\nroles = *\n";
-    auto def = ParseProxyConfig(Base() + identity, "p.ini");
-    ASSERT_TRUE(def.ok()) << def.status().ToString();
-    const BackendAuthPolicy& a = def->clusters.at("orders").auth;
-    EXPECT_TRUE(a.scram);
-    EXPECT_FALSE(a.md5);
-    EXPECT_FALSE(a.password);
-    EXPECT_FALSE(a.none);
-    EXPECT_FALSE(a.verify_full);
+// Backend authentication keys (issue 14): SCRAM only unless md5/password are listed, and
+// verify-full needs its CA file.
+TEST_F(ProxyConfigTest, BackendAuthMethodsDefaultToScramOnly) {
+  const std::string identity = "[identity svc]\ndatabases = *\nroles = *\n";
+  auto def = ParseProxyConfig(Base() + identity, "p.ini");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  const BackendAuthPolicy& a = def->clusters.at("orders").auth;
+  EXPECT_TRUE(a.scram);
+  EXPECT_FALSE(a.md5);
+  EXPECT_FALSE(a.password);
+  EXPECT_FALSE(a.none);
+  EXPECT_FALSE(a.verify_full);
 
-    auto listed = ParseProxyConfig(Base() + "auth_methods = md5, password\n" + identity, "p.ini");
-    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
-    EXPECT_FALSE(listed->clusters.at("orders").auth.scram);
-    EXPECT_TRUE(listed->clusters.at("orders").auth.md5);
-    EXPECT_TRUE(listed->clusters.at("orders").auth.password);
+  auto listed = ParseProxyConfig(Base() + "auth_methods = md5, password\n" + identity, "p.ini");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_FALSE(listed->clusters.at("orders").auth.scram);
+  EXPECT_TRUE(listed->clusters.at("orders").auth.md5);
+  EXPECT_TRUE(listed->clusters.at("orders").auth.password);
 
-    auto bad = ParseProxyConfig(Base() + "auth_methods = scram-sha-256, gss\n", "p.ini");
-    ASSERT_FALSE(bad.ok());
-    EXPECT_NE(bad.status().message().find(
-                  "p.ini:11: auth_methods: 'gss' is not an authentication method"),
-              std::string::npos)
-        << bad.status().message();
-  }
+  auto bad = ParseProxyConfig(Base() + "auth_methods = scram-sha-256, gss\n", "p.ini");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(
+      bad.status().message().find("p.ini:11: auth_methods: 'gss' is not an authentication method"),
+      std::string::npos)
+      << bad.status().message();
+}
 
-  TEST_F(ProxyConfigTest, VerifyFullNeedsAReadableCaFile) {
-    const std::string identity = "[identity svc]\ndatabases = *\nroles = *\n";
-    auto no_ca = ParseProxyConfig(Base() + "tls = verify-full\n" + identity, "p.ini");
-    ASSERT_FALSE(no_ca.ok());
-    EXPECT_NE(no_ca.status().message().find("tls = verify-full needs tls_ca_file"),
-              std::string::npos)
-        << no_ca.status().message();
+TEST_F(ProxyConfigTest, VerifyFullNeedsAReadableCaFile) {
+  const std::string identity = "[identity svc]\ndatabases = *\nroles = *\n";
+  auto no_ca = ParseProxyConfig(Base() + "tls = verify-full\n" + identity, "p.ini");
+  ASSERT_FALSE(no_ca.ok());
+  EXPECT_NE(no_ca.status().message().find("tls = verify-full needs tls_ca_file"), std::string::npos)
+      << no_ca.status().message();
 
-    auto unreadable = ParseProxyConfig(
-        Base() + "tls = verify-full\ntls_ca_file = /nonexistent/ca.crt\n", "p.ini");
-    EXPECT_NE(unreadable.status().message().find("p.ini:12: tls_ca_file: cannot read file"),
-              std::string::npos)
-        << unreadable.status().message();
+  auto unreadable =
+      ParseProxyConfig(Base() + "tls = verify-full\ntls_ca_file = /nonexistent/ca.crt\n", "p.ini");
+  EXPECT_NE(unreadable.status().message().find("p.ini:12: tls_ca_file: cannot read file"),
+            std::string::npos)
+      << unreadable.status().message();
 
-    std::string ca = dir_.path() + "/ca.crt";
-    std::ofstream(ca) << "not checked here\n";
-    auto ok = ParseProxyConfig(Base() + "tls = verify-full\ntls_ca_file = " + ca +
-                                   "\ntls_server_name = db.internal\n" + identity,
-                               "p.ini");
-    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-    const ClusterConfig& cl = ok->clusters.at("orders");
-    EXPECT_EQ(cl.tls, BackendTls::kRequire);
-    EXPECT_TRUE(cl.auth.verify_full);
-    EXPECT_EQ(cl.auth.server_name, "db.internal");
+  std::string ca = dir_.path() + "/ca.crt";
+  std::ofstream(ca) << "not checked here\n";
+  auto ok = ParseProxyConfig(Base() + "tls = verify-full\ntls_ca_file = " + ca +
+                                 "\ntls_server_name = db.internal\n" + identity,
+                             "p.ini");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  const ClusterConfig& cl = ok->clusters.at("orders");
+  EXPECT_EQ(cl.tls, BackendTls::kRequire);
+  EXPECT_TRUE(cl.auth.verify_full);
+  EXPECT_EQ(cl.auth.server_name, "db.internal");
 
-    auto bad_mode = ParseProxyConfig(Base() + "tls = verify-ca\n", "p.ini");
-    EXPECT_NE(bad_mode.status().message().find("p.ini:11: tls: 'verify-ca' is not off, on or "
-                                               "verify-full"),
-              std::string::npos)
-        << bad_mode.status().message();
-  }
-
-}  // namespace
-}  // namespace pgshift::proxy
-
-namespace pgshift::proxy {
-namespace {
+  auto bad_mode = ParseProxyConfig(Base() + "tls = verify-ca\n", "p.ini");
+  EXPECT_NE(bad_mode.status().message().find("p.ini:11: tls: 'verify-ca' is not off, on or "
+                                             "verify-full"),
+            std::string::npos)
+      << bad_mode.status().message();
+}
 
 TEST_F(ProxyConfigTest, ReadsTheConnectionCapsAndRejectsBadOnes) {
   auto defaults = ParseProxyConfig(Base(), "p.ini");
