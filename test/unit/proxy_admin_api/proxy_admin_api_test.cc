@@ -181,9 +181,9 @@ TEST(ProxyAdminApi, RoutesAnswerRoundTripsAndNamesABadRoute) {
   EXPECT_FALSE(RoutesAnswer::FromJson(nlohmann::json::parse(R"({"version":1})")).ok());
 }
 
-// Found by fuzz/admin_api_fuzz.cc: a duration is added to a clock (an overflow past a day's
-// worth was undefined behaviour in the proxy), and an integer must fit its field (a pid of
-// 2^32 read as a negative number that the answer's own reader then refused).
+// Durations are added to a clock's now(): an unbounded one (9223372036854775807 ms) overflowed
+// that sum, undefined behaviour in the proxy's pause. An integer must fit its field: a pid of
+// 2^32 was read as a negative number, which the answer's own reader then refused.
 TEST(ProxyAdminApi, DurationsAndIntegersMustFitTheirFields) {
   EXPECT_TRUE(PauseRequest::FromJson(json{{"deadline_ms", 86400000}, {"lease_ms", 86400000}}).ok());
   EXPECT_NE(Refusal<PauseRequest>(json{{"deadline_ms", 9223372036854775807LL}})
