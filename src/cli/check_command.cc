@@ -124,7 +124,11 @@ void AddCheckCommand(CLI::App& app, GlobalOptions&) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--stale-slot-bytes", args->stale_slot_bytes,
                   "an inactive slot retaining more WAL than this is stale");
-  cmd->callback([args] { Run(*args); });
+  cmd->callback([args] {
+    WarnIfPasswordInArgument("--source", args->source);
+    WarnIfPasswordInArgument("--target", args->target);
+    Run(*args);
+  });
 }
 
 }  // namespace pgshift::cli

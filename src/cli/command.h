@@ -29,6 +29,10 @@ T OrFail(Result<T> r, int exit_code = 1) {
   return std::move(r).value();
 }
 
+// Prints a warning on stderr when `conninfo` (given as `flag`, e.g. "--source") holds a
+// password: the command line is public on this host. The password itself is never printed.
+void WarnIfPasswordInArgument(const std::string& flag, const std::string& conninfo);
+
 void AddCheckCommand(CLI::App& app, GlobalOptions& global);
 void AddMigrateCommands(CLI::App& app, GlobalOptions& global);
 void AddDemoCommand(CLI::App& app, GlobalOptions& global);

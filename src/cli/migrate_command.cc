@@ -30,6 +30,7 @@ int ExitCodeFor(const Status& st) {
 std::unique_ptr<MigrationStore> OpenStore(const GlobalOptions& g) {
   auto s = SqliteStore::Open(g.store_path);
   if (!s.ok()) throw CommandFailed{s.status(), kBadInput};
+  for (const std::string& w : (*s)->warnings()) std::cerr << "pgshift: warning: " << w << "\n";
   return std::move(s).value();
 }
 
@@ -93,6 +94,8 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
   cmd->add_option("--proxy-token-file", *proxy_token, "file holding the proxies' admin token");
   cmd->add_option("--proxy-cluster", *proxy_cluster, "the proxies' cluster (logical database)");
   cmd->callback([=, &g] {
+    WarnIfPasswordInArgument("--source", req->source);
+    WarnIfPasswordInArgument("--target", *target);
     if (!target->empty()) req->target = *target;
     if (!dir->empty()) req->create_target_dir = *dir;
     if (*port) req->target_port = *port;

@@ -33,6 +33,7 @@ struct DropArgs {
 };
 
 ConnInfo ParseServer(const std::string& text) {
+  WarnIfPasswordInArgument("--server", text);
   return OrFail(ConnInfo::Parse(text, "server"), kUsageExit);
 }
 

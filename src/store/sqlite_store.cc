@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace pgshift {
@@ -131,6 +132,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
                            "); set --store or PGSHIFT_STORE to a "
                            "writable path");
   }
+  struct stat st {};
+  std::string loose;
+  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
+    loose = "store " + path + " may be read or written by group or others (mode " + mode +
+            "), and it holds connection secrets: chmod 600 " + path;
+  }
   close(fd);
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
@@ -141,6 +150,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   }
   sqlite3_busy_timeout(db, 10000);
   std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
+  if (!loose.empty()) store->warnings_.push_back(loose);
   Status st = store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   if (st.ok()) st = store->Migrate();
   if (!st.ok()) {

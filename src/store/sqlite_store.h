@@ -26,6 +26,11 @@ class SqliteStore : public MigrationStore {
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
   ~SqliteStore() override;
 
+  // What the operator should know but that does not stop the store from opening: a file
+  // (created by someone else, or chmod-ed since) that group or others may read or write,
+  // although it holds connection secrets. Names the file and its mode, never its content.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
   Status Create(const MigrationRecord& record, double now) override;
   Result<MigrationRecord> Get(const std::string& name) override;
   Result<std::vector<MigrationRecord>> List() override;
@@ -52,6 +57,7 @@ class SqliteStore : public MigrationStore {
   static constexpr int kSchemaVersion = 3;
 
  private:
+  std::vector<std::string> warnings_;
   SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Exec(const std::string& sql);
   Status Migrate();

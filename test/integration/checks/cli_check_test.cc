@@ -2,6 +2,7 @@
 // stdout, and no password anywhere in what it prints.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -111,6 +112,33 @@ TEST(PgshiftCheck, UnreachableSourceExitsOneNamingTheSource) {
   EXPECT_TRUE(Contains(run.out, "FAIL  connectivity")) << run.out;
   EXPECT_TRUE(Contains(run.out, "source: check host and port")) << run.out;
   EXPECT_FALSE(Contains(run.out + run.err, "unreached-pw"));
+}
+
+// A password inside --source is on the command line, which every local user can read in `ps`:
+// pgshift warns (without echoing it) and points at a password file, which works as libpq's
+// `passfile` so nothing secret needs to be on the command line at all.
+TEST(PgshiftCheck, APasswordOnTheCommandLineIsWarnedAboutAndAPasswordFileServesInstead) {
+  auto source = PgCluster::Primary();
+  auto target = PgCluster::ReplicaOf(*source);
+  CliRun warned = Pgshift({"check", "--source", source->ConnString(), "--target",
+                           target->ConnString(), "--window", "1"});
+  EXPECT_TRUE(Contains(warned.err, "the password in --source is visible to every local user"))
+      << warned.err;
+  EXPECT_TRUE(Contains(warned.err, "passfile=FILE")) << warned.err;
+  EXPECT_FALSE(Contains(warned.out + warned.err, PgCluster::kPassword));
+
+  TempDir dir("pgshift-passfile");
+  std::string passfile = dir.path() + "/pgpass";
+  std::ofstream(passfile) << "127.0.0.1:*:*:postgres:" << PgCluster::kPassword << "\n";
+  std::filesystem::permissions(passfile, std::filesystem::perms(0600));
+  auto without_password = [&](const PgCluster& c) {
+    return "host=127.0.0.1 port=" + std::to_string(c.port()) +
+           " user=postgres dbname=postgres passfile=" + passfile;
+  };
+  CliRun quiet = Pgshift({"check", "--source", without_password(*source), "--target",
+                          without_password(*target), "--window", "1"});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.out << quiet.err;
+  EXPECT_FALSE(Contains(quiet.err, "visible to every local user")) << quiet.err;
 }
 
 }  // namespace

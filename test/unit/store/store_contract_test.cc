@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "fixture/temp_dir.h"
@@ -343,6 +344,27 @@ TEST(SqliteStore, RouteVersionsSurviveReopeningTheFile) {
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(*(*other)->NextRouteVersion("proxy cluster orders"), 4u);
   EXPECT_EQ(*(*reopened)->NextRouteVersion("proxy cluster orders"), 5u);
+}
+
+// The file holds connection secrets: one that group or others may read (created by someone
+// else, or chmod-ed since) opens with a warning naming the file and its mode; a file the store
+// creates itself is owner-only and opens quietly.
+TEST(SqliteStore, AFileOthersMayReadOpensWithAWarning) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/s.db";
+  {
+    auto created = SqliteStore::Open(path);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    EXPECT_TRUE((*created)->warnings().empty());
+  }
+  std::filesystem::permissions(path, std::filesystem::perms(0644));
+  auto loose = SqliteStore::Open(path);
+  ASSERT_TRUE(loose.ok()) << loose.status().ToString();
+  ASSERT_EQ((*loose)->warnings().size(), 1u);
+  EXPECT_EQ((*loose)->warnings()[0], "store " + path +
+                                         " may be read or written by group or others (mode "
+                                         "0644), and it holds connection secrets: chmod 600 " +
+                                         path);
 }
 
 TEST(SqliteStore, AFileFromANewerPgshiftIsRefused) {
