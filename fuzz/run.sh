@@ -36,6 +36,11 @@ case "$TARGET" in
     SRCS=("$HERE/proxy_startup_fuzz.cc" "$ROOT/src/proxy/wire_format.cc"
           "$ROOT/src/proxy/admission.cc" "$ROOT/src/proxy/proxy_config.cc"
           "$ROOT/src/proxy/replication_startup.cc" "$ROOT/src/common/status.cc")
+    # The config loader logs its warnings (spdlog over fmt).
+    read -r -a PC_CFLAGS <<< "$(pkg-config --cflags spdlog fmt)"
+    read -r -a PC_LIBS <<< "$(pkg-config --libs spdlog fmt)"
+    FLAGS+=("${PC_CFLAGS[@]}")
+    LIBS=("${PC_LIBS[@]}" -pthread)
     SEEDS="$HERE/seeds/proxy_startup" ;;
   admin_api)
     # The whole proxy (AdminServer needs its context and pause controller) and the HTTP layer,

@@ -132,11 +132,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
                            "); set --store or PGSHIFT_STORE to a "
                            "writable path");
   }
-  struct stat st {};
+  struct stat file {};
   std::string loose;
-  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+  if (fstat(fd, &file) == 0 && (file.st_mode & 077) != 0) {
     char mode[8];
-    snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
+    snprintf(mode, sizeof(mode), "%04o", unsigned(file.st_mode & 07777));
     loose = "store " + path + " may be read or written by group or others (mode " + mode +
             "), and it holds connection secrets: chmod 600 " + path;
   }

@@ -174,7 +174,8 @@ TEST(ProxyConfigDocs, TheDocumentedExampleLoadsAsWritten) {
   ASSERT_NE(example, "") << "no ```ini block under ## Configuration in docs/proxy.md";
   TempDir dir{"pgshift-doc-config"};
   // The files it names, relative to its folder (the TLS files only need to be readable here).
-  for (const char* file : {"admin.token", "app.password", "server.crt", "server.key", "ca.crt"}) {
+  for (const char* file : {"admin.token", "app.password", "server.crt", "server.key", "ca.crt",
+                           "admin.crt", "admin.key", "backend-ca.crt"}) {
     std::string path = dir.path() + "/" + file;
     std::ofstream(path) << "placeholder-" << file << "\n";
     std::filesystem::permissions(path, std::filesystem::perms(0600));
@@ -202,7 +203,8 @@ TEST(ProxyConfigSecrets, ASecretFileOthersMayReadIsWarnedAboutByNameNotContent) 
   std::string example = DocumentedExample();
   ASSERT_NE(example, "");
   TempDir dir{"pgshift-loose-secret"};
-  for (const char* file : {"admin.token", "app.password", "server.crt", "server.key", "ca.crt"}) {
+  for (const char* file : {"admin.token", "app.password", "server.crt", "server.key", "ca.crt",
+                           "admin.crt", "admin.key", "backend-ca.crt"}) {
     std::string path = dir.path() + "/" + file;
     std::ofstream(path) << "secret-content-of-" << file << "\n";
     std::filesystem::permissions(path, std::filesystem::perms(0600));
