@@ -282,7 +282,7 @@ MessageAction Session::OnBackendMessage(char type, std::string_view msg, bool co
       cluster_->paused.load() && wire::HasSqlstate(msg, "57P01")) {
     return MessageAction::kClose;
   }
-  if (type == '1') carried_.OnParseComplete();  // ParseComplete: the backend kept a Parse
+  if (type == wire::type::kParseComplete) carried_.OnParseComplete();  // the backend kept it
   if (type == wire::type::kReadyForQuery && complete) {
     carried_.OnReadyForQuery();
     if (char status = wire::ReadyForQueryStatus(msg)) {

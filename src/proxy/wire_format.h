@@ -32,6 +32,7 @@ constexpr char kTerminate = 'X';
 // Backend.
 constexpr char kReadyForQuery = 'Z';
 constexpr char kErrorResponse = 'E';
+constexpr char kParseComplete = '1';
 }  // namespace type
 
 // Transaction status of a ReadyForQuery: idle, in a transaction, in a failed transaction.

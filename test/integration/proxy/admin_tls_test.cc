@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
-#include <sstream>
 
 #include "platform/local_instance.h"
 #include "proxy_harness.h"
@@ -12,20 +10,12 @@
 namespace pgshift::testing {
 namespace {
 
-// The harness's config file with admin_listen on every interface (and its own ports), plus
-// `extra` lines in [proxy]; written beside it, so relative paths still resolve.
+// The harness's config with admin_listen on every interface (and its own ports), plus `extra`
+// lines in [proxy].
 std::string WildcardAdminConfig(const ProxyHarness& h, int listen, int admin,
                                 const std::string& extra) {
-  std::ifstream in(h.config_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = std::regex_replace(ss.str(), std::regex("\nlisten = 127\\.0\\.0\\.1:[0-9]+"),
-                                        "\nlisten = 127.0.0.1:" + std::to_string(listen));
-  text = std::regex_replace(text, std::regex("\nadmin_listen = 127\\.0\\.0\\.1:[0-9]+"),
-                            "\nadmin_listen = 0.0.0.0:" + std::to_string(admin) + extra);
-  std::string path = h.dir.path() + "/wildcard-admin.ini";
-  std::ofstream(path) << text;
-  return path;
+  return h.ConfigCopy("wildcard-admin.ini", "127.0.0.1:" + std::to_string(listen),
+                      "0.0.0.0:" + std::to_string(admin), extra);
 }
 
 TEST(ProxyAdminTls, BindingBeyondLoopbackWithoutTlsIsRefused) {

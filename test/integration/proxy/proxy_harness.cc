@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "platform/local_instance.h"
 
@@ -189,6 +190,21 @@ std::string RawClient::ReadUntilReady(std::chrono::milliseconds timeout) {
     out.append(buf, size_t(n));
   }
   return out;
+}
+
+std::string ProxyHarness::ConfigCopy(const std::string& file_name, const std::string& listen,
+                                     const std::string& admin_listen,
+                                     const std::string& extra) const {
+  std::ifstream in(config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config =
+      std::regex_replace(text.str(), std::regex("\nlisten = [^\n]*"), "\nlisten = " + listen);
+  config = std::regex_replace(config, std::regex("\nadmin_listen = [^\n]*"),
+                              "\nadmin_listen = " + admin_listen + extra);
+  std::string path = dir.path() + "/" + file_name;
+  std::ofstream(path) << config;
+  return path;
 }
 
 }  // namespace pgshift::testing

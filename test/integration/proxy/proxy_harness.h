@@ -53,6 +53,12 @@ class ProxyHarness {
   proxy::ProxyConfig config;
   std::unique_ptr<proxy::ProxyServer> proxy;
   std::string config_path, password_path;
+
+  // A copy of the config file with `listen` and `admin_listen` replaced (and `extra` lines
+  // after admin_listen, in [proxy]), written as `file_name` beside it so that its relative
+  // paths (token, password, certificates) resolve the same. Returns its path.
+  std::string ConfigCopy(const std::string& file_name, const std::string& listen,
+                         const std::string& admin_listen, const std::string& extra = "") const;
 };
 
 // Raw protocol access for malformed-input tests.

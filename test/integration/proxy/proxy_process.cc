@@ -20,16 +20,9 @@ namespace pgshift::testing {
 ProxyProcess::ProxyProcess(const ProxyHarness& h, int max_open_files) : h_(h) {
   port_ = *ReservePort();
   admin_port_ = *ReservePort();
-  std::ifstream in(h.config_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string config = std::regex_replace(text.str(), std::regex("\nlisten = [^\n]*"),
-                                          "\nlisten = 127.0.0.1:" + std::to_string(port_));
-  config = std::regex_replace(config, std::regex("\nadmin_listen = [^\n]*"),
-                              "\nadmin_listen = 127.0.0.1:" + std::to_string(admin_port_));
-  // Beside the harness's file: its relative paths (token, password) resolve the same.
-  std::string path = h.dir.path() + "/proxy-process-" + std::to_string(port_) + ".ini";
-  std::ofstream(path) << config;
+  std::string path = h.ConfigCopy("proxy-process-" + std::to_string(port_) + ".ini",
+                                  "127.0.0.1:" + std::to_string(port_),
+                                  "127.0.0.1:" + std::to_string(admin_port_));
   int out[2];
   if (pipe(out) != 0) return;
   pid_ = fork();

@@ -8,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
-#include <sstream>
 #include <thread>
 
 #include "common/process.h"
@@ -107,15 +105,8 @@ TEST(ProxyRouteFile, ARestartedProxyProcessKeepsItsRouteAndRefusesOlderVersions)
   ProxyHarness h;
   h.proxy->Stop();  // only its backend, PKI and config are used: the process serves
   int admin = *ReservePort(), listen = *ReservePort(), target = *ReservePort();
-  std::ifstream in(h.config_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = std::regex_replace(ss.str(), std::regex("\nlisten = 127\\.0\\.0\\.1:[0-9]+"),
-                                        "\nlisten = 127.0.0.1:" + std::to_string(listen));
-  text = std::regex_replace(text, std::regex("\nadmin_listen = 127\\.0\\.0\\.1:[0-9]+"),
-                            "\nadmin_listen = 127.0.0.1:" + std::to_string(admin));
-  std::string config = h.dir.path() + "/process.ini";
-  std::ofstream(config) << text;
+  std::string config = h.ConfigCopy("process.ini", "127.0.0.1:" + std::to_string(listen),
+                                    "127.0.0.1:" + std::to_string(admin));
 
   {
     ProxyProcess first(h, config, admin);
