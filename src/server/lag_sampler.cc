@@ -1,0 +1,80 @@
+// Lag and WAL-rate sampling for the migrations before their cutover.
+#include "server/lag_sampler.h"
+
+#include <set>
+
+#include "common/log.h"
+#include "platform/replication_status.h"
+
+namespace pgshift::server {
+
+Result<LagReading> ReadLag(PgConnection& source, PgConnection& target) {
+  ASSIGN_OR_RETURN(Lsn source_lsn, CurrentWalLsn(source));
+  ASSIGN_OR_RETURN(Lsn replayed, ReplayLsn(target));
+  return LagReading{BytesBetween(replayed, source_lsn), source_lsn.value};
+}
+
+LagSampler::LagSampler(MetricSeries& series, Clock& clock, ListFn list,
+                       std::chrono::milliseconds every)
+    : series_(series), clock_(clock), list_(std::move(list)), every_(every) {}
+
+LagSampler::~LagSampler() { Stop(); }
+
+void LagSampler::Start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+}
+
+void LagSampler::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void LagSampler::Loop() {
+  while (true) {
+    SampleOnce();
+    std::unique_lock<std::mutex> l(mu_);
+    if (wake_.wait_for(l, every_, [this] { return stopping_; })) break;
+  }
+  open_.clear();
+}
+
+void LagSampler::SampleOnce() {
+  std::vector<SampledMigration> listed = list_();
+  std::set<std::string> names;
+  for (const auto& m : listed) names.insert(m.name);
+  for (auto it = open_.begin(); it != open_.end();) {
+    it = names.count(it->first) ? std::next(it) : open_.erase(it);
+  }
+  for (const auto& m : listed) {
+    Connections& c = open_[m.name];
+    auto open = [](std::optional<PgConnection>& slot, const ConnInfo& info) -> Status {
+      if (slot && slot->Alive()) return Status::Ok();
+      slot.reset();
+      auto conn = PgConnection::Connect(info);
+      if (!conn.ok()) return conn.status();
+      slot.emplace(std::move(conn).value());
+      return Status::Ok();
+    };
+    Status ready = open(c.source, m.source);
+    if (ready.ok()) ready = open(c.target, m.target);
+    if (!ready.ok()) {
+      spdlog::debug("{}: lag not sampled: {}", m.name, ready.message());
+      continue;
+    }
+    auto reading = ReadLag(*c.source, *c.target);
+    if (!reading.ok()) {
+      spdlog::debug("{}: lag not sampled: {}", m.name, reading.status().message());
+      open_.erase(m.name);
+      continue;
+    }
+    double now = clock_.WallSeconds();
+    series_.RecordLag(m.name, now, reading->lag_bytes);
+    series_.RecordWalPosition(m.name, now, reading->source_wal_position);
+  }
+}
+
+}  // namespace pgshift::server

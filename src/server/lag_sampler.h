@@ -1,0 +1,80 @@
+// LagSampler: reads, every few seconds, how far each migration's target is behind its source
+// (source pg_current_wal_lsn() minus target replay position) and how fast the source writes
+// WAL, into the MetricSeries the migration's JSON shows and the arming ticker judges the lag
+// gate with. The engine reports no lag while it waits at the gate, so without this the last
+// hour's chart would be empty exactly when an operator looks at it before a cutover.
+//
+// Only migrations before the cutover are sampled (replicating, validating, ready for cutover):
+// `list` is asked on every tick and returns them with their connection details (passwords
+// resolved); the connections of a migration that is no longer listed are closed at once, so
+// the sampler never holds a session on a source the cutover is about to fence. A connection
+// that fails is dropped and opened again on a later tick; errors are logged by endpoint label,
+// never with a password.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+#include "server/metric_series.h"
+
+namespace pgshift::server {
+
+struct SampledMigration {
+  std::string name;
+  ConnInfo source;
+  ConnInfo target;
+};
+
+struct LagReading {
+  uint64_t lag_bytes = 0;
+  uint64_t source_wal_position = 0;
+};
+
+// One reading over open connections.
+Result<LagReading> ReadLag(PgConnection& source, PgConnection& target);
+
+class LagSampler {
+ public:
+  using ListFn = std::function<std::vector<SampledMigration>()>;
+  LagSampler(MetricSeries& series, Clock& clock, ListFn list,
+             std::chrono::milliseconds every = std::chrono::seconds(5));
+  ~LagSampler();  // Stop()
+  LagSampler(const LagSampler&) = delete;
+  LagSampler& operator=(const LagSampler&) = delete;
+
+  void Start();
+  void Stop();
+  // One tick: samples every listed migration, closes the connections of the others.
+  void SampleOnce();
+
+ private:
+  struct Connections {
+    std::optional<PgConnection> source, target;
+  };
+  void Loop();
+
+  MetricSeries& series_;
+  Clock& clock_;
+  ListFn list_;
+  std::chrono::milliseconds every_;
+  std::map<std::string, Connections> open_;  // only the sampling thread touches it
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace pgshift::server
