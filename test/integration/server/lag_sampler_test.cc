@@ -1,0 +1,66 @@
+// The lag sampler against a real primary and its streaming standby: while the standby keeps
+// up, the lag it records is small and the WAL rate follows the writes; a migration that is no
+// longer listed gets no samples (its connections are closed); an unreachable target leaves
+// the series without a new sample rather than a wrong one.
+#include "server/lag_sampler.h"
+
+#include <gtest/gtest.h>
+
+#include "fixture/pg_cluster.h"
+
+namespace pgshift::server {
+namespace {
+
+using testing::PgCluster;
+
+TEST(LagSampler, RecordsLagAndWalRateOfAStreamingStandby) {
+  auto source = PgCluster::Primary();
+  auto target = PgCluster::ReplicaOf(*source);
+  MetricSeries series;
+  bool listed = true;
+  LagSampler sampler(series, Clock::Real(), [&] {
+    std::vector<SampledMigration> out;
+    if (listed) out.push_back({"m", source->Conn(), target->Conn()});
+    return out;
+  });
+  sampler.SampleOnce();
+  source->Sql(
+      "CREATE TABLE t AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g");
+  source->WaitReplayed(*target);
+  Clock::Real().SleepFor(std::chrono::milliseconds(200));
+  sampler.SampleOnce();
+  double now = Clock::Real().WallSeconds();
+  nlohmann::json j = series.ToJson("m", now);
+  ASSERT_EQ(j["lag_bytes"].size(), 2u) << j;
+  EXPECT_LT(j["lag_bytes"].back()[1].get<double>(), 1 << 20) << j;
+  ASSERT_EQ(j["wal_bytes_per_s"].size(), 1u) << j;
+  EXPECT_GT(j["wal_bytes_per_s"][0][1].get<double>(), 1e5) << j;  // > 4 MB in well under 40 s
+  ASSERT_TRUE(series.LatestLag("m", now, 30).has_value());
+
+  const std::string others =
+      "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> "
+      "pg_backend_pid()";
+  EXPECT_EQ(source->Value(others), "1");  // the sampler's, kept between ticks
+  listed = false;
+  sampler.SampleOnce();
+  EXPECT_EQ(series.ToJson("m", Clock::Real().WallSeconds())["lag_bytes"].size(), 2u);
+  for (int i = 0; i < 100 && source->Value(others) != "0"; ++i) {
+    Clock::Real().SleepFor(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(source->Value(others), "0");  // closed once the migration is no longer listed
+}
+
+TEST(LagSampler, AnUnreachableTargetAddsNoSample) {
+  auto source = PgCluster::Primary();
+  MetricSeries series;
+  ConnInfo nowhere =
+      *ConnInfo::Parse("host=127.0.0.1 port=1 user=postgres connect_timeout=1", "target");
+  LagSampler sampler(series, Clock::Real(), [&] {
+    return std::vector<SampledMigration>{{"m", source->Conn(), nowhere}};
+  });
+  sampler.SampleOnce();
+  EXPECT_TRUE(series.ToJson("m", Clock::Real().WallSeconds())["lag_bytes"].empty());
+}
+
+}  // namespace
+}  // namespace pgshift::server
