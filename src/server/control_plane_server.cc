@@ -10,7 +10,7 @@ namespace pgshift::server {
 
 ControlPlaneServer::ControlPlaneServer(ServerConfig config, MigrationStore& migrations,
                                        ControlStore& control, Clock& clock)
-    : ctx_(std::move(config), migrations, control, clock), driver_(ctx_) {
+    : ctx_(std::move(config), migrations, control, clock), driver_(ctx_), policy_(ctx_) {
   ctx_.driver = &driver_;
 }
 
@@ -30,6 +30,7 @@ Status ControlPlaneServer::Start() {
   RETURN_IF_ERROR(http_->Start(ctx_.config.listen_host, ctx_.config.listen_port));
   int resumed = driver_.ResumeStarted();
   if (resumed > 0) spdlog::warn("server: resumed {} migration(s)", resumed);
+  policy_.Start();
   return Status::Ok();
 }
 
@@ -46,7 +47,9 @@ void ControlPlaneServer::Stop() {
   ctx_.stopping = true;
   ctx_.live.Changed();  // wakes the streams, which then end
   if (http_) http_->Stop();
+  policy_.Stop();  // no armed cutover is requested from here on
   driver_.Stop();
+  policy_.Finish();  // the drivers' last transitions go out to the webhooks
 }
 
 }  // namespace pgshift::server

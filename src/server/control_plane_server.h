@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "http/http_server.h"
+#include "server/cutover_policy.h"
 #include "server/migration_driver.h"
 #include "server/server_context.h"
 
@@ -36,6 +37,7 @@ class ControlPlaneServer {
  private:
   ServerContext ctx_;
   MigrationDriver driver_;
+  CutoverPolicy policy_;  // arming ticker, approvals, webhooks, lag sampler
   std::unique_ptr<HttpServer> http_;
   bool stopped_ = false;
 };

@@ -14,9 +14,21 @@ Result<LagReading> ReadLag(PgConnection& source, PgConnection& target) {
   return LagReading{BytesBetween(replayed, source_lsn), source_lsn.value};
 }
 
+Result<LagReading> ReadLagNow(const MigrationSpec& spec) {
+  MigrationSpec resolved = spec;
+  RETURN_IF_ERROR(ResolvePasswords(resolved));
+  ASSIGN_OR_RETURN(PgConnection source, PgConnection::Connect(resolved.source));
+  ASSIGN_OR_RETURN(PgConnection target, PgConnection::Connect(resolved.target));
+  return ReadLag(source, target);
+}
+
 LagSampler::LagSampler(MetricSeries& series, Clock& clock, ListFn list,
-                       std::chrono::milliseconds every)
-    : series_(series), clock_(clock), list_(std::move(list)), every_(every) {}
+                       std::chrono::milliseconds every, std::function<void()> sampled)
+    : series_(series),
+      clock_(clock),
+      list_(std::move(list)),
+      every_(every),
+      sampled_(std::move(sampled)) {}
 
 LagSampler::~LagSampler() { Stop(); }
 
@@ -49,6 +61,7 @@ void LagSampler::SampleOnce() {
   for (auto it = open_.begin(); it != open_.end();) {
     it = names.count(it->first) ? std::next(it) : open_.erase(it);
   }
+  bool recorded = false;
   for (const auto& m : listed) {
     Connections& c = open_[m.name];
     auto open = [](std::optional<PgConnection>& slot, const ConnInfo& info) -> Status {
@@ -74,7 +87,9 @@ void LagSampler::SampleOnce() {
     double now = clock_.WallSeconds();
     series_.RecordLag(m.name, now, reading->lag_bytes);
     series_.RecordWalPosition(m.name, now, reading->source_wal_position);
+    recorded = true;
   }
+  if (recorded && sampled_) sampled_();
 }
 
 }  // namespace pgshift::server

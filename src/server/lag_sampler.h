@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "migration/migration_spec.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "server/metric_series.h"
@@ -45,12 +46,17 @@ struct LagReading {
 
 // One reading over open connections.
 Result<LagReading> ReadLag(PgConnection& source, PgConnection& target);
+// One reading over connections opened for it (passwords resolved from the spec's references)
+// and closed before it returns.
+Result<LagReading> ReadLagNow(const MigrationSpec& spec);
 
 class LagSampler {
  public:
   using ListFn = std::function<std::vector<SampledMigration>()>;
+  // `sampled`, when set, is called after a tick that recorded a sample (to wake streams).
   LagSampler(MetricSeries& series, Clock& clock, ListFn list,
-             std::chrono::milliseconds every = std::chrono::seconds(5));
+             std::chrono::milliseconds every = std::chrono::seconds(5),
+             std::function<void()> sampled = {});
   ~LagSampler();  // Stop()
   LagSampler(const LagSampler&) = delete;
   LagSampler& operator=(const LagSampler&) = delete;
@@ -70,6 +76,7 @@ class LagSampler {
   Clock& clock_;
   ListFn list_;
   std::chrono::milliseconds every_;
+  std::function<void()> sampled_;
   std::map<std::string, Connections> open_;  // only the sampling thread touches it
   std::mutex mu_;
   std::condition_variable wake_;

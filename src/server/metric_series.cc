@@ -80,6 +80,13 @@ std::optional<uint64_t> MetricSeries::LatestLag(const std::string& migration, do
   return static_cast<uint64_t>(v);
 }
 
+std::optional<uint64_t> MetricSeries::LastLag(const std::string& migration) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = entries_.find(migration);
+  if (it == entries_.end() || it->second.lag.empty()) return std::nullopt;
+  return static_cast<uint64_t>(it->second.lag.back().second);
+}
+
 void MetricSeries::Forget(const std::string& migration) {
   std::lock_guard<std::mutex> l(mu_);
   entries_.erase(migration);

@@ -40,6 +40,8 @@ class MetricSeries {
   // The latest lag sample no older than `max_age_s` before `now`.
   std::optional<uint64_t> LatestLag(const std::string& migration, double now,
                                     double max_age_s) const;
+  // The latest lag sample kept, whatever its age.
+  std::optional<uint64_t> LastLag(const std::string& migration) const;
   void Forget(const std::string& migration);
   size_t migrations() const;
 

@@ -25,6 +25,7 @@
 namespace pgshift::server {
 
 class MigrationDriver;
+class CutoverPolicy;
 
 class ServerContext {
  public:
@@ -47,6 +48,10 @@ class ServerContext {
   // a non-ok status refuses the request with that status. Unset: allowed.
   std::function<Status(const std::string& migration, const std::string& team, const Caller&)>
       cutover_gate;
+
+  // Set by the server (CutoverPolicy's constructor): the arming ticker, woken by an arm
+  // request. Null in unit tests that run no policy.
+  CutoverPolicy* cutover_policy = nullptr;
 
   // Observers hear of every transition and progress report of a driven migration.
   void AddObserver(std::shared_ptr<MigrationObserver> observer);
