@@ -102,7 +102,7 @@ void AddCutoverRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                        now);
                    ctx.live.Changed();
                    if (ctx.cutover_policy) ctx.cutover_policy->Wake();
-                   return HttpResponse::Json(200, {{"arm", (*merged)["arm"]}});
+                   return HttpResponse::Json(200, (*merged)["arm"]);
                  })));
 
   routes.Add("POST", "/v1/migrations/{name}/disarm",
@@ -116,7 +116,10 @@ void AddCutoverRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                    (void)ctx.control.AppendNote(m.record.name,
                                                 "cutover disarmed by " + caller.identity, now);
                    ctx.live.Changed();
-                   return HttpResponse::Json(200, {{"arm", nullptr}});
+                   m.control = std::move(merged).value();
+                   auto view = MigrationViewJson(ctx, m);
+                   if (!view.ok()) return ErrorResponse(view.status());
+                   return HttpResponse::Json(200, *view);
                  })));
 
   routes.Add("POST", "/v1/migrations/{name}/approve",
@@ -137,7 +140,7 @@ void AddCutoverRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                                                     " until " + FormatRfc3339(approval->expires_at),
                                                 now);
                    ctx.live.Changed();
-                   return HttpResponse::Json(200, {{"approval", (*merged)["approval"]}});
+                   return HttpResponse::Json(200, (*merged)["approval"]);
                  })));
 }
 

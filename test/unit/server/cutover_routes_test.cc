@@ -165,7 +165,7 @@ TEST_F(CutoverRoutesTest, ApprovalRequiredNeedsASecondIdentity) {
 
   r = Call("POST", "/v1/migrations/orders-1/approve", kAlice);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Json(r)["approval"]["approved_by"], "token:alice");
+  EXPECT_EQ(Json(r)["approved_by"], "token:alice");
   r = Call("POST", "/v1/migrations/orders-1/cutover", kAlice);  // approved by herself
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_FALSE(store_.Get("orders-1")->cutover_requested);
@@ -192,7 +192,7 @@ TEST_F(CutoverRoutesTest, ArmedWindowInTheFutureWaitsAndSaysWhy) {
       "POST", "/v1/migrations/orders-1/arm", kAlice,
       {{"not_before", FormatRfc3339(Now() + 3600)}, {"window_end", FormatRfc3339(Now() + 7200)}});
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Json(r)["arm"]["armed_by"], "token:alice");
+  EXPECT_EQ(Json(r)["armed_by"], "token:alice");
   policy_.TickArmed();
   EXPECT_NE(Arm()["waiting_for"].get<std::string>().find("opens at"), std::string::npos) << Arm();
   EXPECT_FALSE(store_.Get("orders-1")->cutover_requested);
@@ -201,7 +201,10 @@ TEST_F(CutoverRoutesTest, ArmedWindowInTheFutureWaitsAndSaysWhy) {
   EXPECT_EQ(view["arm"]["window_end"], FormatRfc3339(Now() + 7200));
   EXPECT_EQ(view["actions"]["disarm"], true);
 
-  ASSERT_EQ(Call("POST", "/v1/migrations/orders-1/disarm", kAlice).status, 200);
+  r = Call("POST", "/v1/migrations/orders-1/disarm", kAlice);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Json(r)["arm"].is_null());  // the migration's view
+  EXPECT_EQ(Json(r)["name"], "orders-1");
   EXPECT_TRUE(Arm().is_null());
   EXPECT_EQ(Notes().size(), 3u);  // approved, armed, disarmed; nothing from the ticker
 }
