@@ -191,7 +191,9 @@ void AddMigrationRoutes(HttpRouteTable& routes, ServerContext& ctx) {
       Authenticated(ctx, "migration.rollback",
                     Acting(ctx, MigrationAction::kRollback,
                            [&ctx](const VisibleMigration& m, const nlohmann::json& body) {
-                             const nlohmann::json keep = body.value("keep_target_writes", false);
+                             const nlohmann::json keep = body.contains("keep_target_writes")
+                                                             ? body["keep_target_writes"]
+                                                             : nlohmann::json(false);
                              if (!keep.is_boolean()) {
                                return InvalidArgument("keep_target_writes: give true or false");
                              }
