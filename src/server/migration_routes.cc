@@ -79,13 +79,24 @@ HttpResponse Create(ServerContext& ctx, const HttpRequest& req, const Caller& ca
   MigrationControl control(ctx.migrations, ctx.clock);
   auto spec = control.Start(*request);
   if (!spec.ok()) {
-    const Code code = spec.status().code();
-    std::string field;
-    if (code == Code::kAlreadyExists) field = "name";
-    if (code == Code::kInvalidArgument && spec.status().message().find("migration name") == 0) {
-      field = "name";
+    // The caller is not at fault when the source refuses the cluster's credentials or a
+    // database is missing: those are the cluster's state (409), not the API's 401/403/404.
+    Status st = spec.status();
+    std::string field = "cluster";
+    switch (st.code()) {
+      case Code::kInvalidArgument:
+        if (st.message().rfind("migration name", 0) == 0) field = "name";
+        break;
+      case Code::kAlreadyExists:
+        field = "name";
+        break;
+      case Code::kUnavailable:
+      case Code::kDeadlineExceeded:
+        break;
+      default:
+        st = FailedPrecondition(st.message());
     }
-    return ErrorResponse(spec.status(), field);
+    return ErrorResponse(st, field);
   }
   auto written = ctx.control.MergeControl(name,
                                           {{"cluster", cluster->name},
