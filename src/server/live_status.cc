@@ -9,6 +9,13 @@ void LiveStatus::Progress(const std::string& migration, const ProgressUpdate& u,
   Changed();
 }
 
+void LiveStatus::Sample(const std::string& migration, std::optional<uint64_t> lag_bytes,
+                        std::optional<double> wal_bytes_per_s, double now) {
+  if (lag_bytes) series_.RecordLag(migration, now, *lag_bytes);
+  if (wal_bytes_per_s) series_.RecordWalRate(migration, now, *wal_bytes_per_s);
+  Changed();
+}
+
 void LiveStatus::Changed() {
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -20,8 +20,11 @@ namespace pgshift::server {
 
 class LiveStatus {
  public:
-  // Records `u` for `migration` at wall time `now` (seconds).
+  // Records `u` for `migration` at wall time `now` (seconds): its lag, when it has one.
   void Progress(const std::string& migration, const ProgressUpdate& u, double now);
+  // A sample of the migration's lag and/or the source's WAL rate (bytes per second).
+  void Sample(const std::string& migration, std::optional<uint64_t> lag_bytes,
+              std::optional<double> wal_bytes_per_s, double now);
   // Something changed (a transition, an API write): wakes the streams.
   void Changed();
 
