@@ -47,6 +47,9 @@ class CutoverPolicy::Observer : public MigrationObserver {
   explicit Observer(CutoverPolicy& policy) : p_(policy) {}
   void OnTransition(const std::string& migration, Phase from, Phase to,
                     const std::string& reason) override {
+    // The cutover (or a rollback) begins: the sampler's sessions leave the source before the
+    // fence looks for client backends.
+    if (!Sampled(to)) p_.sampler_.Forget(migration);
     Send("phase_changed", migration, std::string(PhaseName(from)), std::string(PhaseName(to)),
          reason);
   }

@@ -51,6 +51,7 @@ void LagSampler::Loop() {
     std::unique_lock<std::mutex> l(mu_);
     if (wake_.wait_for(l, every_, [this] { return stopping_; })) break;
   }
+  std::lock_guard<std::mutex> l(open_mu_);
   open_.clear();
 }
 
@@ -58,38 +59,66 @@ void LagSampler::SampleOnce() {
   std::vector<SampledMigration> listed = list_();
   std::set<std::string> names;
   for (const auto& m : listed) names.insert(m.name);
-  for (auto it = open_.begin(); it != open_.end();) {
-    it = names.count(it->first) ? std::next(it) : open_.erase(it);
+  {
+    std::lock_guard<std::mutex> l(open_mu_);
+    for (auto it = open_.begin(); it != open_.end();) {
+      it = names.count(it->first) || it->second->in_use ? std::next(it) : open_.erase(it);
+    }
+    for (auto it = forgotten_.begin(); it != forgotten_.end();) {
+      it = names.count(*it) ? std::next(it) : forgotten_.erase(it);
+    }
   }
   bool recorded = false;
-  for (const auto& m : listed) {
-    Connections& c = open_[m.name];
-    auto open = [](std::optional<PgConnection>& slot, const ConnInfo& info) -> Status {
-      if (slot && slot->Alive()) return Status::Ok();
-      slot.reset();
-      auto conn = PgConnection::Connect(info);
-      if (!conn.ok()) return conn.status();
-      slot.emplace(std::move(conn).value());
-      return Status::Ok();
-    };
-    Status ready = open(c.source, m.source);
-    if (ready.ok()) ready = open(c.target, m.target);
-    if (!ready.ok()) {
-      spdlog::debug("{}: lag not sampled: {}", m.name, ready.message());
-      continue;
-    }
-    auto reading = ReadLag(*c.source, *c.target);
-    if (!reading.ok()) {
-      spdlog::debug("{}: lag not sampled: {}", m.name, reading.status().message());
-      open_.erase(m.name);
-      continue;
-    }
-    double now = clock_.WallSeconds();
-    series_.RecordLag(m.name, now, reading->lag_bytes);
-    series_.RecordWalPosition(m.name, now, reading->source_wal_position);
-    recorded = true;
-  }
+  for (const auto& m : listed) recorded = SampleOne(m) || recorded;
   if (recorded && sampled_) sampled_();
+}
+
+bool LagSampler::SampleOne(const SampledMigration& m) {
+  std::shared_ptr<Connections> c;
+  {
+    std::lock_guard<std::mutex> l(open_mu_);
+    if (forgotten_.count(m.name)) return false;
+    auto& slot = open_[m.name];
+    if (!slot) slot = std::make_shared<Connections>();
+    c = slot;
+    c->in_use = true;
+  }
+  auto open = [](std::optional<PgConnection>& slot, const ConnInfo& info) -> Status {
+    if (slot && slot->Alive()) return Status::Ok();
+    slot.reset();
+    auto conn = PgConnection::Connect(info);
+    if (!conn.ok()) return conn.status();
+    slot.emplace(std::move(conn).value());
+    return Status::Ok();
+  };
+  Status ready = open(c->source, m.source);
+  if (ready.ok()) ready = open(c->target, m.target);
+  Result<LagReading> reading = ready.ok() ? ReadLag(*c->source, *c->target) : ready;
+  {
+    std::lock_guard<std::mutex> l(open_mu_);
+    c->in_use = false;
+    if (c->forgotten || !reading.ok()) open_.erase(m.name);  // closes the connections
+  }
+  if (!reading.ok()) {
+    spdlog::debug("{}: lag not sampled: {}", m.name, reading.status().message());
+    return false;
+  }
+  double now = clock_.WallSeconds();
+  series_.RecordLag(m.name, now, reading->lag_bytes);
+  series_.RecordWalPosition(m.name, now, reading->source_wal_position);
+  return true;
+}
+
+void LagSampler::Forget(const std::string& migration) {
+  std::lock_guard<std::mutex> l(open_mu_);
+  forgotten_.insert(migration);
+  auto it = open_.find(migration);
+  if (it == open_.end()) return;
+  if (it->second->in_use) {
+    it->second->forgotten = true;
+  } else {
+    open_.erase(it);
+  }
 }
 
 }  // namespace pgshift::server

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,11 +66,19 @@ class LagSampler {
   void Stop();
   // One tick: samples every listed migration, closes the connections of the others.
   void SampleOnce();
+  // Closes `migration`'s connections now (or right after a reading in flight) and samples it
+  // no more until a later tick's list has left it out once: called when its cutover starts,
+  // so that the fence finds no session of the sampler on the source. Never waits for I/O.
+  void Forget(const std::string& migration);
 
  private:
   struct Connections {
     std::optional<PgConnection> source, target;
+    bool in_use = false;     // a tick reads over them now (outside open_mu_)
+    bool forgotten = false;  // Forget() came meanwhile: closed once the reading ends
   };
+  // Samples one migration; false when nothing was recorded.
+  bool SampleOne(const SampledMigration& m);
   void Loop();
 
   MetricSeries& series_;
@@ -77,7 +86,9 @@ class LagSampler {
   ListFn list_;
   std::chrono::milliseconds every_;
   std::function<void()> sampled_;
-  std::map<std::string, Connections> open_;  // only the sampling thread touches it
+  std::mutex open_mu_;  // guards open_ and forgotten_; never held across I/O
+  std::map<std::string, std::shared_ptr<Connections>> open_;
+  std::set<std::string> forgotten_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
