@@ -179,7 +179,17 @@ void CutoverPolicy::TickArmed() {
 
 void CutoverPolicy::ApplyTo(const std::string& name, const nlohmann::json& control) {
   const double now = ctx_.clock.WallSeconds();
+  // The store offers no compare-and-set on the control object: before each write, the arm is
+  // read again, so that one disarmed or replaced by a request meanwhile is left alone (a race
+  // narrowed to the instant between this read and the write).
+  const nlohmann::json armed_at = control["arm"].value("armed_at", nlohmann::json());
+  auto still_armed = [&] {
+    auto now_control = ctx_.control.GetControl(name);
+    return now_control.ok() && now_control->contains("arm") && (*now_control)["arm"].is_object() &&
+           (*now_control)["arm"].value("armed_at", nlohmann::json()) == armed_at;
+  };
   auto disarm = [&](const std::string& note) {
+    if (!still_armed()) return;
     auto merged = ctx_.control.MergeControl(name, {{"arm", nullptr}}, now);
     if (!merged.ok()) {
       spdlog::warn("server: {}: cannot clear the arm: {}", name, merged.status().message());
@@ -243,12 +253,14 @@ void CutoverPolicy::ApplyTo(const std::string& name, const nlohmann::json& contr
     case ArmDecision::Action::kWait:
       // Written when it changes (or the arm was replaced), not every second.
       if (std::string key = FormatRfc3339(arm->armed_at) + " " + d.why; waiting_for_[name] != key) {
+        if (!still_armed()) return;
         waiting_for_[name] = key;
         auto merged = ctx_.control.MergeControl(name, {{"arm", {{"waiting_for", d.why}}}}, now);
         if (merged.ok()) ctx_.live.Changed();
       }
       return;
     case ArmDecision::Action::kCutOverNow: {
+      if (!still_armed()) return;  // disarmed while the lag was read
       MigrationControl migrations(ctx_.migrations, ctx_.clock);
       Status requested = migrations.RequestCutover(name);
       if (!requested.ok()) {
