@@ -170,7 +170,12 @@ void CutoverPolicy::TickArmed() {
   }
   for (const auto& [name, control] : *controls) {
     if (control.contains("arm") && control["arm"].is_object()) {
-      ApplyTo(name, control);
+      // Nothing one migration's record holds may stop the ticker (or end the process).
+      try {
+        ApplyTo(name, control);
+      } catch (const std::exception& e) {
+        spdlog::error("server: arming: migration {}: {}", name, e.what());
+      }
     } else {
       waiting_for_.erase(name);
     }

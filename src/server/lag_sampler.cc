@@ -47,7 +47,11 @@ void LagSampler::Stop() {
 
 void LagSampler::Loop() {
   while (true) {
-    SampleOnce();
+    try {
+      SampleOnce();
+    } catch (const std::exception& e) {  // the list itself failed: try again next tick
+      spdlog::error("server: lag sampler: {}", e.what());
+    }
     std::unique_lock<std::mutex> l(mu_);
     if (wake_.wait_for(l, every_, [this] { return stopping_; })) break;
   }
@@ -69,7 +73,15 @@ void LagSampler::SampleOnce() {
     }
   }
   bool recorded = false;
-  for (const auto& m : listed) recorded = SampleOne(m) || recorded;
+  for (const auto& m : listed) {
+    try {  // nothing one migration does may stop the sampler (or end the process)
+      recorded = SampleOne(m) || recorded;
+    } catch (const std::exception& e) {
+      spdlog::error("server: lag sampler: migration {}: {}", m.name, e.what());
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_.erase(m.name);
+    }
+  }
   if (recorded && sampled_) sampled_();
 }
 

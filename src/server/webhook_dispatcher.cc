@@ -60,7 +60,9 @@ WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
 void WebhookDispatcher::Enqueue(const std::vector<std::string>& urls, const WebhookEvent& event) {
   if (urls.empty()) return;
-  const std::string body = event.ToJson().dump();
+  // A reason may quote a server's message in another encoding: replaced, never thrown.
+  const std::string body =
+      event.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& url : urls) {
     if (stopping_ || counters_.pending >= options_.max_pending) {
@@ -159,7 +161,13 @@ void WebhookDispatcher::Loop() {
     Delivery d = next->items.front();
     int attempt = next->attempts + 1;
     l.unlock();
-    bool ok = Send(target, d, attempt);
+    bool ok = false;
+    try {
+      ok = Send(target, d, attempt);
+    } catch (const std::exception& e) {  // a failed attempt, never the end of the thread
+      spdlog::warn("webhook: delivery {} to {} attempt {}: {}", d.id, target.address, attempt,
+                   e.what());
+    }
     l.lock();
     // queues_ only grows, and only this thread pops: `next` and its head are still there,
     // unless Stop() cleared the queues meanwhile.

@@ -266,5 +266,13 @@ TEST_F(CutoverRoutesTest, AnArmedCutoverNeedsTheApprovalToHoldAtTheDecision) {
   EXPECT_NE(Arm()["waiting_for"].get<std::string>().find("approval"), std::string::npos);
 }
 
+TEST_F(CutoverRoutesTest, AMalformedArmRecordIsClearedWithANoteNotACrash) {
+  ASSERT_TRUE(store_.MergeControl("orders-1", {{"arm", {{"window_end", 42}}}}, Now()).ok());
+  policy_.TickArmed();
+  EXPECT_TRUE(Arm().is_null());
+  ASSERT_FALSE(Notes().empty());
+  EXPECT_NE(Notes().back().find("arm cleared: its record could not be read"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgshift::server

@@ -132,6 +132,18 @@ TEST(WebhookDispatcher, AnUnreachableReceiverCountsAndTheQueueIsBounded) {
   EXPECT_EQ(c.pending, 0u);
 }
 
+TEST(WebhookDispatcher, AReasonInAnotherEncodingIsReplacedNotThrown) {
+  Receiver receiver(/*fail_first=*/0);
+  WebhookDispatcher dispatcher(Fast());
+  WebhookEvent e = Event("validating", "failed");
+  e.reason = "source: FATAL: r\xf4le \"app\" does not exist";  // Latin-1, as a server may send
+  dispatcher.Enqueue({receiver.Url()}, e);
+  ASSERT_TRUE(dispatcher.WaitIdle(std::chrono::seconds(10)));
+  auto bodies = receiver.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_NE(bodies[0]["reason"].get<std::string>().find("does not exist"), std::string::npos);
+}
+
 TEST(WebhookUrl, ParsesHostPortPathAndNeverQuotesThePath) {
   auto t = ParseWebhookUrl("https://hooks.example/pgshift?key=s3cret");
   ASSERT_TRUE(t.ok());
