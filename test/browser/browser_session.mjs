@@ -1,0 +1,119 @@
+// What every browser test script shares: its arguments, Debian's chromium driven by
+// playwright-core, numbered screenshots in the output folder, the page's own errors (a script
+// error or a failed request in the page fails the test), and signing in with a token.
+//
+// Arguments: --base-url URL --token-file FILE --out DIR, plus the script's own (--name value).
+// The token is read from a file, never taken on the command line (which others on the host
+// can read). Exit status 0 only when every step passed; the last line says which.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export function parseArgs(required) {
+  const args = {};
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const m = argv[i].match(/^--([\w-]+)$/);
+    if (!m || i + 1 >= argv.length) throw new Error(`bad argument ${argv[i]}`);
+    args[m[1]] = argv[++i];
+  }
+  for (const key of ['base-url', 'token-file', 'out', ...required]) {
+    if (!args[key]) throw new Error(`missing --${key}`);
+  }
+  return args;
+}
+
+export function readToken(file) {
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+export class BrowserSession {
+  static async open(args, scriptName) {
+    fs.mkdirSync(args.out, { recursive: true });
+    const browser = await chromium.launch({
+      executablePath: process.env.PGSHIFT_CHROMIUM || '/usr/bin/chromium',
+      // Chromium's sandbox cannot run as root (CI runs as root); the page is our own.
+      chromiumSandbox: false,
+      args: ['--disable-dev-shm-usage'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(15000);
+    const page = await context.newPage();
+    return new BrowserSession(browser, page, args, scriptName);
+  }
+
+  constructor(browser, page, args, scriptName) {
+    this.browser = browser;
+    this.page = page;
+    this.baseUrl = args['base-url'].replace(/\/$/, '');
+    this.out = args.out;
+    this.scriptName = scriptName;
+    this.shots = 0;
+    this.pageErrors = [];
+    page.on('pageerror', (err) => this.pageErrors.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') this.pageErrors.push(`console error: ${msg.text()}`);
+    });
+  }
+
+  log(text) {
+    console.log(`${this.scriptName}: ${text}`);
+  }
+
+  // Saves a full-page screenshot as NN-label.png and says so.
+  async screenshot(label) {
+    this.shots++;
+    const file = path.join(this.out, `${String(this.shots).padStart(2, '0')}-${label}.png`);
+    await this.page.screenshot({ path: file, fullPage: true });
+    this.log(`screenshot ${file}`);
+    return file;
+  }
+
+  async signIn(token) {
+    await this.page.goto(`${this.baseUrl}/`);
+    await this.page.getByLabel('API token').fill(token);
+    await this.page.getByRole('button', { name: 'Sign in' }).click();
+    await this.page.getByTestId('identity').waitFor({ state: 'visible' });
+  }
+
+  // Fails when the page reported a script error or an error on its console (a failed request
+  // shows there too, except the ones a step expects, filtered by `allowed`).
+  checkPageErrors(allowed = []) {
+    const errors = this.pageErrors.filter((e) => !allowed.some((re) => re.test(e)));
+    if (errors.length) throw new Error(`the page reported errors:\n  ${errors.join('\n  ')}`);
+  }
+
+  async close() {
+    await this.browser.close();
+  }
+}
+
+// Runs `body(session)`; on failure saves a screenshot of the page as it was, prints the error
+// and exits 1. Prints "<script>: ok" and exits 0 on success.
+export async function runScript(scriptName, required, body) {
+  let session;
+  try {
+    const args = parseArgs(required);
+    session = await BrowserSession.open(args, scriptName);
+    session.log(`screenshots go to ${path.resolve(args.out)}`);
+    await body(session, args);
+    session.log('ok');
+    await session.close();
+    process.exit(0);
+  } catch (err) {
+    console.error(`${scriptName}: FAILED: ${err.stack || err}`);
+    if (session) {
+      try {
+        await session.screenshot('failure');
+      } catch {
+        // the browser is gone; the error above says why
+      }
+      await session.close().catch(() => {});
+    }
+    process.exit(1);
+  }
+}
+
+export function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
