@@ -796,6 +796,7 @@ function rfc3339(value) {
 }
 
 function actionNote(m) {
+  if (m.phase === 'created' && m.started) return 'Started: the server is building the target.';
   if (m.phase === 'created') return 'Start builds the target and validates it; nothing is switched.';
   if (m.state === 'waiting_for_cutover') {
     return 'Every gate is green: the migration waits at the gate for a cutover.';
@@ -807,13 +808,19 @@ function actionNote(m) {
   return '';
 }
 
+// "source (host=... port=...)" as the API labels an endpoint: the part in parentheses.
+function endpointLabel(label) {
+  const inner = typeof label === 'string' && label.match(/^\w+ \((.*)\)$/);
+  return inner ? inner[1] : label;
+}
+
 function drawFacts(dl, m) {
   const spec = m.spec || {};
   const rows = [
     ['Cluster', m.cluster],
     ['Team', m.team],
-    ['Source', m.source],
-    ['Target', m.target],
+    ['Source', endpointLabel(m.source)],
+    ['Target', endpointLabel(m.target)],
     ['Created', formatDateTime(m.created_at)],
     ['Updated', formatDateTime(m.updated_at)],
     ['Check window', spec.check_window_ms !== undefined ? formatSeconds(spec.check_window_ms / 1000) : undefined],
@@ -858,9 +865,10 @@ function drawArm(el, m) {
 function drawTimeline(ol, m) {
   const seconds = {};
   for (const p of m.phases || []) seconds[p.name] = (seconds[p.name] || 0) + (p.seconds || 0);
-  const visited = new Set((m.events || []).map((e) => e.to));
+  const transitions = (m.events || []).filter((e) => e.to);  // notes have no phase
+  const visited = new Set(transitions.map((e) => e.to));
   visited.add(m.phase);
-  const offPath = OTHER_PHASES.includes(m.phase) || (m.events || []).some((e) => OTHER_PHASES.includes(e.to));
+  const offPath = OTHER_PHASES.includes(m.phase) || transitions.some((e) => OTHER_PHASES.includes(e.to));
   const currentIndex = FORWARD_PHASES.indexOf(m.phase);
   let reached = currentIndex;
   if (reached < 0) {
@@ -872,12 +880,12 @@ function drawTimeline(ol, m) {
     }
   }
   // The current phase's time runs on from the event that entered it.
-  const events = m.events || [];
-  const entered = events.length ? toDate(events[events.length - 1].at) : null;
+  const lastMove = transitions[transitions.length - 1];
+  const entered = lastMove ? toDate(lastMove.at) : null;
   const items = [];
   const item = (phase, status) => {
     let dur = seconds[phase];
-    if (status === 'current' && entered && events[events.length - 1].to === phase) {
+    if (status === 'current' && entered && lastMove.to === phase) {
       dur = Math.max(dur || 0, (Date.now() - entered.getTime()) / 1000);
     }
     const statusText = { done: 'done', current: 'now', upcoming: 'to come', skipped: 'not reached' }[status];
@@ -1066,11 +1074,11 @@ function drawEvents(el, m) {
   }
   replaceChildren(el, h('table.events', { 'aria-label': 'Event log' },
     h('thead', {}, h('tr', {}, ['Time', 'From', 'To', 'Reason'].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, events.map((e) => h('tr', {},
+    h('tbody', {}, events.map((e) => h(`tr.${e.to ? 'transition' : 'note'}`, {},
       h('td', {}, formatTime(e.at)),
-      h('td', {}, phaseLabel(e.from)),
-      h('td', {}, phaseLabel(e.to)),
-      h('td.reason', {}, e.reason || ''))))));
+      h('td', {}, e.to ? phaseLabel(e.from) : ''),
+      h('td', {}, e.to ? phaseLabel(e.to) : h('span.muted', {}, 'note')),
+      h('td.reason', {}, e.reason || e.text || ''))))));
 }
 
 // ---------------------------------------------------------------------------------------------
