@@ -635,7 +635,7 @@ async function renderMigration(name, signal) {
     plan: h('div', { 'data-testid': 'plan' }),
     events: h('div', { 'data-testid': 'events' }),
   };
-  const openQueries = new Set();  // which check queries the reader opened, kept across redraws
+  const folding = new Map();  // check name -> open, as the reader left it
   const buttons = {};
   for (const a of ACTIONS) {
     buttons[a.key] = h(`button.${a.danger ? 'danger' : 'primary'}`, {
@@ -684,7 +684,7 @@ async function renderMigration(name, signal) {
     drawArm(s.arm, m);
     drawTimeline(s.timeline, m);
     drawCharts(s.charts, m);
-    drawChecks(s.checks, m, openQueries);
+    drawChecks(s.checks, m, folding);
     drawEvents(s.events, m);
     if (m.phase !== lastPhase) {
       lastPhase = m.phase;
@@ -978,7 +978,33 @@ function lineChart({ id, title, points, format, cssClass, limit }) {
     svg);
 }
 
-function drawChecks(el, m, openQueries) {
+// A check's evidence value as DOM: scalars as text, short lists inline, long lists folded
+// under their count, objects as nested key-value lists (the evidence is numbers and names,
+// never secrets; it is shown for people, not dumped).
+function evidenceValue(v, depth = 0) {
+  if (v === null || v === undefined) return '—';
+  if (typeof v !== 'object') return String(v);
+  if (depth >= 3) return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    if (!v.length) return 'none';
+    if (v.every((x) => x === null || typeof x !== 'object')) {
+      if (v.length <= 8) return v.join(', ');
+      return h('details.inline', {}, h('summary', {}, `${v.length} items`), v.join(', '));
+    }
+    const items = v.map((x) => h('li', {}, evidenceValue(x, depth + 1)));
+    return v.length <= 4 ? h('ul.ev-list', {}, items)
+      : h('details.inline', {}, h('summary', {}, `${v.length} entries`), h('ul.ev-list', {}, items));
+  }
+  const entries = Object.entries(v);
+  if (!entries.length) return 'none';
+  return h('dl.ev-object', {}, entries.map(([k, x]) => h('div', {},
+    h('dt', {}, k), h('dd', {}, evidenceValue(x, depth + 1)))));
+}
+
+// Each check with its verdict, advice and evidence. A passing check's evidence is folded (it
+// stays one click away); a warning's or a failure's is open. The reader's own folding is kept
+// across redraws.
+function drawChecks(el, m, folding) {
   const report = m.checks;
   const list = Array.isArray(report) ? report : report?.checks;
   if (!list || !list.length) {
@@ -994,22 +1020,23 @@ function drawChecks(el, m, openQueries) {
     : null;
   const items = list.map((c) => {
     const evidence = c.evidence && typeof c.evidence === 'object' ? Object.entries(c.evidence) : [];
-    const details = c.query
-      ? h('details', { open: openQueries.has(c.name) ? true : null },
-          h('summary', {}, 'Query'), h('pre', {}, c.query))
-      : null;
-    details?.addEventListener('toggle', () => {
-      if (details.open) openQueries.add(c.name);
-      else openQueries.delete(c.name);
-    });
+    const open = folding.has(c.name) ? folding.get(c.name) : c.verdict !== 'pass';
+    const details = h('details.check-body', { open: open ? true : null },
+      h('summary', {}, 'Evidence and query'),
+      evidence.length
+        ? h('dl.evidence', { 'aria-label': `Evidence for ${c.name}` },
+            evidence.map(([k, v]) => {
+              const value = evidenceValue(v);
+              const wide = typeof value !== 'string' || value.length > 60;
+              return h(`div${wide ? '.wide' : ''}`, {}, h('dt', {}, humanize(k)), h('dd', {}, value));
+            }))
+        : h('p.muted', {}, 'No evidence recorded.'),
+      c.query ? h('pre.query', { 'aria-label': `Query for ${c.name}` }, c.query) : null);
+    details.addEventListener('toggle', () => folding.set(c.name, details.open));
     return h(`li.check.${c.verdict}`, { 'data-testid': `check-${c.name}`, 'data-verdict': c.verdict },
       h('div.check-head', {},
         h(`span.verdict.${c.verdict}`, {}, c.verdict),
         h('h3', {}, humanize(c.name))),
-      evidence.length
-        ? h('dl.evidence', { 'aria-label': `Evidence for ${c.name}` },
-            evidence.map(([k, v]) => h('div', {}, h('dt', {}, humanize(k)), h('dd', {}, formatValue(v)))))
-        : null,
       c.advice ? h('p.advice', {}, h('strong', {}, 'Advice: '), c.advice) : null,
       details);
   });

@@ -1,6 +1,7 @@
 // What every browser test script shares: its arguments, Debian's chromium driven by
 // playwright-core, numbered screenshots in the output folder, the page's own errors (a script
-// error or a failed request in the page fails the test), and signing in with a token.
+// error, an error on its console, or a request the server answered with 500 fails the test;
+// other refusals are listed, since the scripts provoke some), and signing in with a token.
 //
 // Arguments: --base-url URL --token-file FILE --out DIR, plus the script's own (--name value).
 // The token is read from a file, never taken on the command line (which others on the host
@@ -50,9 +51,19 @@ export class BrowserSession {
     this.scriptName = scriptName;
     this.shots = 0;
     this.pageErrors = [];
+    this.refusals = [];
     page.on('pageerror', (err) => this.pageErrors.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error') this.pageErrors.push(`console error: ${msg.text()}`);
+      // A refused request is logged by the browser too; it is judged from its response below.
+      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+        this.pageErrors.push(`console error: ${msg.text()}`);
+      }
+    });
+    page.on('response', (resp) => {
+      if (resp.status() < 400) return;
+      const what = `${resp.status()} ${resp.request().method()} ${new URL(resp.url()).pathname}`;
+      this.refusals.push(what);
+      if (resp.status() === 500) this.pageErrors.push(`server error: ${what}`);
     });
   }
 
@@ -76,11 +87,13 @@ export class BrowserSession {
     await this.page.getByTestId('identity').waitFor({ state: 'visible' });
   }
 
-  // Fails when the page reported a script error or an error on its console (a failed request
-  // shows there too, except the ones a step expects, filtered by `allowed`).
-  checkPageErrors(allowed = []) {
-    const errors = this.pageErrors.filter((e) => !allowed.some((re) => re.test(e)));
-    if (errors.length) throw new Error(`the page reported errors:\n  ${errors.join('\n  ')}`);
+  // Lists the requests the server refused, and fails when the page reported a script error,
+  // an error on its console, or a 500 from the server.
+  checkPageErrors() {
+    if (this.refusals.length) this.log(`requests refused: ${[...new Set(this.refusals)].join(', ')}`);
+    if (this.pageErrors.length) {
+      throw new Error(`the page reported errors:\n  ${this.pageErrors.join('\n  ')}`);
+    }
   }
 
   async close() {
