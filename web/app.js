@@ -152,7 +152,8 @@ function formatValue(value) {
 }
 
 function humanize(key) {
-  const text = String(key).replace(/_/g, ' ');
+  const text = String(key).replace(/_/g, ' ')
+    .replace(/\b(wal|lsn|cdc|id|sql)\b/gi, (w) => w.toUpperCase());
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -1033,10 +1034,14 @@ function drawChecks(el, m, folding) {
         : h('p.muted', {}, 'No evidence recorded.'),
       c.query ? h('pre.query', { 'aria-label': `Query for ${c.name}` }, c.query) : null);
     details.addEventListener('toggle', () => folding.set(c.name, details.open));
+    // The first few plain numbers and names, at a glance beside the name.
+    const glance = evidence.filter(([, v]) => v !== null && typeof v !== 'object')
+      .slice(0, 3).map(([k, v]) => `${humanize(k)} ${v}`).join(' · ');
     return h(`li.check.${c.verdict}`, { 'data-testid': `check-${c.name}`, 'data-verdict': c.verdict },
       h('div.check-head', {},
         h(`span.verdict.${c.verdict}`, {}, c.verdict),
-        h('h3', {}, humanize(c.name))),
+        h('h3', {}, humanize(c.name)),
+        glance ? h('span.glance', {}, glance) : null),
       c.advice ? h('p.advice', {}, h('strong', {}, 'Advice: '), c.advice) : null,
       details);
   });
