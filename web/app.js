@@ -679,7 +679,9 @@ async function renderMigration(name, signal) {
     for (const a of ACTIONS) {
       const allowed = m.actions?.[a.key] === true;
       buttons[a.key].disabled = busy || !allowed;
-      buttons[a.key].hidden = a.key === 'approve' && m.actions?.approve === undefined;
+      // Approval exists only for teams that require it: the button shows while it may be
+      // given or once it was.
+      buttons[a.key].hidden = a.key === 'approve' && !allowed && !m.approval;
     }
     s.actionNote.textContent = actionNote(m);
     drawArm(s.arm, m);
@@ -848,7 +850,8 @@ function drawArm(el, m) {
     parts.push(h('p.armed', { role: 'status' },
       h('strong', {}, 'Armed: '),
       `the cutover is taken automatically between ${from} and ${until} once every gate is green.`,
-      arm.armed_by || arm.identity ? ` Armed by ${arm.armed_by || arm.identity}.` : ''));
+      arm.armed_by || arm.identity ? ` Armed by ${arm.armed_by || arm.identity}.` : '',
+      arm.waiting_for ? h('span.waiting', {}, ` Waiting for: ${arm.waiting_for}`) : ''));
   }
   const approval = m.approval;
   if (approval) {
@@ -947,7 +950,7 @@ function lineChart({ id, title, points, format, cssClass, limit }) {
   const plotH = H - pad.top - pad.bottom;
   if (!pts.length) {
     svg.append(h('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty' },
-                 'No samples yet'));
+                 'No samples in the last hour'));
   } else {
     const t0 = pts[0][0];
     const t1 = Math.max(pts[pts.length - 1][0], t0 + 1);
@@ -975,7 +978,7 @@ function lineChart({ id, title, points, format, cssClass, limit }) {
   }
   return h('figure.chart-box', { 'data-testid': id },
     h('figcaption', {}, h('strong', {}, title), ' ',
-      h('span.muted', { 'data-testid': `${id}-latest` }, pts.length ? `now ${format(latest)}` : 'no samples yet')),
+      h('span.muted', { 'data-testid': `${id}-latest` }, pts.length ? `now ${format(latest)}` : 'no samples')),
     svg);
 }
 
@@ -1067,8 +1070,8 @@ function drawPlan(el, plan) {
     parts.push(h('p.expected-pause', { 'data-testid': 'expected-pause' },
       h('strong', {}, 'Expected pause: '),
       `${pause.total ?? '?'} ms (pause ${pause.pause ?? '?'} ms, fence ${pause.fence ?? '?'} ms, ` +
-      `promote ${pause.promote ?? '?'} ms)`,
-      pause.basis ? h('span.muted', {}, ` — ${pause.basis}`) : ''));
+      `promote ${pause.promote ?? '?'} ms${pause.rest !== undefined ? `, the rest ${pause.rest} ms` : ''})`,
+      pause.basis ? h('span.muted', {}, ` — ${PAUSE_BASIS[pause.basis] || pause.basis}`) : ''));
   }
   const lists = [
     ['Proxies paused', plan.proxies],
@@ -1085,6 +1088,14 @@ function drawPlan(el, plan) {
   }
   replaceChildren(el, parts);
 }
+
+// Where the expected pause's figures came from (the plan's "basis").
+const PAUSE_BASIS = {
+  measured: 'measured by this migration\'s cutover',
+  earlier_cutovers: 'the median of this cluster\'s earlier cutovers',
+  default: 'default figures from pgshift\'s cutover benchmark (nothing measured on this cluster yet)',
+  mixed: 'partly measured on this cluster, partly default figures',
+};
 
 function formatGate(g) {
   const name = g.name || g.check || g.gate || 'gate';
