@@ -15,7 +15,8 @@ packages=(
   pgbouncer haproxy openssl util-linux procps
   chromium  # the browser tests drive Debian's chromium (never a browser npm downloads)
 )
-# Node only when the machine has no npm of its own: a developer's newer Node is kept.
+# Node only when the machine has no npm of its own: a developer's newer Node is kept (the
+# browser tests' lock file holds to packages that run on Debian 12's Node 18 too).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
