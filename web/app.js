@@ -85,8 +85,16 @@ function phaseLabel(phase) {
   return PHASE_LABELS[phase] || phase || '—';
 }
 
-function stateLabel(state) {
-  return STATE_LABELS[state] || state || '—';
+// A migration's state for people: the API calls a created, unstarted migration "running";
+// the page says it has not started (a summary does not say whether it was started: the
+// moment between Start and replicating is short).
+function stateLabel(m) {
+  if (m.phase === 'created' && !m.started) return 'Not started';
+  return STATE_LABELS[m.state] || m.state || '—';
+}
+
+function isUnderway(m) {
+  return m.state === 'running' && m.phase !== 'created';
 }
 
 // API times are seconds since the epoch (numbers) or RFC 3339 strings.
@@ -458,7 +466,7 @@ async function renderFleet(signal) {
     let running = 0;
     for (const cluster of [...clusters].sort((a, b) => a.name.localeCompare(b.name))) {
       const m = latestFor(cluster);
-      if (m && m.state === 'running') running++;
+      if (m && isUnderway(m)) running++;
       if (fleetFilters.team && cluster.team !== fleetFilters.team) continue;
       if (fleetFilters.phase === 'none' && m) continue;
       if (fleetFilters.phase && fleetFilters.phase !== 'none' && m?.phase !== fleetFilters.phase) {
@@ -472,7 +480,7 @@ async function renderFleet(signal) {
         h('td', {}, m ? h('a', { href: `#/migrations/${encodeURIComponent(m.name)}` }, m.name)
                       : h('span.muted', {}, 'none')),
         h('td', {}, m ? phaseBadge(m.phase) : '—'),
-        h('td', {}, m ? stateLabel(m.state) : '—'),
+        h('td', {}, m ? stateLabel(m) : '—'),
         h('td.num', {}, m && isLive(m) && m.lag_bytes !== undefined ? formatBytes(m.lag_bytes) : '—'),
         h('td', {}, h(`span.health.${health.level}`, {}, health.text)),
         h('td', {}, m?.updated_at ? formatTime(m.updated_at) : '—')));
@@ -546,6 +554,7 @@ function healthOf(m, maxLagBytes = DEFAULT_MAX_LAG_BYTES) {
   if (m.phase === 'rolling_back') return { level: 'warn', text: 'Rolling back' };
   if (m.state === 'rolled_back') return { level: 'warn', text: 'Rolled back' };
   if (m.state === 'completed') return { level: 'ok', text: 'Done' };
+  if (m.phase === 'created') return { level: 'none', text: '—' };
   if (typeof m.lag_bytes === 'number' && m.lag_bytes > maxLagBytes) {
     return { level: 'warn', text: 'Lagging' };
   }
@@ -672,7 +681,7 @@ async function renderMigration(name, signal) {
     }
     m = next;
     replaceChildren(s.badges, phaseBadge(m.phase),
-      h('span.state', { 'data-testid': 'migration-state' }, stateLabel(m.state)));
+      h('span.state', { 'data-testid': 'migration-state' }, stateLabel(m)));
     s.badges.setAttribute('data-phase', m.phase);
     s.badges.setAttribute('data-state', m.state);
     drawFacts(s.summary, m);

@@ -47,6 +47,8 @@ await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, a
   await row.getByRole('link', { name: args.migration }).click();
   await page.getByTestId('migration-name').waitFor();
   expect((await shownPhase()) === 'created', `phase shown is ${await shownPhase()}, not created`);
+  const state = await page.getByTestId('migration-state').innerText();
+  expect(state === 'Not started', `state before start reads "${state}"`);
   let on = await enabledActions();
   expect(on.includes('Start') && !on.includes('Cut over now'),
          `in phase created the enabled actions are [${on}]`);

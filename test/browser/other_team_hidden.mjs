@@ -1,14 +1,18 @@
 // Browser test 2: another team's migration is not visible. Signed in with one team's token,
 // the fleet lists that team's own cluster and migration (so the page works and the test can
 // fail) but nothing of the other team's; the other migration's URL shows "not found", exactly
-// like a name that does not exist; a refused token is told so on the sign-in form.
+// like a name that does not exist; a refused token is told so on the sign-in form. Then the
+// platform team signs in (after signing out) and sees both teams' clusters, the team filter
+// narrowing them: the other migration was hidden, not missing.
 //
 //   node other_team_hidden.mjs --base-url URL --token-file F --out DIR \
-//        --own-cluster C --own-migration M --other-cluster C2 --other-migration M2
+//        --own-cluster C --own-migration M --other-cluster C2 --other-migration M2 \
+//        --other-team T2 --platform-token-file F2
 import { expect, readToken, runScript } from './browser_session.mjs';
 
 await runScript('other_team_hidden',
-                ['own-cluster', 'own-migration', 'other-cluster', 'other-migration'],
+                ['own-cluster', 'own-migration', 'other-cluster', 'other-migration', 'other-team',
+                 'platform-token-file'],
                 async (s, args) => {
   const page = s.page;
 
@@ -55,5 +59,21 @@ await runScript('other_team_hidden',
   expect(!body.includes(args['other-cluster']) && !body.includes(args['other-migration']),
          'the own migration\'s page names the other team\'s cluster or migration');
   await s.screenshot('own-migration-visible');
+
+  // Signed out, then in as the platform team: both clusters; the team filter narrows them.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').waitFor();
+  expect(await page.evaluate(() => sessionStorage.length) === 0, 'the token outlived sign-out');
+  await s.signIn(readToken(args['platform-token-file']));
+  const own = page.getByTestId(`fleet-row-${args['own-cluster']}`);
+  const other = page.getByTestId(`fleet-row-${args['other-cluster']}`);
+  await own.waitFor();
+  await other.waitFor();
+  await page.getByLabel('Team').selectOption(args['other-team']);
+  await own.waitFor({ state: 'detached' });
+  expect(await other.isVisible(), 'the team filter hid the team\'s own cluster');
+  await page.getByLabel('Team').selectOption('');
+  await own.waitFor();
+  await s.screenshot('platform-fleet-all-teams');
   s.checkPageErrors();
 });

@@ -194,10 +194,15 @@ TEST_F(WebPageTest, AnotherTeamsMigrationIsNotVisible) {
   std::string token_file = TokenFile("payments");
   std::string out = OutputFolder();
 
+  std::string platform_token_file = dir_.path() + "/platform.token";
+  std::ofstream(platform_token_file) << platform_token_ << "\n";
+  chmod(platform_token_file.c_str(), 0600);
+
   CommandOutput run =
       RunBrowserScript("other_team_hidden.mjs", token_file, out,
                        {"--own-cluster", "orders", "--own-migration", "orders-1", "--other-cluster",
-                        "catalog", "--other-migration", "catalog-1"});
+                        "catalog", "--other-migration", "catalog-1", "--other-team", "search",
+                        "--platform-token-file", platform_token_file});
 
   EXPECT_EQ(run.exit_code, 0) << "server log:\n" << server_->Log();
   EXPECT_TRUE(Says(run, "other_team_hidden: ok"));
