@@ -40,11 +40,12 @@ export class BrowserSession {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(15000);
     const page = await context.newPage();
-    return new BrowserSession(browser, page, args, scriptName);
+    return new BrowserSession(browser, context, page, args, scriptName);
   }
 
-  constructor(browser, page, args, scriptName) {
+  constructor(browser, context, page, args, scriptName) {
     this.browser = browser;
+    this.context = context;
     this.page = page;
     this.baseUrl = args['base-url'].replace(/\/$/, '');
     this.out = args.out;
@@ -52,6 +53,17 @@ export class BrowserSession {
     this.shots = 0;
     this.pageErrors = [];
     this.refusals = [];
+    this.watch(page);
+  }
+
+  // A second tab (its own sessionStorage, so it signs in by itself), watched like the first.
+  async newTab() {
+    const tab = await this.context.newPage();
+    this.watch(tab);
+    return tab;
+  }
+
+  watch(page) {
     page.on('pageerror', (err) => this.pageErrors.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
       // A refused request is logged by the browser too; it is judged from its response below.
@@ -72,19 +84,19 @@ export class BrowserSession {
   }
 
   // Saves a full-page screenshot as NN-label.png and says so.
-  async screenshot(label) {
+  async screenshot(label, page = this.page) {
     this.shots++;
     const file = path.join(this.out, `${String(this.shots).padStart(2, '0')}-${label}.png`);
-    await this.page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage: true });
     this.log(`screenshot ${file}`);
     return file;
   }
 
-  async signIn(token) {
-    await this.page.goto(`${this.baseUrl}/`);
-    await this.page.getByLabel('API token').fill(token);
-    await this.page.getByRole('button', { name: 'Sign in' }).click();
-    await this.page.getByTestId('identity').waitFor({ state: 'visible' });
+  async signIn(token, page = this.page) {
+    await page.goto(`${this.baseUrl}/`);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('identity').waitFor({ state: 'visible' });
   }
 
   // Lists the requests the server refused, and fails when the page reported a script error,

@@ -2,7 +2,8 @@
 // the fleet shows it, Start (confirmed in the page's dialog), the checks and the gate, Cut over
 // now (dismissed once, then confirmed), completed; what the page shows is checked at each phase
 // and a screenshot is saved at each step. The page is never reloaded after sign-in, so every
-// phase after the first arrives through the live stream.
+// phase after the first arrives through the migration's live stream; a second tab left on the
+// fleet view sees the row reach Completed through the fleet's stream, also without a reload.
 //
 //   node drive_migration.mjs --base-url URL --token-file F --out DIR --team T \
 //        --cluster C --migration M
@@ -42,6 +43,13 @@ await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, a
   await row.waitFor();
   await page.getByLabel('Phase').selectOption('');
   await page.getByLabel('Team').selectOption('');
+
+  // The second tab: the fleet, left open.
+  const fleetTab = await s.newTab();
+  await s.signIn(readToken(args['token-file']), fleetTab);
+  await fleetTab.getByTestId('live-status').filter({ hasText: 'live' }).waitFor();
+  const fleetTabRow = fleetTab.getByTestId(`fleet-row-${args.cluster}`);
+  await fleetTabRow.filter({ hasText: 'Created' }).waitFor();
 
   // The migration view, phase Created: only Start (and Cancel) may be pressed.
   await row.getByRole('link', { name: args.migration }).click();
@@ -167,6 +175,10 @@ await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, a
   const facts = await page.getByTestId('migration-facts').innerText();
   expect(/final lsn/i.test(facts), `facts after completion:\n${facts}`);
   await s.screenshot('migration-completed');
+
+  // The fleet tab, never reloaded, followed the migration to its end.
+  await fleetTabRow.filter({ hasText: 'Completed' }).waitFor();
+  await s.screenshot('fleet-tab-live-completed', fleetTab);
 
   // Back in the fleet, the row says Completed.
   await page.getByRole('link', { name: 'Fleet' }).first().click();
