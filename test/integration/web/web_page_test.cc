@@ -175,7 +175,7 @@ TEST_F(WebPageTest, TeamDrivesAMigrationToCompletionFromThePage) {
   for (const char* shot :
        {"-fleet-created.png", "-migration-created.png", "-start-confirmation.png",
         "-migration-ready-for-cutover.png", "-cutover-confirmation.png", "-migration-completed.png",
-        "-fleet-completed.png"}) {
+        "-fleet-tab-live-completed.png", "-fleet-completed.png"}) {
     bool found = false;
     for (const auto& f : fs::directory_iterator(out)) {
       found = found || f.path().filename().string().ends_with(shot);
