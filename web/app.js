@@ -838,6 +838,7 @@ function drawFacts(dl, m) {
     ['Check window', spec.check_window_ms !== undefined ? formatSeconds(spec.check_window_ms / 1000) : undefined],
     ['Lag gate', spec.max_lag_bytes !== undefined ? formatBytes(spec.max_lag_bytes) : undefined],
     ['Automatic cutover', spec.auto_cutover === undefined ? undefined : spec.auto_cutover ? 'yes' : 'no'],
+    ['Replication lag', isLive(m) && typeof m.lag_bytes === 'number' ? formatBytes(m.lag_bytes) : undefined],
     ['Cutover requested', m.cutover_requested ? 'yes' : undefined],
     ['Final LSN', m.final_lsn],
     ['Promotion took', m.promote_ms !== undefined ? `${m.promote_ms} ms` : undefined],
