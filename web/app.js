@@ -493,6 +493,17 @@ async function renderFleet(signal) {
     count.textContent = `${shown} of ${clusters.length} clusters shown; ${running} migrations running.`;
   }
 
+  // With hundreds of migrations the stream brings many events a second: one redraw a frame.
+  let drawPending = false;
+  function drawSoon() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      if (!signal.aborted) draw();
+    });
+  }
+
   teamSelect.addEventListener('change', () => {
     fleetFilters.team = teamSelect.value;
     draw();
@@ -534,7 +545,7 @@ async function renderFleet(signal) {
         reloading = false;
       }
     }
-    if (!signal.aborted) draw();
+    if (!signal.aborted) drawSoon();
   }, (on) => setLive(live, on), signal);
 }
 
