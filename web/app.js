@@ -477,8 +477,15 @@ async function renderFleet(signal) {
       rows.push(h('tr', { 'data-testid': `fleet-row-${cluster.name}` },
         h('th', { scope: 'row' }, cluster.name),
         h('td', {}, cluster.team || '—'),
-        h('td', {}, m ? h('a', { href: `#/migrations/${encodeURIComponent(m.name)}` }, m.name)
-                      : h('span.muted', {}, 'none')),
+        h('td', {},
+          m ? h('a', { href: `#/migrations/${encodeURIComponent(m.name)}` }, m.name)
+            : h('span.muted', {}, 'none'),
+          !m || m.state === 'completed' || m.state === 'rolled_back'
+            ? h('button.quiet.small', {
+                type: 'button', 'aria-label': `New migration for ${cluster.name}`,
+                onclick: () => newMigration(cluster, m),
+              }, 'New migration')
+            : null),
         h('td', {}, m ? phaseBadge(m.phase) : '—'),
         h('td', {}, m ? stateLabel(m) : '—'),
         h('td.num', {}, m && isLive(m) && m.lag_bytes !== undefined ? formatBytes(m.lag_bytes) : '—'),
@@ -547,6 +554,53 @@ async function renderFleet(signal) {
     }
     if (!signal.aborted) drawSoon();
   }, (on) => setLive(live, on), signal);
+}
+
+// Creates a migration for `cluster` from a dialog (name and the gate's options), then opens
+// it. The server validates it like `migrate start` (source reachable, target free) and records
+// nothing when it refuses; its error, naming the field, is shown.
+async function newMigration(cluster, previous) {
+  let n = 1;
+  const match = previous?.name?.match(/-(\d+)$/);
+  if (match) n = Number(match[1]) + 1;
+  const name = h('input', { id: 'new-name', type: 'text', required: true, value: `${cluster.name}-${n}`,
+                            autocomplete: 'off', spellcheck: 'false' });
+  const checkWindow = h('input', { id: 'new-window', type: 'number', min: '1', max: '3600', step: '1',
+                              required: true, value: '5' });
+  const maxLag = h('input', { id: 'new-max-lag', type: 'number', min: '1', step: '1', required: true,
+                              value: '16' });
+  const auto = h('input', { id: 'new-auto', type: 'checkbox' });
+  const ok = await confirmDialog({
+    title: `New migration for ${cluster.name}`,
+    text: 'The server checks that the source is reachable and the target is free, and records ' +
+          'the migration; Start on its page then builds and validates the target.',
+    fields: [
+      h('div.field', {}, h('label', { for: 'new-name' }, 'Migration name'), name),
+      h('div.field', {}, h('label', { for: 'new-window' }, 'Lag check window (seconds)'), checkWindow),
+      h('div.field', {}, h('label', { for: 'new-max-lag' }, 'Lag gate (MiB)'), maxLag),
+      h('div.field.checkbox', {}, auto,
+        h('label', { for: 'new-auto' }, 'Cut over automatically once every gate is green')),
+    ],
+    confirmLabel: 'Create migration',
+    danger: false,
+  });
+  if (!ok) return;
+  const body = {
+    name: name.value.trim(),
+    cluster: cluster.name,
+    options: {
+      check_window_s: Number(checkWindow.value),
+      max_lag_bytes: Math.round(Number(maxLag.value) * 1024 * 1024),
+      auto_cutover: auto.checked,
+    },
+  };
+  try {
+    await api('POST', '/v1/migrations', body);
+  } catch (err) {
+    showError(err, `Creating migration ${body.name}`);
+    return;
+  }
+  location.hash = `#/migrations/${encodeURIComponent(body.name)}`;
 }
 
 // A migration not finished: its lag still means something.
@@ -760,7 +814,7 @@ async function renderMigration(name, signal) {
       read = () => ({ not_before: rfc3339(notBefore.value), window_end: rfc3339(windowEnd.value) });
     } else if (a.key === 'rollback') {
       const keep = h('input', { id: 'rollback-keep', type: 'checkbox' });
-      fields.push(h('div.field.check', {}, keep,
+      fields.push(h('div.field.checkbox', {}, keep,
         h('label', { for: 'rollback-keep' },
           'Keep the target\'s writes (after promotion: the old source follows the new primary first)')));
       read = () => ({ keep_target_writes: keep.checked });

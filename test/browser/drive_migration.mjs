@@ -1,12 +1,13 @@
-// Browser test 1: a team signs in and drives its migration from the page to completion:
-// the fleet shows it, Start (confirmed in the page's dialog), the checks and the gate, Cut over
+// Browser test 1: a team signs in and drives a migration from the page to completion: its
+// cluster (registered, no migration yet) in the fleet, New migration (a dialog with the gate's
+// options; --check-window seconds), the fleet shows it, Start (confirmed in the page's dialog), the checks and the gate, Cut over
 // now (dismissed once, then confirmed), completed; what the page shows is checked at each phase
 // and a screenshot is saved at each step. The page is never reloaded after sign-in, so every
 // phase after the first arrives through the migration's live stream; a second tab left on the
 // fleet view sees the row reach Completed through the fleet's stream, also without a reload.
 //
 //   node drive_migration.mjs --base-url URL --token-file F --out DIR --team T \
-//        --cluster C --migration M
+//        --cluster C --migration M --check-window SECONDS
 import { expect, runScript } from './browser_session.mjs';
 import { readToken } from './browser_session.mjs';
 
@@ -14,7 +15,8 @@ const FORWARD = ['created', 'replicating', 'validating', 'ready_for_cutover', 'p
                  'draining', 'promoting', 'slot_handover', 'switching', 'verifying', 'completed'];
 const ACTIONS = ['Start', 'Arm cutover…', 'Disarm', 'Cut over now', 'Roll back', 'Cancel migration'];
 
-await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, args) => {
+await runScript('drive_migration', ['team', 'cluster', 'migration', 'check-window'],
+                async (s, args) => {
   const page = s.page;
   const button = (name) => page.getByTestId('actions').getByRole('button', { name, exact: true });
   const enabledActions = async () => {
@@ -24,11 +26,28 @@ await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, a
   };
   const shownPhase = () => page.locator('.view-head .badges').getAttribute('data-phase');
 
-  // Sign in; the fleet lists the team's cluster with its migration, phase Created.
+  // Sign in; the fleet lists the team's cluster, with no migration yet.
   await s.signIn(readToken(args['token-file']));
   const identity = await page.getByTestId('identity').innerText();
   expect(identity.includes(args.team), `identity "${identity}" does not name team ${args.team}`);
   const row = page.getByTestId(`fleet-row-${args.cluster}`);
+  await row.waitFor();
+  expect((await row.innerText()).includes('none'), `fleet row before: ${await row.innerText()}`);
+  await s.screenshot('fleet-no-migration');
+
+  // New migration, from the row's button: the dialog's options, then its page (Created).
+  await row.getByRole('button', { name: `New migration for ${args.cluster}` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  await dialog.getByLabel('Migration name').fill(args.migration);
+  await dialog.getByLabel('Lag check window (seconds)').fill(args['check-window']);
+  await s.screenshot('new-migration-dialog');
+  await dialog.getByRole('button', { name: 'Create migration' }).click();
+  await page.getByTestId('migration-name').filter({ hasText: args.migration }).waitFor();
+  const facts = await page.getByTestId('migration-facts').innerText();
+  expect(new RegExp(`check window\\s+${Number(args['check-window']).toFixed(1)} s`, 'i').test(facts),
+         `the new migration's facts:\n${facts}`);
+  await page.getByRole('link', { name: 'Fleet' }).first().click();
   await row.waitFor();
   const rowText = await row.innerText();
   expect(rowText.includes(args.migration) && rowText.includes('Created'),
@@ -78,7 +97,6 @@ await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, a
 
   // Start, confirmed in the page's dialog.
   await button('Start').click();
-  const dialog = page.getByRole('dialog');
   await dialog.waitFor();
   expect((await dialog.innerText()).includes('Start this migration?'), 'the start dialog');
   await s.screenshot('start-confirmation');
@@ -172,8 +190,8 @@ await runScript('drive_migration', ['team', 'cluster', 'migration'], async (s, a
   const events = await page.getByTestId('events').innerText();
   expect(events.includes('Completed') && events.includes('Ready for cutover'),
          `event log after completion:\n${events}`);
-  const facts = await page.getByTestId('migration-facts').innerText();
-  expect(/final lsn/i.test(facts), `facts after completion:\n${facts}`);
+  const factsAfter = await page.getByTestId('migration-facts').innerText();
+  expect(/final lsn/i.test(factsAfter), `facts after completion:\n${factsAfter}`);
   await s.screenshot('migration-completed');
 
   // The fleet tab, never reloaded, followed the migration to its end.

@@ -73,9 +73,8 @@ class WebPageTest : public ::testing::Test {
   }
 
   // Registers cluster `name` of `team` on `source` (its password by file reference) with a
-  // local target, and creates migration `migration` for it with short check windows.
-  void RegisterAndCreate(const std::string& name, const std::string& team, const PgCluster& source,
-                         const std::string& migration) {
+  // local target.
+  void Register(const std::string& name, const std::string& team, const PgCluster& source) {
     std::string target = dir_.path() + "/target-" + name;
     targets_.push_back(target);
     nlohmann::json cluster = {{"name", name},
@@ -88,6 +87,10 @@ class WebPageTest : public ::testing::Test {
                               {"target", {{"kind", "local"}, {"dir", target}}}};
     HttpResponse r = server_->Post("/v1/clusters", platform_token_, cluster);
     ASSERT_EQ(r.status, 201) << r.body;
+  }
+
+  // Creates migration `migration` for cluster `name` through the API, with short windows.
+  void Create(const std::string& name, const std::string& migration) {
     nlohmann::json create = {{"name", migration},
                              {"cluster", name},
                              {"options",
@@ -95,7 +98,7 @@ class WebPageTest : public ::testing::Test {
                                {"fence_deadline_s", 5},
                                {"drain_timeout_s", 10},
                                {"cdc_timeout_s", 10}}}};
-    r = server_->Post("/v1/migrations", platform_token_, create);
+    HttpResponse r = server_->Post("/v1/migrations", platform_token_, create);
     ASSERT_EQ(r.status, 201) << r.body;
   }
 
@@ -148,13 +151,13 @@ TEST_F(WebPageTest, TeamDrivesAMigrationToCompletionFromThePage) {
   source->Sql(
       "CREATE TABLE orders (id serial PRIMARY KEY, note text);"
       "INSERT INTO orders (note) SELECT 'order ' || g FROM generate_series(1, 1000) g");
-  ASSERT_NO_FATAL_FAILURE(RegisterAndCreate("orders", "payments", *source, "orders-1"));
+  ASSERT_NO_FATAL_FAILURE(Register("orders", "payments", *source));
   std::string token_file = TokenFile("payments");
   std::string out = OutputFolder();
 
-  CommandOutput run =
-      RunBrowserScript("drive_migration.mjs", token_file, out,
-                       {"--team", "payments", "--cluster", "orders", "--migration", "orders-1"});
+  CommandOutput run = RunBrowserScript("drive_migration.mjs", token_file, out,
+                                       {"--team", "payments", "--cluster", "orders", "--migration",
+                                        "orders-1", "--check-window", "1"});
 
   EXPECT_EQ(run.exit_code, 0) << "server log:\n" << server_->Log();
   EXPECT_TRUE(Says(run, "drive_migration: start confirmed"));
@@ -173,9 +176,10 @@ TEST_F(WebPageTest, TeamDrivesAMigrationToCompletionFromThePage) {
   EXPECT_EQ(*count, "1000");
   // A screenshot at each step (numbered in the order taken: NN-label.png).
   for (const char* shot :
-       {"-fleet-created.png", "-migration-created.png", "-start-confirmation.png",
-        "-migration-ready-for-cutover.png", "-cutover-confirmation.png", "-migration-completed.png",
-        "-fleet-tab-live-completed.png", "-fleet-completed.png"}) {
+       {"-fleet-no-migration.png", "-new-migration-dialog.png", "-fleet-created.png",
+        "-migration-created.png", "-start-confirmation.png", "-migration-ready-for-cutover.png",
+        "-cutover-confirmation.png", "-migration-completed.png", "-fleet-tab-live-completed.png",
+        "-fleet-completed.png"}) {
     bool found = false;
     for (const auto& f : fs::directory_iterator(out)) {
       found = found || f.path().filename().string().ends_with(shot);
@@ -189,8 +193,10 @@ TEST_F(WebPageTest, TeamDrivesAMigrationToCompletionFromThePage) {
 TEST_F(WebPageTest, AnotherTeamsMigrationIsNotVisible) {
   auto payments_source = PgCluster::Primary();
   auto search_source = PgCluster::Primary();
-  ASSERT_NO_FATAL_FAILURE(RegisterAndCreate("orders", "payments", *payments_source, "orders-1"));
-  ASSERT_NO_FATAL_FAILURE(RegisterAndCreate("catalog", "search", *search_source, "catalog-1"));
+  ASSERT_NO_FATAL_FAILURE(Register("orders", "payments", *payments_source));
+  ASSERT_NO_FATAL_FAILURE(Create("orders", "orders-1"));
+  ASSERT_NO_FATAL_FAILURE(Register("catalog", "search", *search_source));
+  ASSERT_NO_FATAL_FAILURE(Create("catalog", "catalog-1"));
   std::string token_file = TokenFile("payments");
   std::string out = OutputFolder();
 
