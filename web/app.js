@@ -1087,9 +1087,13 @@ function drawChecks(el, m, folding) {
   const report = m.checks;
   const list = Array.isArray(report) ? report : report?.checks;
   if (!list || !list.length) {
-    replaceChildren(el, h('p.muted', {}, m.phase === 'created' || m.phase === 'replicating'
-      ? 'The checks run once the target replicates.'
-      : 'No check has been recorded.'));
+    let text = 'No check has been recorded.';
+    if (m.phase === 'created' || m.phase === 'replicating') {
+      text = 'The checks run once the target replicates.';
+    } else if (m.phase === 'validating') {
+      text = 'The checks are running under traffic; their verdicts appear when the window ends.';
+    }
+    replaceChildren(el, h('p.muted', {}, text));
     return;
   }
   const sum = report.summary;
