@@ -1,6 +1,5 @@
-// WebAsset: the web page's static files (web/), compiled into the binary so that the server
-// serves its page with nothing installed beside it. CMake turns every file in web/ into
-// generated source (cmake/embed_web_assets.cmake); this is the lookup the server uses.
+// FindWebAsset: the web page's static files (web/), embedded in the binary so that the server
+// needs nothing installed beside it. The server serves GET / (index.html) and GET /ui/{file}.
 #pragma once
 
 #include <string_view>
@@ -8,7 +7,7 @@
 namespace pgshift {
 
 struct WebAsset {
-  std::string_view path;
+  std::string_view path;  // "/index.html", "/app.js"
   std::string_view content_type;
   std::string_view body;
 };
