@@ -2,7 +2,8 @@
 # the table EmbeddedWebAssets() (src/web_assets/embedded_web_assets.h), sorted by path.
 # Run by the build (cmake -P) whenever a file in the folder changes:
 #   cmake -DWEB_DIR=<web/> -DOUTPUT=<file.cc> -P embed_web_assets.cmake
-# A file whose kind has no content type here stops the build rather than be served wrongly.
+# A file whose kind has no content type here stops the build rather than be served wrongly;
+# hidden files and backups (name~) are left out.
 if(NOT WEB_DIR OR NOT OUTPUT)
   message(FATAL_ERROR "embed_web_assets: WEB_DIR and OUTPUT are required")
 endif()
@@ -14,6 +15,9 @@ set(literals "")
 set(entries "")
 set(index 0)
 foreach(name ${files})
+  if(name MATCHES "^\\." OR name MATCHES "~$")
+    continue()  # an editor's swap or backup file, not part of the page
+  endif()
   if(IS_DIRECTORY ${WEB_DIR}/${name})
     message(FATAL_ERROR "embed_web_assets: ${WEB_DIR}/${name}: folders are not served")
   endif()
