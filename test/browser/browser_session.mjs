@@ -83,11 +83,13 @@ export class BrowserSession {
     console.log(`${this.scriptName}: ${text}`);
   }
 
-  // Saves a full-page screenshot as NN-label.png and says so.
+  // Saves a screenshot as NN-label.png and says so: the whole page, or the window when a
+  // dialog is open (its backdrop covers the window only).
   async screenshot(label, page = this.page) {
     this.shots++;
     const file = path.join(this.out, `${String(this.shots).padStart(2, '0')}-${label}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    const dialogOpen = (await page.locator('dialog[open]').count()) > 0;
+    await page.screenshot({ path: file, fullPage: !dialogOpen });
     this.log(`screenshot ${file}`);
     return file;
   }

@@ -190,6 +190,27 @@ TEST_F(WebPageTest, TeamDrivesAMigrationToCompletionFromThePage) {
   EXPECT_EQ(run.output.find(PgCluster::kPassword), std::string::npos);
 }
 
+TEST_F(WebPageTest, TeamRollsAMigrationBackFromThePage) {
+  auto source = PgCluster::Primary();
+  source->Sql("CREATE TABLE ledger (id serial PRIMARY KEY); INSERT INTO ledger DEFAULT VALUES");
+  ASSERT_NO_FATAL_FAILURE(Register("ledger", "payments", *source));
+  ASSERT_NO_FATAL_FAILURE(Create("ledger", "ledger-1"));
+  std::string token_file = TokenFile("payments");
+  std::string out = OutputFolder();
+
+  CommandOutput run = RunBrowserScript("roll_back.mjs", token_file, out,
+                                       {"--cluster", "ledger", "--migration", "ledger-1"});
+
+  EXPECT_EQ(run.exit_code, 0) << "server log:\n" << server_->Log();
+  EXPECT_TRUE(Says(run, "roll_back: rollback confirmed"));
+  EXPECT_TRUE(Says(run, "roll_back: ok"));
+  nlohmann::json m = Migration("ledger-1");
+  EXPECT_EQ(m.value("phase", ""), "rolled_back") << m.dump(2);
+  // The source is authoritative again: it takes writes.
+  source->Sql("INSERT INTO ledger DEFAULT VALUES");
+  EXPECT_EQ(source->Value("SELECT count(*) FROM ledger"), "2");
+}
+
 TEST_F(WebPageTest, AnotherTeamsMigrationIsNotVisible) {
   auto payments_source = PgCluster::Primary();
   auto search_source = PgCluster::Primary();
