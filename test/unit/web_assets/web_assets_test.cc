@@ -25,6 +25,11 @@ TEST(WebAssets, ThePageItsScriptAndItsStyleAreEmbedded) {
   const WebAsset* style = FindWebAsset("/style.css");
   ASSERT_NE(style, nullptr);
   EXPECT_EQ(style->content_type, "text/css; charset=utf-8");
+
+  const WebAsset* icon = FindWebAsset("/favicon.svg");
+  ASSERT_NE(icon, nullptr);
+  EXPECT_EQ(icon->content_type, "image/svg+xml");
+  EXPECT_TRUE(icon->body.starts_with("<svg")) << icon->body.substr(0, 20);
 }
 
 TEST(WebAssets, BodiesAreTheFilesBytesWithoutATerminatingNul) {
