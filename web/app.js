@@ -841,7 +841,9 @@ async function renderMigration(name, signal) {
     } finally {
       busy = false;
     }
-    if (!signal.aborted) await refresh();
+    if (signal.aborted) return;
+    update(m);  // the buttons again, even if the reload below fails
+    await refresh();
   }
 
   update(m);
