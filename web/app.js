@@ -1164,6 +1164,10 @@ function drawPlan(el, plan) {
     parts.push(h('div.plan-list', {}, h('h3', {}, label),
       h('ul', {}, items.map((i) => h('li', {}, typeof i === 'string' ? i : describe(i))))));
   }
+  const ROUTERS = { proxy: 'pgshift\'s proxies', file: 'a route file', none: 'nothing (no router configured)' };
+  if (plan.router) {
+    parts.push(h('p', {}, h('strong', {}, 'Traffic is switched by: '), ROUTERS[plan.router] || plan.router));
+  }
   if (plan.route_change && typeof plan.route_change === 'object') {
     parts.push(h('p', {}, h('strong', {}, 'Route change: '), describe(plan.route_change)));
   }
