@@ -1154,10 +1154,13 @@ function drawPlan(el, plan) {
       `promote ${pause.promote ?? '?'} ms${pause.rest !== undefined ? `, the rest ${pause.rest} ms` : ''})`,
       pause.basis ? h('span.muted', {}, ` — ${PAUSE_BASIS[pause.basis] || pause.basis}`) : ''));
   }
+  const slotText = (sl) => (typeof sl === 'object' && sl.name
+    ? `${sl.name} (${sl.plugin || '?'}, database ${sl.database || '?'}${sl.two_phase ? ', two-phase' : ''})`
+    : sl);
   const lists = [
     ['Proxies paused', plan.proxies],
     ['Fence layers', plan.fence_layers],
-    ['Slots recreated', plan.slots],
+    ['Logical slots recreated on the target', (plan.slots || []).map(slotText)],
   ];
   for (const [label, items] of lists) {
     if (!Array.isArray(items) || !items.length) continue;
