@@ -166,40 +166,43 @@ TEST_F(PostgresStoreTest, AWriterWhoseLeaseWasTakenOverWritesNothingMore) {
   ASSERT_TRUE(ga.ok() && ga->acquired);
   const RunnerLease stale = ga->lease;
 
-  std::atomic<bool> taken{false};
+  std::atomic<int> accepted{0};  // A's accepted writes so far
   int last_ok = 0;
   int refused_after_first = 0;
   int ok_after_refusal = 0;
   std::vector<Status> other_errors;
+  std::atomic<bool> stop{false};
   std::thread writer([&] {
     bool refused = false;
-    for (int i = 1; refused_after_first < 50 && i < 100000; ++i) {
+    for (int i = 1; refused_after_first < 50 && !stop; ++i) {
       Status st = a->MergeData("m", stale, Phase::kCreated, {{"n", i}}, 101);
       if (st.ok()) {
         if (refused) ++ok_after_refusal;
         last_ok = i;
+        ++accepted;
       } else if (st.code() == Code::kAborted &&
                  st.message().find("lease lost") != std::string::npos) {
         refused = true;
         ++refused_after_first;
       } else {
         other_errors.push_back(st);
-        return;
+        stop = true;
       }
-      if (i == 20) taken.wait(false);  // let B in only once A has written
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  taken = true;
-  taken.notify_all();
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // B takes over while A is in full flight (A has had 20 writes accepted).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (accepted.load() < 20 && !stop && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   auto gb = b->AcquireRunner("m", "host-b:2:2", kTtl, 200, "");
+  auto at_takeover = b->Get("m");
+  if (!gb.ok() || !gb->acquired) stop = true;  // A would never be refused
+  writer.join();
   ASSERT_TRUE(gb.ok()) << gb.status().ToString();
   ASSERT_TRUE(gb->acquired);
   EXPECT_GT(gb->lease.token, stale.token);
-  auto at_takeover = b->Get("m");
-  ASSERT_TRUE(at_takeover.ok());
-  writer.join();
+  ASSERT_TRUE(at_takeover.ok()) << at_takeover.status().ToString();
   for (const Status& st : other_errors) ADD_FAILURE() << st.ToString();
   EXPECT_EQ(ok_after_refusal, 0);
   EXPECT_EQ(refused_after_first, 50);
