@@ -226,6 +226,42 @@ TEST_F(PostgresStoreTest, AWriterWhoseLeaseWasTakenOverWritesNothingMore) {
       b->ApplyTransition("m", gb->lease, Phase::kCreated, Phase::kReplicating, "B", {}, 202).ok());
 }
 
+TEST_F(PostgresStoreTest, AnOperatorRequestAndAStepWriteRacingLoseNeither) {
+  // Both merge into the same data column (read, merge, write): the migration row is locked
+  // for the read, so neither overwrites what the other merged.
+  auto server = Open();
+  auto operator_cli = Open();
+  ASSERT_TRUE(server && operator_cli);
+  CreateMigration(*server, "m");
+  auto g = server->AcquireRunner("m", "host-a:1:1", kTtl, 100, "");
+  ASSERT_TRUE(g.ok() && g->acquired);
+  constexpr int kEach = 40;
+  std::barrier start(2);
+  std::thread steps([&] {
+    start.arrive_and_wait();
+    for (int i = 0; i < kEach; ++i) {
+      EXPECT_TRUE(
+          server->MergeData("m", g->lease, Phase::kCreated, {{"step" + std::to_string(i), i}}, 101)
+              .ok());
+    }
+  });
+  std::thread requests([&] {
+    start.arrive_and_wait();
+    for (int i = 0; i < kEach; ++i) {
+      EXPECT_TRUE(operator_cli->RequestRollback("m", {{"asked" + std::to_string(i), i}}, 101).ok());
+    }
+  });
+  steps.join();
+  requests.join();
+  auto r = server->Get("m");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->rollback_requested);
+  for (int i = 0; i < kEach; ++i) {
+    EXPECT_TRUE(r->data.contains("step" + std::to_string(i))) << i;
+    EXPECT_TRUE(r->data.contains("asked" + std::to_string(i))) << i;
+  }
+}
+
 TEST_F(PostgresStoreTest, ServersStartingAtOnceCreateTheSchemaOnce) {
   // Without the advisory lock, concurrent CREATE SCHEMA / CREATE TABLE fail on the catalog's
   // unique indexes.
