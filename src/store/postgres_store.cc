@@ -185,18 +185,28 @@ Result<PgConnection*> PostgresStore::ConnLocked() {
   }
   if (!conn_) {
     ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(info_));
+    // A server stopped (SIGSTOP, a long pause) inside one of these short transactions would
+    // keep its row locks, and every other server's takeover waiting, for as long as its TCP
+    // connection lives; PostgreSQL ends such a session instead, and its transaction with it.
+    RETURN_IF_ERROR(c.Exec("SET idle_in_transaction_session_timeout = " +
+                           std::to_string(kIdleInTransactionTimeout.count())));
     conn_.emplace(std::move(c));
   }
   return &*conn_;
 }
 
 Status PostgresStore::Checked(const Status& st) {
-  // kUnavailable is how PgConnection reports a broken connection (no SQLSTATE, class 08,
-  // 57P01 shutdown): start afresh on the next call rather than trust this one.
-  if (!st.ok() && conn_ &&
-      (st.code() == Code::kUnavailable || PQstatus(conn_->raw()) != CONNECTION_OK)) {
+  if (st.ok() || !conn_) return st;
+  // A connection that broke is an outage whatever the server said last (57P01 at shutdown,
+  // 25P03 for a session ended idle in a transaction, none at all): drop it, the next call
+  // connects anew.
+  if (PQstatus(conn_->raw()) != CONNECTION_OK) {
     conn_.reset();
+    if (st.code() != Code::kUnavailable) return Unavailable(st.message());
+    return st;
   }
+  // kUnavailable is how PgConnection reports a connection it no longer trusts (class 08).
+  if (st.code() == Code::kUnavailable) conn_.reset();
   return st;
 }
 
@@ -299,6 +309,7 @@ Status PostgresStore::ApplyTransition(const std::string& name, const RunnerLease
     ASSIGN_OR_RETURN(PgResult held, c.Query("SELECT owner, token FROM " + T("runner_leases") +
                                                 " WHERE migration = $1 FOR UPDATE",
                                             {name}));
+    if (inside_write_for_test_) inside_write_for_test_();
     ASSIGN_OR_RETURN(MigrationRecord cur, GetOn(c, name, true));
     if (!IsLease(held, lease)) return LeaseLost(name, lease);
     if (cur.phase != from) return MovedOn(name, cur.phase, from);
@@ -320,6 +331,7 @@ Status PostgresStore::MergeData(const std::string& name, const RunnerLease& leas
     ASSIGN_OR_RETURN(PgResult held, c.Query("SELECT owner, token FROM " + T("runner_leases") +
                                                 " WHERE migration = $1 FOR UPDATE",
                                             {name}));
+    if (inside_write_for_test_) inside_write_for_test_();
     ASSIGN_OR_RETURN(MigrationRecord cur, GetOn(c, name, true));
     if (!IsLease(held, lease)) return LeaseLost(name, lease);
     if (cur.phase != expected_phase) return MovedOn(name, cur.phase, expected_phase);

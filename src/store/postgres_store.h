@@ -19,9 +19,12 @@
 // When the server cannot be reached or the connection breaks, the call answers kUnavailable
 // naming host:port (never the password) and the connection is dropped; the next call connects
 // anew. A call whose connection broke inside a transaction may or may not have committed: the
-// caller re-reads (the engine does).
+// caller re-reads (the engine does). A session left idle inside a transaction (its server
+// stopped mid-write) is ended by PostgreSQL after kIdleInTransactionTimeout, so it cannot hold
+// a lease row locked against a takeover.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -72,6 +75,17 @@ class PostgresStore : public MigrationStore {
 
   const std::string& schema() const { return schema_; }
 
+  // How long PostgreSQL lets one of the store's sessions sit idle inside a transaction before
+  // it ends the session (releasing its row locks): a server stopped mid-write holds up
+  // another's takeover at most this long. Well under a runner lease's TTL.
+  static constexpr std::chrono::milliseconds kIdleInTransactionTimeout{5000};
+
+  // Tests: called inside ApplyTransition and MergeData once the lease row is locked, as a
+  // server paused there would be.
+  void SetInsideWriteHookForTest(std::function<void()> hook) {
+    inside_write_for_test_ = std::move(hook);
+  }
+
   // The schema version this build writes (the same numbering as SqliteStore's).
   static constexpr int kSchemaVersion = 3;
 
@@ -99,6 +113,7 @@ class PostgresStore : public MigrationStore {
   std::string schema_q_;
   std::string location_;
   std::optional<PgConnection> conn_;
+  std::function<void()> inside_write_for_test_;
 };
 
 }  // namespace pgshift

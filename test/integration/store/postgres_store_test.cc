@@ -226,6 +226,45 @@ TEST_F(PostgresStoreTest, AWriterWhoseLeaseWasTakenOverWritesNothingMore) {
       b->ApplyTransition("m", gb->lease, Phase::kCreated, Phase::kReplicating, "B", {}, 202).ok());
 }
 
+TEST_F(PostgresStoreTest, AServerStoppedInsideAWriteHoldsUpATakeoverOnlyUntilItsSessionEnds) {
+  // Server A stops (as under SIGSTOP) inside MergeData with its lease row locked; A's lease
+  // lapses and B takes over. PostgreSQL ends A's idle transaction after the store's timeout, so
+  // B waits at most that long, and when A resumes its write has failed and left nothing.
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  CreateMigration(*a, "m");
+  auto ga = a->AcquireRunner("m", "host-a:1:1", kTtl, 100, "");
+  ASSERT_TRUE(ga.ok() && ga->acquired);
+  std::atomic<bool> inside{false};
+  const auto stall = PostgresStore::kIdleInTransactionTimeout + std::chrono::seconds(3);
+  a->SetInsideWriteHookForTest([&] {
+    inside = true;
+    std::this_thread::sleep_for(stall);
+  });
+  Status stalled_write;
+  std::thread server_a([&] {
+    stalled_write = a->MergeData("m", ga->lease, Phase::kCreated, {{"x", 1}}, 101);
+  });
+  while (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto gb = b->AcquireRunner("m", "host-b:2:2", kTtl, 200, "");
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  server_a.join();
+  ASSERT_TRUE(gb.ok()) << gb.status().ToString();
+  EXPECT_TRUE(gb->acquired);
+  EXPECT_GT(gb->lease.token, ga->lease.token);
+  EXPECT_LT(waited, stall) << "B waited for A to resume";
+  std::cout << "takeover waited "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms\n";
+  EXPECT_EQ(stalled_write.code(), Code::kUnavailable) << stalled_write.ToString();
+  a->SetInsideWriteHookForTest(nullptr);
+  EXPECT_FALSE(b->Get("m")->data.contains("x"));
+  // A, resumed, reconnects and learns it lost the lease.
+  EXPECT_EQ(a->MergeData("m", ga->lease, Phase::kCreated, {{"x", 2}}, 202).code(), Code::kAborted);
+  EXPECT_EQ(a->CheckRunner("m", ga->lease).status().code(), Code::kAborted);
+}
+
 TEST_F(PostgresStoreTest, AnOperatorRequestAndAStepWriteRacingLoseNeither) {
   // Both merge into the same data column (read, merge, write): the migration row is locked
   // for the read, so neither overwrites what the other merged.
