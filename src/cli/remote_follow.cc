@@ -58,6 +58,7 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
   const std::string path = ApiPath("/v1/migrations/", name);
   size_t seen = options.events_seen;
   auto unreachable_since = std::chrono::steady_clock::time_point{};
+  bool cutover_asked = false;
   while (true) {
     auto answer = client.Get(path);
     if (!answer.ok()) {
@@ -84,6 +85,12 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
     seen = std::max(seen, events.size());
     Phase phase = PhaseOf(m, "phase");
     bool at_gate = phase == Phase::kReadyForCutover && !m.value("cutover_requested", false);
+    if (at_gate && options.cutover_at_gate && !cutover_asked) {
+      auto asked = client.Post(ApiPath("/v1/migrations/", name, "/cutover"));
+      if (!asked.ok()) return asked.status();
+      cutover_asked = true;
+      continue;
+    }
     if (Ended(phase) || (at_gate && !options.wait_at_gate)) {
       FollowReport report{m, Status::Ok()};
       bool asked = m.value("rollback_requested", false);

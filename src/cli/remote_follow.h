@@ -22,6 +22,9 @@ struct FollowOptions {
   std::chrono::milliseconds unreachable_limit{30000};
   // Events already shown (the count before the request that set the migration going).
   size_t events_seen = 0;
+  // At ready_for_cutover with no cutover requested: request it (POST .../cutover), as the
+  // local `run --auto-cutover` and `cutover` do for a migration still on its way to the gate.
+  bool cutover_at_gate = false;
 };
 
 // How a followed migration ended: its last JSON, and the outcome as `migrate run` judges it

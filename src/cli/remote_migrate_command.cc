@@ -34,13 +34,47 @@ size_t EventCount(const nlohmann::json& m) {
   return m.value("events", nlohmann::json::array()).size();
 }
 
-// Follows the migration from `events_seen` on; prints where it ended and ends the command with
-// its outcome, as the local RunOrFollow does.
-void FollowAndReport(const ServerClient& client, const std::string& name, size_t events_seen,
-                     bool wait_at_gate, bool json) {
+// Whether the server says `action` is possible now ("actions" of the migration's JSON).
+bool Allowed(const nlohmann::json& m, const char* action) {
+  return m.contains("actions") && m["actions"].is_object() && m["actions"].value(action, false);
+}
+
+bool BeforeTheGate(const nlohmann::json& m) {
+  Phase p = Phase::kCreated;
+  (void)ParsePhaseName(m.value("phase", ""), &p);
+  return p == Phase::kCreated || p == Phase::kReplicating || p == Phase::kValidating;
+}
+
+struct DriveRequest {
+  bool cutover = false;      // cut over when the gates allow (now, or once at the gate)
+  bool wait_at_gate = true;  // false: return at the gate
+};
+
+// Has the server drive the migration (start it if it is not driven), requests the cutover
+// when asked, follows it, prints where it ended and ends the command with its outcome, as
+// the local RunOrFollow does.
+void Drive(const ServerClient& client, const std::string& name, const DriveRequest& request,
+           bool json) {
+  nlohmann::json before = GetMigration(client, name);
+  if (Allowed(before, "start")) {
+    OrFailApi(client.Post(ApiPath("/v1/migrations/", name, "/start")));
+  } else if (!json && !request.cutover) {
+    std::cout << "the server drives " << name << "; following it\n";
+  }
+  bool cutover_at_gate = false;
+  if (request.cutover) {
+    if (BeforeTheGate(before)) {
+      cutover_at_gate = true;  // asked for once it waits at the gate
+    } else {
+      OrFailApi(client.Post(ApiPath("/v1/migrations/", name, "/cutover")));
+    }
+  }
   auto progress = ProgressFor(json);
-  auto report = FollowMigration(
-      client, name, {.wait_at_gate = wait_at_gate, .events_seen = events_seen}, *progress);
+  auto report = FollowMigration(client, name,
+                                {.wait_at_gate = request.wait_at_gate,
+                                 .events_seen = EventCount(before),
+                                 .cutover_at_gate = cutover_at_gate},
+                                *progress);
   if (!report.ok()) FailApiCall(report.status());
   PrintMigration(report->migration, json);
   if (!report->outcome.ok()) {
@@ -85,7 +119,7 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
                 "on rollback after promotion, rewind the old source behind the new primary");
   // Option names on the API: the flag's, with '_' for '-' and "_s" for seconds.
   for (const char* k : {"check-window", "max-lag-seconds", "fence-deadline", "drain-timeout",
-                        "cdc-timeout", "pause-deadline", "pause-lease", "validate-timeout"}) {
+                        "cdc-timeout", "pause-deadline", "validate-timeout"}) {
     cmd->add_option(std::string("--") + k, (*seconds)[k], std::string(k) + " in seconds")
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
@@ -137,20 +171,7 @@ void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& g) {
   run->add_flag("--json", g.json, "JSON lines progress");
   run->callback([=, &g] {
     ServerClient client = ConnectToServer(g);
-    nlohmann::json before = GetMigration(client, *name);
-    Phase phase = Phase::kCreated;
-    (void)ParsePhaseName(before.value("phase", ""), &phase);
-    // The server drives it from here; a migration it already drives is followed as it is.
-    if (phase == Phase::kCreated) {
-      auto started = client.Post(ApiPath("/v1/migrations/", *name, "/start"));
-      if (!started.ok() && started.status().code() != Code::kFailedPrecondition) {
-        FailApiCall(started.status());
-      }
-    } else if (!g.json) {
-      std::cout << "the server already drives " << *name << "; following it\n";
-    }
-    if (*auto_cutover) OrFailApi(client.Post(ApiPath("/v1/migrations/", *name, "/cutover")));
-    FollowAndReport(client, *name, EventCount(before), !*no_wait, g.json);
+    Drive(client, *name, {.cutover = *auto_cutover, .wait_at_gate = !*no_wait}, g.json);
   });
 
   auto status = m->add_subcommand("status", "where a migration stands");
@@ -166,9 +187,7 @@ void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& g) {
   cutover->add_flag("--json", g.json, "JSON output");
   cutover->callback([=, &g] {
     ServerClient client = ConnectToServer(g);
-    size_t seen = EventCount(GetMigration(client, *name));
-    OrFailApi(client.Post(ApiPath("/v1/migrations/", *name, "/cutover")));
-    FollowAndReport(client, *name, seen, /*wait_at_gate=*/true, g.json);
+    Drive(client, *name, {.cutover = true}, g.json);
   });
 
   auto keep = std::make_shared<bool>(false);
@@ -182,7 +201,13 @@ void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& g) {
     size_t seen = EventCount(GetMigration(client, *name));
     OrFailApi(client.Post(ApiPath("/v1/migrations/", *name, "/rollback"),
                           {{"keep_target_writes", *keep}}));
-    FollowAndReport(client, *name, seen, /*wait_at_gate=*/true, g.json);
+    auto progress = ProgressFor(g.json);
+    auto report = FollowMigration(client, *name, {.events_seen = seen}, *progress);
+    if (!report.ok()) FailApiCall(report.status());
+    PrintMigration(report->migration, g.json);
+    if (!report->outcome.ok()) {
+      throw CommandFailed{report->outcome, ExitCodeFor(report->outcome)};
+    }
   });
 
   auto cancel = m->add_subcommand("cancel", "have the server stop driving the migration");
