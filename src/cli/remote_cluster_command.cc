@@ -48,7 +48,7 @@ void AddClusterCommands(CLI::App& app, GlobalOptions& g) {
   reg->callback([=, &g] {
     ServerClient client = ServerOrAdvice(g);
     nlohmann::json body = ReadJsonFile(*file);
-    ApiAnswer a = OrFailApi(client.Post("/v1/clusters", body));
+    ApiAnswer a = OrFailApi(client.Post("/v1/clusters", body), kExitForStatus);
     if (g.json) {
       std::cout << a.body.dump(2) << "\n";
       return;
@@ -66,7 +66,7 @@ void AddClusterCommands(CLI::App& app, GlobalOptions& g) {
     ServerClient client = ServerOrAdvice(g);
     std::map<std::string, std::string> query;
     if (!team->empty()) query["team"] = *team;
-    nlohmann::json all = OrFailApi(client.Get("/v1/clusters", query))
+    nlohmann::json all = OrFailApi(client.Get("/v1/clusters", query), 1)
                              .body.value("clusters", nlohmann::json::array());
     if (g.json) {
       std::cout << all.dump(2) << "\n";

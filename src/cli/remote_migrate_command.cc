@@ -137,8 +137,10 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
     if (*auto_cutover) options["auto_cutover"] = true;
     if (*keep_writes) options["rollback_keeps_target_writes"] = true;
     ServerClient client = ConnectToServer(g);
-    ApiAnswer a = OrFailApi(client.Post(
-        "/v1/migrations", {{"name", *name}, {"cluster", *cluster}, {"options", options}}));
+    ApiAnswer a =
+        OrFailApi(client.Post("/v1/migrations",
+                              {{"name", *name}, {"cluster", *cluster}, {"options", options}}),
+                  kExitForStatus);
     if (g.json) {
       std::cout << a.body.dump(2) << "\n";
       return;
@@ -231,7 +233,7 @@ void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& g) {
     for (const auto& [k, v] : *filters) {
       if (!v.empty()) query[k] = v;
     }
-    nlohmann::json all = OrFailApi(client.Get("/v1/migrations", query))
+    nlohmann::json all = OrFailApi(client.Get("/v1/migrations", query), 1)
                              .body.value("migrations", nlohmann::json::array());
     if (g.json) {
       std::cout << all.dump(2) << "\n";

@@ -87,15 +87,15 @@ ServerClient ConnectToServer(const GlobalOptions& g) {
   return std::move(client).value();
 }
 
-void FailApiCall(const Status& status) {
+void FailApiCall(const Status& status, int exit_code) {
   if (status.code() == Code::kUnauthenticated) {
     throw CommandFailed{Status(status.code(), status.message() + "; " + kTokenAdvice), kBadInput};
   }
-  throw CommandFailed{status, ExitCodeFor(status)};
+  throw CommandFailed{status, exit_code == kExitForStatus ? ExitCodeFor(status) : exit_code};
 }
 
-ApiAnswer OrFailApi(Result<ApiAnswer> answer) {
-  if (!answer.ok()) FailApiCall(answer.status());
+ApiAnswer OrFailApi(Result<ApiAnswer> answer, int exit_code) {
+  if (!answer.ok()) FailApiCall(answer.status(), exit_code);
   return std::move(answer).value();
 }
 

@@ -12,11 +12,13 @@ namespace pgshift::cli {
 // file others may read) go to stderr.
 ServerClient ConnectToServer(const GlobalOptions& global);
 
-// Ends the command with a failed API call: its exit code from ExitCodeFor (1 for a server
-// that cannot be reached), with advice added to an unauthenticated answer.
-[[noreturn]] void FailApiCall(const Status& status);
+// Ends the command with a failed API call, exiting `exit_code` as the local command does at
+// the same point (a request refused before anything ran: 2; kExitForStatus: ExitCodeFor the
+// status), with advice added to an unauthenticated answer (always 2).
+constexpr int kExitForStatus = -1;
+[[noreturn]] void FailApiCall(const Status& status, int exit_code = kBadInput);
 
-// The answer of a call, or the end of the command.
-ApiAnswer OrFailApi(Result<ApiAnswer> answer);
+// The answer of a call, or the end of the command (see FailApiCall).
+ApiAnswer OrFailApi(Result<ApiAnswer> answer, int exit_code = kBadInput);
 
 }  // namespace pgshift::cli
