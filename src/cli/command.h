@@ -54,5 +54,6 @@ void AddClusterCommands(CLI::App& app, GlobalOptions& global);
 void AddDemoCommand(CLI::App& app, GlobalOptions& global);
 void AddProxyCommand(CLI::App& app, GlobalOptions& global);
 void AddSlotsCommand(CLI::App& app, GlobalOptions& global);
+void AddServerCommand(CLI::App& app, GlobalOptions& global);
 
 }  // namespace pgshift::cli

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   AddDemoCommand(app, global);
   AddProxyCommand(app, global);
   AddSlotsCommand(app, global);
+  AddServerCommand(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -69,8 +69,8 @@ HttpResponse HttpRouteTable::Dispatch(HttpRequest request) const {
         allowed += (allowed.empty() ? "" : ", ") + route.method;
       }
     }
-    if (allowed.empty()) return HttpResponse::Error(404, "no such endpoint " + request.path);
-    HttpResponse r = HttpResponse::Error(405, "use " + allowed + " for " + request.path);
+    if (allowed.empty()) return error_(404, "no such endpoint " + request.path);
+    HttpResponse r = error_(405, "use " + allowed + " for " + request.path);
     r.headers["allow"] = allowed;
     return r;
   } catch (const std::exception& e) {
@@ -78,7 +78,7 @@ HttpResponse HttpRouteTable::Dispatch(HttpRequest request) const {
   } catch (...) {
     spdlog::error("http: {} {} failed with an unknown exception", request.method, request.path);
   }
-  return HttpResponse::Error(500, "internal error (logged by the server)");
+  return error_(500, "internal error (logged by the server)");
 }
 
 }  // namespace pgshift

@@ -23,6 +23,8 @@ class HttpRouteTable {
  public:
   void Add(const std::string& method, const std::string& pattern, HttpHandler handler);
   void SetGuard(HttpGuard guard) { guard_ = std::move(guard); }
+  // The body of the table's own 404/405/500 (default: HttpResponse::Error).
+  void SetErrorResponder(HttpErrorResponder responder) { error_ = std::move(responder); }
   // Thread-safe once built: the table is read-only while serving.
   HttpResponse Dispatch(HttpRequest request) const;
 
@@ -36,6 +38,7 @@ class HttpRouteTable {
                     std::map<std::string, std::string>& params);
   std::vector<Route> routes_;
   HttpGuard guard_;
+  HttpErrorResponder error_ = HttpResponse::Error;
 };
 
 }  // namespace pgshift

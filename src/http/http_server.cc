@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -85,7 +87,31 @@ class ConnectionPool : public httplib::TaskQueue {
 void Answer(const HttpResponse& from, httplib::Response& to) {
   to.status = from.status;
   for (const auto& [name, value] : from.headers) to.set_header(name, value);
+  if (from.stream) {
+    auto stream = from.stream;
+    to.set_chunked_content_provider(from.content_type, [stream](size_t, httplib::DataSink& sink) {
+      stream([&sink](std::string_view chunk) {
+        return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+      });
+      sink.done();
+      return true;
+    });
+    return;
+  }
   to.set_content(from.body, from.content_type.c_str());
+}
+
+// The common name of the client certificate the TLS layer verified, or "".
+std::string PeerCommonName(const httplib::Request& req) {
+  if (!req.ssl) return "";
+  SSL* ssl = const_cast<SSL*>(req.ssl);
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  X509* cert = SSL_get_peer_certificate(ssl);
+  if (!cert) return "";
+  char cn[256] = {0};
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
+  X509_free(cert);
+  return n > 0 ? std::string(cn, size_t(n)) : "";
 }
 
 // The reason of the library's own refusals, which come without a body.
@@ -112,12 +138,33 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start(const std::string& host, int port) {
   if (server_) return FailedPrecondition(options_.name + " server already started");
   if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
-    server_ = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(),
-                                                   options_.tls_key_file.c_str());
+    const HttpServerOptions& o = options_;
+    server_ = std::make_unique<httplib::SSLServer>([&o](SSL_CTX& ctx) {
+      SSL_CTX_set_options(&ctx, SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION);
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      if (SSL_CTX_use_certificate_chain_file(&ctx, o.tls_cert_file.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(&ctx, o.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(&ctx) != 1) {
+        return false;
+      }
+      if (!o.tls_client_ca_file.empty()) {
+        if (SSL_CTX_load_verify_locations(&ctx, o.tls_client_ca_file.c_str(), nullptr) != 1) {
+          return false;
+        }
+        STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.tls_client_ca_file.c_str());
+        if (names) SSL_CTX_set_client_CA_list(&ctx, names);
+        // Requested, verified when given, not required: token callers come without one.
+        SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+      }
+      return true;
+    });
     if (!server_->is_valid()) {
       server_.reset();
       return InvalidArgument(options_.name + ": cannot load the TLS certificate " +
-                             options_.tls_cert_file + " or its key " + options_.tls_key_file);
+                             options_.tls_cert_file + ", its key " + options_.tls_key_file +
+                             (options_.tls_client_ca_file.empty()
+                                  ? std::string()
+                                  : " or the client CA " + options_.tls_client_ca_file));
     }
   } else {
     server_ = std::make_unique<httplib::Server>();
@@ -140,7 +187,7 @@ Status HttpServer::Start(const std::string& host, int port) {
   const HttpServerOptions& opts = options_;
   s.set_pre_routing_handler([&opts](const httplib::Request& req, httplib::Response& res) {
     if (over_connection_limit) {
-      Answer(HttpResponse::Error(
+      Answer(opts.error_responder(
                  503, "too many connections (limit " + std::to_string(opts.max_connections) + ")"),
              res);
       res.set_header("Connection", "close");
@@ -149,8 +196,8 @@ Status HttpServer::Start(const std::string& host, int port) {
     size_t header_bytes = 0;
     for (const auto& [name, value] : req.headers) header_bytes += name.size() + value.size() + 4;
     if (header_bytes > opts.max_header_bytes) {
-      Answer(HttpResponse::Error(431, "request headers larger than " +
-                                          std::to_string(opts.max_header_bytes) + " bytes"),
+      Answer(opts.error_responder(431, "request headers larger than " +
+                                           std::to_string(opts.max_header_bytes) + " bytes"),
              res);
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -164,6 +211,7 @@ Status HttpServer::Start(const std::string& host, int port) {
     for (const auto& [name, value] : req.headers)
       request.headers.emplace(HttpHeaderKey(name), value);
     request.body = req.body;
+    request.peer_common_name = PeerCommonName(req);
     Answer(routes_.Dispatch(std::move(request)), res);
   };
   const httplib::Server::Handler handler = serve;
@@ -178,13 +226,13 @@ Status HttpServer::Start(const std::string& host, int port) {
   s.set_error_handler(httplib::Server::HandlerWithResponse(
       [&opts](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        Answer(HttpResponse::Error(res.status, Refusal(res.status, opts)), res);
+        Answer(opts.error_responder(res.status, Refusal(res.status, opts)), res);
         return httplib::Server::HandlerResponse::Handled;
       }));
   s.set_exception_handler(
       [&opts](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
         spdlog::error("{}: {} {} failed inside the HTTP library", opts.name, req.method, req.path);
-        Answer(HttpResponse::Error(500, "internal error (logged by the server)"), res);
+        Answer(opts.error_responder(500, "internal error (logged by the server)"), res);
       });
 
   int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);

@@ -36,6 +36,12 @@ struct HttpServerOptions {
   // Both set: HTTPS. PEM files.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // With TLS: client certificates are requested and verified against this PEM file (a
+  // client without one may still connect); the verified certificate's common name is
+  // HttpRequest::peer_common_name.
+  std::string tls_client_ca_file;
+  // The body of the server's own refusals (413, 431, 503, 500); default HttpResponse::Error.
+  HttpErrorResponder error_responder = HttpResponse::Error;
 };
 
 class HttpServer {

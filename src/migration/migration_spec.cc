@@ -31,6 +31,8 @@ nlohmann::json MigrationSpec::ToJson() const {
   };
   if (fence_command) j["fence_command"] = *fence_command;
   if (unfence_command) j["unfence_command"] = *unfence_command;
+  if (source_password) j["source_password"] = source_password->ToJson();
+  if (target_password) j["target_password"] = target_password->ToJson();
   return j;
 }
 
@@ -69,7 +71,27 @@ Result<MigrationSpec> MigrationSpec::FromJson(const nlohmann::json& j) {
   if (j.contains("unfence_command")) s.unfence_command = j["unfence_command"].get<std::string>();
   s.router = j.value("router", nlohmann::json{{"kind", "none"}});
   s.rollback_keeps_target_writes = j.value("rollback_keeps_target_writes", false);
+  if (j.contains("source_password")) {
+    ASSIGN_OR_RETURN(s.source_password,
+                     SecretRef::FromJson(j["source_password"], "source_password"));
+  }
+  if (j.contains("target_password")) {
+    ASSIGN_OR_RETURN(s.target_password,
+                     SecretRef::FromJson(j["target_password"], "target_password"));
+  }
   return s;
+}
+
+Status ResolvePasswords(MigrationSpec& spec) {
+  auto fill = [](ConnInfo& conn, const std::optional<SecretRef>& ref) -> Status {
+    if (!ref || !conn.Get("password").empty()) return Status::Ok();
+    auto value = ref->Resolve();
+    if (!value.ok()) return value.status().Context(conn.role());
+    conn = conn.With("password", *value);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(fill(spec.source, spec.source_password));
+  return fill(spec.target, spec.target_password);
 }
 
 }  // namespace pgshift

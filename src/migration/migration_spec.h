@@ -1,6 +1,8 @@
 // MigrationSpec: what the operator asked for when the migration was started. Stored as JSON
-// in the migration's row; connection strings in it hold passwords, so ToPublicJson() is the
-// only form that leaves the process.
+// in the migration's row; connection strings given on the command line may hold passwords, so
+// ToPublicJson() is the only form that leaves the process. A migration made by the server
+// holds no password: its conninfos come without one and the spec keeps references
+// (source_password, target_password), which ResolvePasswords() reads when the engine connects.
 #pragma once
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "migration/secret_ref.h"
 #include "pg/conninfo.h"
 
 namespace pgshift {
@@ -41,10 +44,18 @@ struct MigrationSpec {
 
   nlohmann::json router = {{"kind", "none"}};
   bool rollback_keeps_target_writes = false;  // rewind the old source behind the new primary
+  // Where the passwords live when the conninfos hold none (a migration made by the server).
+  std::optional<SecretRef> source_password;
+  std::optional<SecretRef> target_password;
 
   nlohmann::json ToJson() const;  // complete, with secrets: for the store only
   nlohmann::json ToPublicJson() const;
   static Result<MigrationSpec> FromJson(const nlohmann::json& j);
 };
+
+// Puts the passwords the references name into source and target (a conninfo that already
+// holds a password keeps it). kInvalidArgument naming the reference (path or variable) when
+// one cannot be read; never the value.
+Status ResolvePasswords(MigrationSpec& spec);
 
 }  // namespace pgshift

@@ -1,7 +1,7 @@
-// MemoryStore: the MigrationStore contract held in memory, for unit tests of the workflow
-// (no file, no SQLite). Same semantics as SqliteStore: compare-and-set transitions, events in
-// the same step, the lease rule of DecideRunnerGrant, unknown phase values refused at the
-// edge. Thread-safe. Lost with the process.
+// MemoryStore: the MigrationStore and ControlStore contracts held in memory, for unit tests
+// of the workflow and the server (no file, no SQLite). Same semantics as SqliteStore:
+// compare-and-set transitions, events in the same step, the lease rule of DecideRunnerGrant,
+// unknown phase values refused at the edge. Thread-safe. Lost with the process.
 #pragma once
 
 #include <map>
@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "store/control_store.h"
 #include "store/migration_store.h"
 
 namespace pgshift {
 
-class MemoryStore : public MigrationStore {
+class MemoryStore : public MigrationStore, public ControlStore {
  public:
   Status Create(const MigrationRecord& record, double now) override;
   Result<MigrationRecord> Get(const std::string& name) override;
@@ -37,6 +38,20 @@ class MemoryStore : public MigrationStore {
   Result<uint64_t> NextRouteVersion(const std::string& route_key) override;
   std::string Location() const override { return "memory"; }
 
+  Status CreateCluster(const ClusterRecord& cluster, double now) override;
+  Result<ClusterRecord> GetCluster(const std::string& name) override;
+  Result<std::vector<ClusterRecord>> ListClusters(const std::string& team) override;
+  Status AddToken(const ApiTokenRecord& token, double now) override;
+  Result<ApiTokenRecord> FindToken(const std::string& sha256_hex) override;
+  Status AppendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> ListAudit(int limit, const std::string& team) override;
+  Status AppendNote(const std::string& migration, const std::string& text, double now) override;
+  Result<std::vector<MigrationNote>> Notes(const std::string& migration) override;
+  Result<nlohmann::json> GetControl(const std::string& migration) override;
+  Result<std::map<std::string, nlohmann::json>> AllControls() override;
+  Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
+                                      double now) override;
+
   // Tests: stores a raw phase value, as a newer pgshift could have written it.
   void SetRawPhaseForTest(const std::string& name, int value);
 
@@ -57,6 +72,13 @@ class MemoryStore : public MigrationStore {
   std::vector<std::string> order_;  // creation order, for List
   int64_t next_event_id_ = 1;
   std::map<std::string, uint64_t> route_versions_;  // route key -> last version handed out
+  std::map<std::string, ClusterRecord> clusters_;
+  std::map<std::string, ApiTokenRecord> tokens_;  // by hash
+  std::vector<AuditEntry> audit_;
+  std::map<std::string, std::vector<MigrationNote>> notes_;
+  std::map<std::string, nlohmann::json> controls_;
+  int64_t next_audit_id_ = 1;
+  int64_t next_note_id_ = 1;
 };
 
 }  // namespace pgshift

@@ -10,8 +10,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include "store/sqlite_statement.h"
+
 namespace pgshift {
 namespace {
+
+using sqlite::Stmt;
+using sqlite::Txn;
 
 // Version 1: migrations, events, pgshift_meta. Version 2 adds runner_leases (the runner was a
 // flock on a file beside the store before).
@@ -53,40 +58,43 @@ CREATE TABLE IF NOT EXISTS route_versions(
 UPDATE pgshift_meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, Phase p) { return Bind(i, int64_t{static_cast<int>(p)}); }
-  Stmt& Bind(int i, double v) {
-    sqlite3_bind_double(s_, i, v);
-    return *this;
-  }
-  int Step() { return rc_ == SQLITE_OK ? sqlite3_step(s_) : rc_; }
-  std::string Text(int c) const {
-    auto p = sqlite3_column_text(s_, c);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-  int64_t Int(int c) const { return sqlite3_column_int64(s_, c); }
-  double Real(int c) const { return sqlite3_column_double(s_, c); }
-  std::string Error() const { return sqlite3_errmsg(db_); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-  int rc_;
-};
+// Version 4 adds the control plane's tables (ControlStore): clusters, api_tokens, audit_log,
+// migration_notes, migration_controls.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE IF NOT EXISTS clusters(
+  name TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  registration TEXT NOT NULL,
+  created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS api_tokens(
+  sha256 TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  platform INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_log(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at REAL NOT NULL,
+  identity TEXT NOT NULL,
+  team TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  result TEXT NOT NULL,
+  status INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_log_team ON audit_log(team, id);
+CREATE TABLE IF NOT EXISTS migration_notes(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  migration TEXT NOT NULL,
+  at REAL NOT NULL,
+  text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS migration_notes_migration ON migration_notes(migration, id);
+CREATE TABLE IF NOT EXISTS migration_controls(
+  migration TEXT PRIMARY KEY,
+  control TEXT NOT NULL,
+  updated_at REAL NOT NULL);
+UPDATE pgshift_meta SET value = '4' WHERE key = 'schema_version';
+)sql";
 
 constexpr const char* kSelectMigration =
     "SELECT name, phase, spec, data, cutover_requested, rollback_requested, created_at, "
@@ -106,20 +114,6 @@ Result<MigrationRecord> ReadRecord(const Stmt& s) {
   r.updated_at = s.Real(7);
   return r;
 }
-
-// Undoes an open transaction unless committed.
-class Txn {
- public:
-  explicit Txn(sqlite3* db) : db_(db) {}
-  ~Txn() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void Committed() { done_ = true; }
-
- private:
-  sqlite3* db_;
-  bool done_ = false;
-};
 
 }  // namespace
 
@@ -176,6 +170,7 @@ Status SqliteStore::Migrate() {
   }
   if (version < 2) RETURN_IF_ERROR(Exec(kSchemaV2));
   if (version < 3) RETURN_IF_ERROR(Exec(kSchemaV3));
+  if (version < 4) RETURN_IF_ERROR(Exec(kSchemaV4));
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return Status::Ok();

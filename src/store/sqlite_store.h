@@ -1,8 +1,10 @@
-// SqliteStore: the MigrationStore in an embedded SQLite file, for one orchestrator host.
+// SqliteStore: the MigrationStore and the ControlStore in an embedded SQLite file, for one
+// orchestrator host (the control plane's half is in sqlite_control_store.cc).
 //
 // Tables: migrations (one row each), events (one per transition, written in the transition's
 // transaction), runner_leases (one per migration that ever had a runner), pgshift_meta
-// (schema_version). Open() migrates older files forward. Every write a runner makes runs in a
+// (schema_version); version 4 adds clusters, api_tokens, audit_log, migration_notes and
+// migration_controls. Open() migrates older files forward. Every write a runner makes runs in a
 // BEGIN IMMEDIATE transaction that first checks the lease token, so a runner that lost its
 // lease writes nothing. One connection serves every thread of the process; a mutex keeps each
 // operation (and its transaction) whole.
@@ -12,13 +14,14 @@
 #include <mutex>
 #include <string>
 
+#include "store/control_store.h"
 #include "store/migration_store.h"
 
 struct sqlite3;
 
 namespace pgshift {
 
-class SqliteStore : public MigrationStore {
+class SqliteStore : public MigrationStore, public ControlStore {
  public:
   // Opens (creating if needed, owner-only) the store at `path` and brings its schema up to
   // date. kInvalidArgument naming the path when it is not a pgshift store, cannot be opened,
@@ -53,8 +56,22 @@ class SqliteStore : public MigrationStore {
   Result<uint64_t> NextRouteVersion(const std::string& route_key) override;
   std::string Location() const override { return path_; }
 
+  Status CreateCluster(const ClusterRecord& cluster, double now) override;
+  Result<ClusterRecord> GetCluster(const std::string& name) override;
+  Result<std::vector<ClusterRecord>> ListClusters(const std::string& team) override;
+  Status AddToken(const ApiTokenRecord& token, double now) override;
+  Result<ApiTokenRecord> FindToken(const std::string& sha256_hex) override;
+  Status AppendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> ListAudit(int limit, const std::string& team) override;
+  Status AppendNote(const std::string& migration, const std::string& text, double now) override;
+  Result<std::vector<MigrationNote>> Notes(const std::string& migration) override;
+  Result<nlohmann::json> GetControl(const std::string& migration) override;
+  Result<std::map<std::string, nlohmann::json>> AllControls() override;
+  Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
+                                      double now) override;
+
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
  private:
   std::vector<std::string> warnings_;

@@ -315,6 +315,10 @@ Result<TurnOutcome> Engine::Run(const std::string& name, const EngineOptions& op
       Forget(name);
       return turn.status();
     }
+    if (options.stop && options.stop->load() && turn->kind != TurnOutcome::Kind::kHeldElsewhere) {
+      Forget(name);
+      return turn;
+    }
     switch (turn->kind) {
       case TurnOutcome::Kind::kMoved:
         continue;

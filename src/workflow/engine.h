@@ -15,6 +15,7 @@
 // scheduler can drive many migrations through one engine, turn by turn.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -35,6 +36,9 @@ namespace pgshift {
 struct EngineOptions {
   // At the cutover gate: wait for `migrate cutover` (true) or return (false).
   bool wait_at_gate = true;
+  // When set and true: Run returns after the turn in progress (the server stopping), with
+  // that turn's outcome, and releases the lease.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // The seams a unit test replaces; the defaults are the real ones.

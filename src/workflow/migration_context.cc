@@ -31,6 +31,9 @@ Status MigrationContext::Load() {
   facts_ = std::move(facts).value();
   if (!platform_) {
     ASSIGN_OR_RETURN(spec_, MigrationSpec::FromJson(record_.spec));
+    // The stored spec may hold password references (a migration made by the server): the
+    // passwords are read now, into this context only, never written back.
+    RETURN_IF_ERROR(ResolvePasswords(spec_));
     if (spec_.platform == "local") {
       platform_ =
           MakeLocalPlatform(spec_.source_data_dir, spec_.target_dir, spec_.source.Get("password"));

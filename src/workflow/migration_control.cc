@@ -78,13 +78,14 @@ Result<RunReport> MigrationControl::Run(
   }
   RunReport report;
   Engine engine(store_, clock_, progress, seams_);
-  const EngineOptions options{.wait_at_gate = request.wait_at_gate};
+  const EngineOptions options{.wait_at_gate = request.wait_at_gate, .stop = request.stop};
   auto ran = engine.Run(name, options);
   if (ran.ok() && ran->kind == TurnOutcome::Kind::kHeldElsewhere) {
     report.followed = true;
     if (following) following(ran->holder);
     // Until the other runner ends it; if its lease lapses or it dies here, run it ourselves.
     while (ran.ok() && ran->kind == TurnOutcome::Kind::kHeldElsewhere) {
+      if (request.stop && request.stop->load()) break;
       clock_.SleepFor(std::chrono::milliseconds(200));
       ASSIGN_OR_RETURN(MigrationRecord r, store_.Get(name));
       if (IsTerminal(r.phase) || r.phase == Phase::kFailed) break;

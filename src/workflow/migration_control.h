@@ -6,6 +6,7 @@
 // (MigrationStatusJson), which never holds a secret.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,6 +35,8 @@ struct RollbackRequest {
 struct RunRequest {
   bool auto_cutover = false;  // request the cutover first (`migrate run --auto-cutover`)
   bool wait_at_gate = true;   // at the gate: wait for a cutover request, or return
+  // When set and true: return after the turn in progress, lease released (a server stopping).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // One line of `migrate list`.

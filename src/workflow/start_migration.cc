@@ -45,13 +45,16 @@ Status CheckLocalTarget(MigrationSpec& spec, PgConnection& source, const StartRe
                        .With("hostaddr", "127.0.0.1")
                        .With("port", std::to_string(spec.target_port));
   ASSIGN_OR_RETURN(spec.target, ConnInfo::Parse(local.raw(), "target"));
+  if (!spec.target_password) spec.target_password = spec.source_password;
   return Status::Ok();
 }
 
 Status CheckExternalTarget(MigrationSpec& spec, PgConnection& source, const StartRequest& req) {
   spec.platform = "external";
   ASSIGN_OR_RETURN(spec.target, ConnInfo::Parse(*req.target, "target"));
-  ASSIGN_OR_RETURN(PgConnection target, PgConnection::Connect(spec.target));
+  MigrationSpec live = spec;  // passwords read from their references, for this check only
+  RETURN_IF_ERROR(ResolvePasswords(live));
+  ASSIGN_OR_RETURN(PgConnection target, PgConnection::Connect(live.target));
   const std::string q = "SELECT system_identifier::text FROM pg_control_system()";
   ASSIGN_OR_RETURN(std::string sid_source, source.QueryValue(q));
   ASSIGN_OR_RETURN(std::string sid_target, target.QueryValue(q));
@@ -84,7 +87,9 @@ Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& 
     return AlreadyExists("a migration named '" + req.name + "' already exists in " +
                          store.Location() + "; choose another name");
   }
-  ASSIGN_OR_RETURN(PgConnection source, PgConnection::Connect(spec.source));
+  MigrationSpec live = spec;  // passwords read from their references, never stored
+  RETURN_IF_ERROR(ResolvePasswords(live));
+  ASSIGN_OR_RETURN(PgConnection source, PgConnection::Connect(live.source));
   ASSIGN_OR_RETURN(std::string super,
                    source.QueryValue("SELECT rolsuper::text FROM pg_roles WHERE rolname = "
                                      "current_user"));

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "common/clock.h"
-#include "store/migration_store.h"
 #include "migration/migration_spec.h"
+#include "store/migration_store.h"
 
 namespace pgshift {
 
@@ -19,7 +19,9 @@ struct StartRequest {
   std::optional<std::string> target;             // conninfo of the operator's replica (external)
   std::optional<std::string> create_target_dir;  // local: pgshift builds the replica here
   std::optional<int> target_port;
-  MigrationSpec options;  // timeouts, thresholds, router, auto_cutover: copied into the spec
+  // Timeouts, thresholds, router, auto_cutover and password references (source_password,
+  // target_password): copied into the spec.
+  MigrationSpec options;
 };
 
 Result<MigrationSpec> StartMigration(MigrationStore& store, const StartRequest& request,

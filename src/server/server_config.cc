@@ -1,0 +1,257 @@
+// Parsing and validating the server's configuration file.
+#include "server/server_config.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace pgshift::server {
+namespace {
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Without its trailing comment: from the first `#` preceded by a space or tab (as the proxy's).
+std::string WithoutInlineComment(const std::string& line) {
+  for (size_t i = 1; i < line.size(); ++i) {
+    if (line[i] == '#' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+      return Trim(line.substr(0, i));
+    }
+  }
+  return line;
+}
+
+struct Where {
+  std::string origin;
+  int line = 0;
+  std::string key;
+  Status Error(const std::string& problem) const {
+    std::string at = origin + ":" + std::to_string(line) + ": ";
+    if (!key.empty()) at += key + ": ";
+    return InvalidArgument(at + problem);
+  }
+};
+
+Result<bool> ParseBool(const Where& w, const std::string& v) {
+  if (v == "on" || v == "true" || v == "yes") return true;
+  if (v == "off" || v == "false" || v == "no") return false;
+  return w.Error("'" + v + "' is not on or off");
+}
+
+// "90s", "15m", "1h", "2d" or plain seconds.
+Result<double> ParseDurationSeconds(const Where& w, const std::string& v) {
+  static const std::regex re("^([0-9]+)(s|m|h|d)?$");
+  std::smatch m;
+  if (!std::regex_match(v, m, re)) {
+    return w.Error("'" + v + "' is not a duration (e.g. 90s, 30m, 1h)");
+  }
+  double n = std::stod(m[1].str());
+  std::string unit = m[2].str();
+  if (unit == "m") n *= 60;
+  if (unit == "h") n *= 3600;
+  if (unit == "d") n *= 86400;
+  if (n <= 0) return w.Error("must be longer than 0");
+  return n;
+}
+
+Result<std::pair<std::string, int>> ParseHostPort(const std::string& v) {
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("'" + v + "' is not HOST:PORT");
+  }
+  std::string host = v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port = v.substr(colon + 1);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5 || std::stoi(port) > 65535) {
+    return InvalidArgument("'" + v + "': the port is not a number from 0 to 65535");
+  }
+  return std::pair{host, std::stoi(port)};
+}
+
+bool ValidTeamName(const std::string& name) {
+  static const std::regex ok("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+  return std::regex_match(name, ok);
+}
+
+Status ServerKey(ServerConfig& c, const Where& w, const std::string& key, const std::string& v) {
+  if (key == "listen") {
+    auto hp = ParseHostPort(v);
+    if (!hp.ok()) return w.Error(hp.status().message());
+    c.listen_host = hp->first;
+    c.listen_port = hp->second;
+  } else if (key == "store") {
+    c.store = v;
+  } else if (key == "platform_team") {
+    if (!ValidTeamName(v)) return w.Error("'" + v + "' is not a team name");
+    c.platform_team = v;
+  } else if (key == "tls_cert_file") {
+    c.tls_cert_file = v;
+  } else if (key == "tls_key_file") {
+    c.tls_key_file = v;
+  } else if (key == "client_ca_file") {
+    c.client_ca_file = v;
+  } else if (key == "allow_plain_http_beyond_loopback") {
+    ASSIGN_OR_RETURN(c.allow_plain_http_beyond_loopback, ParseBool(w, v));
+  } else {
+    return w.Error(
+        "unknown key in [server] (expected listen, store, platform_team, tls_cert_file, "
+        "tls_key_file, client_ca_file, allow_plain_http_beyond_loopback)");
+  }
+  return Status::Ok();
+}
+
+Status TeamKey(TeamConfig& t, const Where& w, const std::string& key, const std::string& v) {
+  if (key == "approval") {
+    if (v != "required" && v != "off") return w.Error("'" + v + "' is not required or off");
+    t.approval_required = v == "required";
+  } else if (key == "approval_valid_for") {
+    ASSIGN_OR_RETURN(t.approval_valid_for_s, ParseDurationSeconds(w, v));
+  } else if (key == "webhook") {
+    if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+      return w.Error("'" + v + "' is not an http:// or https:// URL");
+    }
+    t.webhooks.push_back(v);
+  } else if (key == "client_cert_cn") {
+    t.client_cert_cns.push_back(v);
+  } else {
+    return w.Error("unknown key in [team " + t.name +
+                   "] (expected approval, approval_valid_for, webhook, client_cert_cn)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string ServerConfig::TeamOfCertificate(const std::string& common_name) const {
+  if (common_name.empty()) return "";
+  for (const auto& [name, team] : teams) {
+    for (const std::string& cn : team.client_cert_cns) {
+      if (cn == common_name) return name;
+    }
+  }
+  return "";
+}
+
+TeamConfig ServerConfig::Team(const std::string& name) const {
+  auto it = teams.find(name);
+  if (it != teams.end()) return it->second;
+  TeamConfig t;
+  t.name = name;
+  return t;
+}
+
+Result<ServerConfig> ParseServerConfig(const std::string& text, const std::string& origin) {
+  ServerConfig c;
+  Where w{origin};
+  enum class Section { kNone, kServer, kTeam } section = Section::kNone;
+  bool server_seen = false;
+  std::string team;
+  std::map<std::string, std::string> cn_owner;  // a CN acts for one team only
+  std::stringstream in(text);
+  std::string raw;
+  while (std::getline(in, raw)) {
+    ++w.line;
+    w.key.clear();
+    std::string line = Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    line = WithoutInlineComment(line);
+    if (line[0] == '[') {
+      if (line.back() != ']') return w.Error("section header '" + line + "' lacks ']'");
+      std::string inner = Trim(line.substr(1, line.size() - 2));
+      size_t sp = inner.find(' ');
+      std::string kind = inner.substr(0, sp);
+      std::string name = sp == std::string::npos ? "" : Trim(inner.substr(sp + 1));
+      if (kind == "server" && name.empty()) {
+        if (server_seen) return w.Error("[server] appears twice");
+        server_seen = true;
+        section = Section::kServer;
+      } else if (kind == "team" && !name.empty()) {
+        if (!ValidTeamName(name)) {
+          return w.Error("'" + name + "' is not a team name (letters, digits, '_', '.', '-')");
+        }
+        if (c.teams.count(name)) return w.Error("[team " + name + "] appears twice");
+        c.teams[name] = TeamConfig{.name = name};
+        team = name;
+        section = Section::kTeam;
+      } else {
+        return w.Error("unknown section [" + inner + "] (expected [server] or [team NAME])");
+      }
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return w.Error("expected 'key = value', got '" + line + "'");
+    w.key = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (value.empty()) return w.Error("empty value");
+    if (section == Section::kServer) {
+      RETURN_IF_ERROR(ServerKey(c, w, w.key, value));
+    } else if (section == Section::kTeam) {
+      RETURN_IF_ERROR(TeamKey(c.teams[team], w, w.key, value));
+      if (w.key == "client_cert_cn") {
+        auto [it, added] = cn_owner.emplace(value, team);
+        if (!added && it->second != team) {
+          return w.Error("'" + value + "' already acts for team " + it->second);
+        }
+      }
+    } else {
+      return w.Error("outside a section: put it under [server] or [team NAME]");
+    }
+  }
+  std::vector<std::string> ignored;
+  RETURN_IF_ERROR(ValidateServerConfig(c, origin, &ignored));
+  return c;
+}
+
+Status ValidateServerConfig(const ServerConfig& c, const std::string& origin,
+                            std::vector<std::string>* warnings) {
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return InvalidArgument(origin +
+                           ": tls_cert_file: tls_cert_file and tls_key_file go together: set "
+                           "both (HTTPS) or neither");
+  }
+  if (!c.client_ca_file.empty() && !c.tls()) {
+    return InvalidArgument(origin +
+                           ": client_ca_file: client certificates need TLS: set tls_cert_file "
+                           "and tls_key_file");
+  }
+  if (!c.tls() && !IsLoopbackHost(c.listen_host)) {
+    if (!c.allow_plain_http_beyond_loopback) {
+      return InvalidArgument(origin + ": listen: '" + c.listen_host +
+                             "' is reachable beyond this host, and the API would carry bearer "
+                             "tokens in clear: set tls_cert_file and tls_key_file, bind "
+                             "127.0.0.1, or set allow_plain_http_beyond_loopback = on");
+    }
+    warnings->push_back("serving plain HTTP on " + c.listen_host +
+                        ", beyond loopback: bearer tokens travel in clear");
+  }
+  return Status::Ok();
+}
+
+Result<ServerConfig> LoadServerConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument(path + ": cannot read the server configuration");
+  std::stringstream all;
+  all << in.rdbuf();
+  return ParseServerConfig(all.str(), path);
+}
+
+Status ApplyListen(ServerConfig& config, const std::string& host_port) {
+  auto hp = ParseHostPort(host_port);
+  if (!hp.ok()) return InvalidArgument("--listen: " + hp.status().message());
+  config.listen_host = hp->first;
+  config.listen_port = hp->second;
+  return Status::Ok();
+}
+
+}  // namespace pgshift::server
