@@ -79,13 +79,24 @@ HttpResponse Create(ServerContext& ctx, const HttpRequest& req, const Caller& ca
   MigrationControl control(ctx.migrations, ctx.clock);
   auto spec = control.Start(*request);
   if (!spec.ok()) {
-    const Code code = spec.status().code();
-    std::string field;
-    if (code == Code::kAlreadyExists) field = "name";
-    if (code == Code::kInvalidArgument && spec.status().message().find("migration name") == 0) {
-      field = "name";
+    // The caller is not at fault when the source refuses the cluster's credentials or a
+    // database is missing: those are the cluster's state (409), not the API's 401/403/404.
+    Status st = spec.status();
+    std::string field = "cluster";
+    switch (st.code()) {
+      case Code::kInvalidArgument:
+        if (st.message().rfind("migration name", 0) == 0) field = "name";
+        break;
+      case Code::kAlreadyExists:
+        field = "name";
+        break;
+      case Code::kUnavailable:
+      case Code::kDeadlineExceeded:
+        break;
+      default:
+        st = FailedPrecondition(st.message());
     }
-    return ErrorResponse(spec.status(), field);
+    return ErrorResponse(st, field);
   }
   auto written = ctx.control.MergeControl(name,
                                           {{"cluster", cluster->name},
@@ -191,7 +202,9 @@ void AddMigrationRoutes(HttpRouteTable& routes, ServerContext& ctx) {
       Authenticated(ctx, "migration.rollback",
                     Acting(ctx, MigrationAction::kRollback,
                            [&ctx](const VisibleMigration& m, const nlohmann::json& body) {
-                             const nlohmann::json keep = body.value("keep_target_writes", false);
+                             const nlohmann::json keep = body.contains("keep_target_writes")
+                                                             ? body["keep_target_writes"]
+                                                             : nlohmann::json(false);
                              if (!keep.is_boolean()) {
                                return InvalidArgument("keep_target_writes: give true or false");
                              }
