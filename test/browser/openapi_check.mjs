@@ -143,7 +143,7 @@ async function readSomeOfStream(res, ms) {
 
 function judge(spec, call, contentType, bodyText) {
   checked++;
-  const template = spec.template(call.path);
+  const template = spec.template(call.path.split('?')[0]);
   if (!template) return mismatch(call, 'the path is not in docs/openapi.yaml');
   const op = spec.operation(template, call.method);
   if (!op) return mismatch(call, `${call.method} is not documented for ${template}`);
@@ -341,7 +341,6 @@ async function main() {
   add({ label: 'migration with an unknown option', method: 'POST', path: '/v1/migrations', token: 'team', body: { name: 'openapi-z', cluster: ctx.clusters.team, options: { no_such_option: 1 } }, expect: 400 });
   add({ label: 'migration without a name', method: 'POST', path: '/v1/migrations', token: 'team', body: { cluster: ctx.clusters.team }, expect: 400 });
   add({ label: 'cutover before the gate', method: 'POST', path: M('/cutover'), token: 'team', body: {}, expect: 409 });
-  add({ label: 'rollback with an unknown member', method: 'POST', path: M('/rollback'), token: 'team', body: { keep: true }, expect: 400 });
   add({ label: 'arm with a bad time', method: 'POST', path: M('/arm'), token: 'team', body: { not_before: 'tomorrow', window_end: 'later' }, expect: [400, 501] });
   add({ label: 'arm without a window end', method: 'POST', path: M('/arm'), token: 'team', body: {}, expect: [400, 501] });
   add({ label: 'disarm', method: 'POST', path: M('/disarm'), token: 'team', body: {} });
@@ -350,6 +349,8 @@ async function main() {
   add({ label: 'rollback unknown', method: 'POST', path: '/v1/migrations/no-such-name/rollback', token: 'platform', body: {}, expect: 404 });
   add({ label: 'start', method: 'POST', path: M('/start'), token: 'team', body: {}, expect: 202 });
   add({ label: 'start again', method: 'POST', path: M('/start'), token: 'team', body: {} });
+  // Now that a rollback is possible, a body it does not know is refused for what it is.
+  add({ label: 'rollback with an unknown member', method: 'POST', path: M('/rollback'), token: 'team', body: { keep: true }, expect: 400 });
   add({ label: 'cancel', method: 'POST', path: M('/cancel'), token: 'team', body: {} });
   add({ label: 'rollback', method: 'POST', path: M('/rollback'), token: 'team', body: { keep_target_writes: false } });
   add({ label: 'rollback again', method: 'POST', path: M('/rollback'), token: 'team', body: {} });
