@@ -107,9 +107,22 @@ TEST(DemoServe, MigratesThreeClustersThroughTheServerAndStopsCleanly) {
     if (phase.size() == 3 && ended == 3) break;
     std::this_thread::sleep_for(1s);
   }
-  EXPECT_EQ(phase["orders-move"], "completed") << ReadFile(out_path);
-  EXPECT_EQ(phase["catalog-move"], "completed") << ReadFile(out_path);
-  EXPECT_EQ(phase["ledger-move"], "rolled_back") << ReadFile(out_path);
+  EXPECT_EQ(phase["orders-move"], "completed");
+  EXPECT_EQ(phase["catalog-move"], "completed");
+  EXPECT_EQ(phase["ledger-move"], "rolled_back");
+  if (::testing::Test::HasFailure()) {
+    // What happened to each, and what the demo and its server said.
+    for (const char* name : {"orders-move", "catalog-move", "ledger-move"}) {
+      int s = 0;
+      json m = Get(*printed, std::string("/v1/migrations/") + name, "platform", &s);
+      ADD_FAILURE() << name << ": " << m.value("phase", "?") << " "
+                    << m.value("events", json::array()).dump() << " rollback_reason "
+                    << m.value("rollback_reason", "") << " failed_in " << m.value("failed_in", "");
+    }
+    ADD_FAILURE() << "demo output:\n"
+                  << ReadFile(out_path) << "\nserver log:\n"
+                  << ReadFile(work + "/server.log");
+  }
 
   // A team sees its own only; another team's migration is not found.
   int status = 0;
@@ -144,6 +157,7 @@ TEST(DemoServe, MigratesThreeClustersThroughTheServerAndStopsCleanly) {
   auto code = demo->Wait(120s);
   ASSERT_TRUE(code.has_value()) << "the demo did not stop within 120 s of SIGTERM";
   EXPECT_EQ(*code, 0) << ReadFile(out_path);
+  if (*code != 0) ADD_FAILURE() << "server log:\n" << ReadFile(work + "/server.log");
   EXPECT_NE(ReadFile(out_path).find("stopped"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(work)) << "the work directory is left behind";
   // No process runs from the work directory any more (servers, pgbench, pgshift server).
