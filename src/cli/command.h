@@ -51,6 +51,7 @@ void AddServerOptions(CLI::App& app, GlobalOptions& global);
 bool ServerRequested(int argc, char** argv);
 void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& global);
 void AddClusterCommands(CLI::App& app, GlobalOptions& global);
+void AddCampaignCommands(CLI::App& app, GlobalOptions& global);
 void AddDemoCommand(CLI::App& app, GlobalOptions& global);
 void AddProxyCommand(CLI::App& app, GlobalOptions& global);
 void AddSlotsCommand(CLI::App& app, GlobalOptions& global);

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     AddMigrateCommands(app, global);
   }
   AddClusterCommands(app, global);
+  AddCampaignCommands(app, global);
   AddDemoCommand(app, global);
   AddProxyCommand(app, global);
   AddSlotsCommand(app, global);
