@@ -13,6 +13,21 @@ namespace {
 
 constexpr auto kTickPeriod = std::chrono::milliseconds(1000);
 
+// Runs `call` for each observer; an observer that throws is logged and never stops the
+// migration (webhooks and the like must not block or break a cutover).
+template <typename Call>
+void Tell(ServerContext& ctx, const std::string& name, const Call& call) {
+  for (const auto& o : ctx.Observers()) {
+    try {
+      call(*o);
+    } catch (const std::exception& e) {
+      spdlog::error("server: an observer of migration {} failed: {}", name, e.what());
+    } catch (...) {
+      spdlog::error("server: an observer of migration {} failed", name);
+    }
+  }
+}
+
 bool InCutover(Phase p) { return p >= Phase::kPausing && p <= Phase::kSwitching; }
 
 // Whether the migration's next turn would begin its cutover.
@@ -30,11 +45,11 @@ class ClaimLoop::Progress : public ProgressSink {
   Progress(ServerContext& ctx, std::string name) : ctx_(ctx), name_(std::move(name)) {}
   void Update(const ProgressUpdate& u) override {
     ctx_.live.Progress(name_, u, ctx_.clock.WallSeconds());
-    for (const auto& o : ctx_.Observers()) o->OnProgress(name_, u);
+    Tell(ctx_, name_, [&](MigrationObserver& o) { o.OnProgress(name_, u); });
   }
   void Transition(Phase from, Phase to, const std::string& reason) override {
     ctx_.live.Changed();
-    for (const auto& o : ctx_.Observers()) o->OnTransition(name_, from, to, reason);
+    Tell(ctx_, name_, [&](MigrationObserver& o) { o.OnTransition(name_, from, to, reason); });
   }
 
  private:
@@ -114,7 +129,12 @@ void ClaimLoop::Stop() {
 
 void ClaimLoop::TickLoop() {
   while (true) {
-    std::vector<std::string> ready = TickOnce();
+    std::vector<std::string> ready;
+    try {
+      ready = TickOnce();
+    } catch (const std::exception& e) {
+      spdlog::error("server: scheduler tick failed: {}", e.what());
+    }
     for (const std::string& name : ready) Enqueue(name);
     std::unique_lock<std::mutex> l(mu_);
     tick_cv_.wait_for(l, kTickPeriod, [this] { return stopping_ || wake_; });
@@ -140,7 +160,14 @@ void ClaimLoop::WorkLoop() {
       name = queue_.front();
       queue_.pop_front();
     }
-    Result<TurnOutcome> turn = engine_->Turn(name);
+    // A thread's exception would end the process: whatever escapes a turn ends it as an error.
+    Result<TurnOutcome> turn = Internal("internal error");
+    try {
+      turn = engine_->Turn(name);
+    } catch (const std::exception& e) {
+      turn = Internal(std::string("internal error: ") + e.what());
+    } catch (...) {
+    }
     AfterTurn(name, turn);
   }
 }
@@ -187,7 +214,7 @@ void ClaimLoop::AfterTurn(const std::string& name, const Result<TurnOutcome>& tu
   if (!failure.empty()) {
     ++ctx_.metrics.driver_runs_failed;
     spdlog::warn("server: migration {} stopped: {}", name, failure);
-    for (const auto& o : ctx_.Observers()) o->OnFailure(name, failure);
+    Tell(ctx_, name, [&](MigrationObserver& o) { o.OnFailure(name, failure); });
   }
   ctx_.live.Changed();
   std::lock_guard<std::mutex> l(mu_);
