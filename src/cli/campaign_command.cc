@@ -89,34 +89,42 @@ std::string Duration(double s) {
   return std::to_string(static_cast<int>(s / 3600)) + " h";
 }
 
+// A member of an answer, or a default when it is missing or of another type (null included).
+double Num(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0;
+}
+std::string Str(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
 std::string CampaignText(const nlohmann::json& c) {
   std::ostringstream out;
   const nlohmann::json& p = c.value("progress", nlohmann::json::object());
-  out << "campaign " << c.value("name", "") << " (team " << c.value("team", "")
-      << "): " << c.value("state", "");
+  out << "campaign " << Str(c, "name") << " (team " << Str(c, "team") << "): " << Str(c, "state");
   if (c.contains("halt_reason") && c["halt_reason"].is_string()) {
     out << ": " << c["halt_reason"].get<std::string>();
   }
-  out << "\n  wave " << p.value("wave", 0) << " of " << p.value("waves", 0);
-  if (!p.value("waiting", "").empty()) out << " (" << p.value("waiting", "") << ")";
+  out << "\n  wave " << Num(p, "wave") << " of " << Num(p, "waves");
+  if (!Str(p, "waiting").empty()) out << " (" << Str(p, "waiting") << ")";
   out << "\n  by state:";
-  for (const auto& [k, v] : p.value("by_state", nlohmann::json::object()).items()) {
-    out << " " << k << "=" << v.get<int>();
+  const nlohmann::json by_state = p.value("by_state", nlohmann::json::object());
+  for (const auto& [k, v] : by_state.items()) {
+    out << " " << k << "=" << (v.is_number() ? v.get<int>() : 0);
   }
   out << "\n  eta: ";
   if (p.contains("eta_s") && p["eta_s"].is_number()) {
-    out << Duration(p["eta_s"].get<double>()) << " (" << p.value("eta_basis", "") << ")";
+    out << Duration(p["eta_s"].get<double>()) << " (" << Str(p, "eta_basis") << ")";
   } else {
-    out << "unknown (" << p.value("eta_basis", "") << ")";
+    out << "unknown (" << Str(p, "eta_basis") << ")";
   }
   if (p.contains("slowest") && p["slowest"].is_object()) {
     const auto& s = p["slowest"];
-    out << "\n  slowest: " << s.value("migration", "") << " in " << s.value("phase", "") << " for "
-        << Duration(s.value("elapsed_s", 0.0)) << ": " << s.value("why", "");
+    out << "\n  slowest: " << Str(s, "migration") << " in " << Str(s, "phase") << " for "
+        << Duration(Num(s, "elapsed_s")) << ": " << Str(s, "why");
   }
   out << "\n";
   for (const auto& m : c.value("members", nlohmann::json::array())) {
-    out << "  " << m.value("cluster", "") << "  ";
+    out << "  " << Str(m, "cluster") << "  ";
     if (m.contains("refused")) {
       out << "refused: " << m["refused"].get<std::string>();
     } else if (m["migration"].is_null()) {
@@ -216,9 +224,9 @@ void AddCampaignCommands(CLI::App& app, GlobalOptions& g) {
     }
     if (all.empty()) std::cout << "no campaigns on " << client.url().ToString() << "\n";
     for (const auto& s : all) {
-      std::cout << s.value("name", "") << "  " << s.value("team", "") << "  "
-                << s.value("state", "") << "  wave " << s.value("wave", 0) << "/"
-                << s.value("waves", 0) << "  " << s.value("clusters", 0) << " clusters";
+      std::cout << Str(s, "name") << "  " << Str(s, "team") << "  " << Str(s, "state") << "  wave "
+                << Num(s, "wave") << "/" << Num(s, "waves") << "  " << Num(s, "clusters")
+                << " clusters";
       if (s.contains("halt_reason") && s["halt_reason"].is_string()) {
         std::cout << "  (" << s["halt_reason"].get<std::string>() << ")";
       }
