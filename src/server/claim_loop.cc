@@ -11,8 +11,6 @@
 namespace pgshift::server {
 namespace {
 
-constexpr auto kTickPeriod = std::chrono::milliseconds(1000);
-
 // Runs `call` for each observer; an observer that throws is logged and never stops the
 // migration (webhooks and the like must not block or break a cutover).
 template <typename Call>
@@ -137,7 +135,8 @@ void ClaimLoop::TickLoop() {
     }
     for (const std::string& name : ready) Enqueue(name);
     std::unique_lock<std::mutex> l(mu_);
-    tick_cv_.wait_for(l, kTickPeriod, [this] { return stopping_ || wake_; });
+    tick_cv_.wait_for(l, std::chrono::milliseconds(tick_period_ms_.load()),
+                      [this] { return stopping_ || wake_; });
     if (stopping_) return;
     wake_ = false;
   }

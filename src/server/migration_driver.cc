@@ -39,6 +39,11 @@ int MigrationDriver::ResumeStarted() {
   return n;
 }
 
+void MigrationDriver::ClaimStartedEvery(std::chrono::milliseconds period) {
+  loop_.SetTickPeriod(period);
+  if (!stop_) loop_.Start();
+}
+
 void MigrationDriver::Stop() {
   stop_ = true;
   loop_.Stop();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,10 @@ class MigrationDriver {
   // Starts the loop; returns how many started, non-terminal migrations it will drive (or
   // queue) now.
   int ResumeStarted();
+  // The claim loop's tick period (default 1 s): how soon this server takes over, once their
+  // lease lapsed, migrations another server sharing the store no longer drives. Starts the
+  // loop. (The name is the one the stopgap before the claim loop had.)
+  void ClaimStartedEvery(std::chrono::milliseconds period);
   // Stops after the current turn of each migration and releases the leases.
   void Stop();
 
