@@ -77,8 +77,8 @@ TEST(SchedulerCampaign, HaltsOnTheFirstWavesFailureAndStartsNothingAfter) {
     std::ofstream t(token_file);
     t << env.payments_token << "\n";
   }
-  std::filesystem::permissions(token_file, std::filesystem::perms::owner_read |
-                                               std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto status = RunCommand({PGSHIFT_BINARY, "--server", s.base_url(), "--token-file", token_file,
                             "campaign", "status", "spring"},
                            {});

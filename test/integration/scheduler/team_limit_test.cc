@@ -48,10 +48,9 @@ TEST(SchedulerLimits, OneRunningPerTeamIsNeverExceeded) {
     const std::string cluster = "c" + std::to_string(i + 1);
     auto reg = s.Post("/v1/clusters", env.payments_token, env.LocalCluster(cluster));
     ASSERT_EQ(reg.status, 201) << reg.body;
-    auto created = s.Post("/v1/migrations", env.payments_token,
-                          {{"name", names[i]},
-                           {"cluster", cluster},
-                           {"options", {{"check_window_s", 1}}}});
+    auto created =
+        s.Post("/v1/migrations", env.payments_token,
+               {{"name", names[i]}, {"cluster", cluster}, {"options", {{"check_window_s", 1}}}});
     ASSERT_EQ(created.status, 201) << created.body;
   }
 
