@@ -253,7 +253,9 @@ function safeJson(t) {
 function fill(template, ctx, whose) {
   if (template.startsWith('/ui/')) return template.replace(/\{[^}]+\}/g, 'app.js');
   return template.replace(/\{([^}]+)\}/g, (_, param) => {
-    const kind = template.startsWith('/v1/clusters') ? 'clusters' : 'migrations';
+    const kind = template.startsWith('/v1/clusters')
+      ? 'clusters'
+      : template.startsWith('/v1/campaigns') ? 'campaigns' : 'migrations';
     const v = (ctx[kind] || {})[whose];
     if (!v) throw new Error(`the context names no ${kind}.${whose} for ${template} {${param}}`);
     return encodeURIComponent(v);

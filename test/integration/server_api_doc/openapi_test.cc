@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "common/process.h"
 #include "fixture/pg_cluster.h"
@@ -59,6 +60,14 @@ class OpenApiDoc : public ::testing::Test {
     Register(Cluster("catalog", "search", *search_));
     CreateMigration("orders-1", "orders", "team");
     CreateMigration("catalog-1", "catalog", "other_team");
+    // A campaign per team, so that the campaign GETs have something to answer (their clusters
+    // each have a migration already: the campaigns halt, refused, and start nothing).
+    for (const auto& [name, cluster, who] : {std::tuple{"orders-c", "orders", "team"},
+                                             std::tuple{"catalog-c", "catalog", "other_team"}}) {
+      auto r =
+          server_->Post("/v1/campaigns", tokens_[who], {{"name", name}, {"clusters", {cluster}}});
+      ASSERT_EQ(r.status, 201) << r.body;
+    }
   }
   void TearDown() override {
     if (server_) {
@@ -109,6 +118,7 @@ class OpenApiDoc : public ::testing::Test {
         {"other_team", "search"},
         {"clusters", {{"team", "orders"}, {"other_team", "catalog"}}},
         {"migrations", {{"team", "orders-1"}, {"other_team", "catalog-1"}}},
+        {"campaigns", {{"team", "orders-c"}, {"other_team", "catalog-c"}}},
         {"posts",
          {{"new_cluster", Cluster("orders-b" + std::to_string(++checks_), "payments", *payments_)},
           {"new_migration",
