@@ -217,7 +217,7 @@ void ClaimLoop::AfterTurn(const std::string& name, const Result<TurnOutcome>& tu
   }
   ctx_.live.Changed();
   std::lock_guard<std::mutex> l(mu_);
-  if (!turn.ok() || turn->phase == Phase::kFailed) kicked_.erase(name);
+  kicked_.erase(name);  // one turn per request: a migration failing again waits again
   const bool holds = turn.ok() && (turn->kind == TurnOutcome::Kind::kMoved ||
                                    turn->kind == TurnOutcome::Kind::kWaitingAtGate);
   if (holds) {
