@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/process.h"
+#include "fixture/certificates.h"
 #include "fixture/pg_cluster.h"
 #include "fixture/server_process.h"
 #include "fixture/temp_dir.h"
@@ -252,6 +253,45 @@ TEST_F(RemoteCli, WithoutServerTheLocalCommandsAreUnchanged) {
   ASSERT_TRUE(cluster.ok());
   EXPECT_EQ(cluster->exit_code, 2);
   EXPECT_NE(cluster->output.find("--server URL"), std::string::npos) << cluster->output;
+}
+
+// An https:// server: the CLI verifies it against --ca-file, and refuses to go without one.
+TEST(RemoteCliTls, HttpsServerVerifiedAgainstTheCaFile) {
+  TempDir dir("pgshift-remote-cli-tls");
+  TestPki pki;
+  const std::string store = dir.path() + "/server.db";
+  const std::string config = dir.path() + "/server.ini";
+  std::ofstream(config) << "[server]\nplatform_team = platform\ntls_cert_file = "
+                        << pki.server_cert() << "\ntls_key_file = " << pki.server_key() << "\n";
+  std::string token = ServerProcess::CreateToken(store, "payments", false, "payments");
+  ASSERT_FALSE(token.empty());
+  WriteOwnerOnly(dir.path() + "/token", token);
+  std::string why;
+  auto server = ServerProcess::Start(
+      {.store_path = store, .config_path = config, .tls_ca_file = pki.ca_cert()}, &why);
+  ASSERT_TRUE(server) << why;
+  ASSERT_EQ(server->base_url().rfind("https://", 0), 0u) << server->base_url();
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {PGSHIFT_BINARY, "--server", server->base_url(), "--token-file",
+                                     dir.path() + "/token"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto out = RunCommand(argv);
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? *out : CommandOutput{};
+  };
+  auto ok = run({"--ca-file", pki.ca_cert(), "migrate", "list", "--json"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ok.output, "[]\n");
+  auto without = run({"migrate", "list"});
+  EXPECT_EQ(without.exit_code, 2) << without.output;
+  EXPECT_NE(without.output.find("--ca-file"), std::string::npos) << without.output;
+  // A CA that did not sign the server's certificate: the connection is refused.
+  TestPki other;
+  auto wrong = run({"--ca-file", other.ca_cert(), "migrate", "list"});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("cannot reach the pgshift server"), std::string::npos)
+      << wrong.output;
+  EXPECT_EQ(server->Stop(), 0) << server->Log();
 }
 
 }  // namespace
