@@ -180,6 +180,21 @@ TEST_F(RemoteCli, RunToTheGateThenRollBack) {
   source_->Sql("CREATE TABLE after_rollback (id int)");
 }
 
+TEST_F(RemoteCli, CancelGivesAMigrationUpBeforeItsCutover) {
+  ASSERT_EQ(Remote("payments", {"cluster", "register", "--file", ClusterFile("orders", "payments")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Remote("payments", {"migrate", "start", "orders-c", "--cluster", "orders"}).exit_code,
+            0);
+  auto cancel = Remote("payments", {"migrate", "cancel", "orders-c", "--json"});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.output << server_->Log();
+  EXPECT_EQ(json::parse(cancel.output).value("name", ""), "orders-c") << cancel.output;
+  // Another team cannot, and learns nothing: not found.
+  auto other = Remote("search", {"migrate", "cancel", "orders-c"});
+  EXPECT_EQ(other.exit_code, 2) << other.output;
+  EXPECT_EQ(Remote("payments", {"migrate", "cancel", "nope"}).exit_code, 2);
+}
+
 TEST_F(RemoteCli, RefusedRequestsNameTheFieldAndExitLikeTheLocalCommands) {
   // A conninfo holding a password: refused, the field named, the password never echoed.
   std::string file = ClusterFile("orders", "payments");
