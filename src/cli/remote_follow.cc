@@ -61,6 +61,8 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
   for (const auto& e : options.events_before) seen.insert(e.dump());
   auto unreachable_since = std::chrono::steady_clock::time_point{};
   bool cutover_asked = false;
+  bool moved = false;  // an event arrived since following began
+  const auto began = std::chrono::steady_clock::now();
   while (true) {
     auto answer = client.Get(path);
     if (!answer.ok()) {
@@ -77,6 +79,7 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
     const nlohmann::json events = m.value("events", nlohmann::json::array());
     for (const auto& e : events) {
       if (!seen.insert(e.dump()).second) continue;
+      moved = true;
       if (e.contains("from") && e.contains("to")) {
         progress.Transition(PhaseOf(e, "from"), PhaseOf(e, "to"), e.value("reason", ""));
       } else {
@@ -92,7 +95,10 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
       cutover_asked = true;
       continue;
     }
-    if (Ended(phase) || (at_gate && !options.wait_at_gate)) {
+    // (For 30 s at most: a server that answers the start but never moves it is reported.)
+    const bool stale = phase == Phase::kFailed && options.failed_is_stale && !moved &&
+                       std::chrono::steady_clock::now() - began < std::chrono::seconds(30);
+    if (!stale && (Ended(phase) || (at_gate && !options.wait_at_gate))) {
       FollowReport report{m, Status::Ok()};
       bool asked = m.value("rollback_requested", false);
       if (phase == Phase::kFailed || (phase == Phase::kRolledBack && !asked)) {

@@ -27,6 +27,9 @@ struct FollowOptions {
   // At ready_for_cutover with no cutover requested: request it (POST .../cutover), as the
   // local `run --auto-cutover` and `cutover` do for a migration still on its way to the gate.
   bool cutover_at_gate = false;
+  // The migration was failed and has just been started again (re-judged): its failed phase is
+  // the old one until a new event shows the server moved it.
+  bool failed_is_stale = false;
 };
 
 // How a followed migration ended: its last JSON, and the outcome as `migrate run` judges it

@@ -56,6 +56,7 @@ struct DriveRequest {
 void Drive(const ServerClient& client, const std::string& name, const DriveRequest& request,
            bool json) {
   nlohmann::json before = GetMigration(client, name);
+  const bool restart_failed = before.value("phase", "") == "failed" && Allowed(before, "start");
   if (Allowed(before, "start")) {
     OrFailApi(client.Post(ApiPath("/v1/migrations/", name, "/start")));
   } else if (!json && !request.cutover) {
@@ -73,7 +74,8 @@ void Drive(const ServerClient& client, const std::string& name, const DriveReque
   auto report = FollowMigration(client, name,
                                 {.wait_at_gate = request.wait_at_gate,
                                  .events_before = EventsOf(before),
-                                 .cutover_at_gate = cutover_at_gate},
+                                 .cutover_at_gate = cutover_at_gate,
+                                 .failed_is_stale = restart_failed},
                                 *progress);
   if (!report.ok()) FailApiCall(report.status());
   PrintMigration(report->migration, json);

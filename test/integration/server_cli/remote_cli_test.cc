@@ -180,6 +180,29 @@ TEST_F(RemoteCli, RunToTheGateThenRollBack) {
   source_->Sql("CREATE TABLE after_rollback (id int)");
 }
 
+// A migration that failed is run again like the local `migrate run` does: judged again, not
+// reported failed from its old phase.
+TEST_F(RemoteCli, RunJudgesAFailedMigrationAgain) {
+  ASSERT_EQ(Remote("payments", {"cluster", "register", "--file", ClusterFile("orders", "payments")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Remote("payments", {"migrate", "start", "orders-f", "--cluster", "orders",
+                                "--check-window", "1", "--validate-timeout", "5"})
+                .exit_code,
+            0);
+  // The source away while the server drives it: the migration fails.
+  ASSERT_TRUE(source_->instance().Stop().ok());
+  auto failed = Remote("payments", {"migrate", "run", "orders-f", "--no-wait"});
+  ASSERT_EQ(failed.exit_code, 1) << failed.output << server_->Log();
+  EXPECT_NE(failed.output.find("migration orders-f: failed"), std::string::npos) << failed.output;
+  // Back again: run re-judges it and reaches the gate.
+  ASSERT_TRUE(source_->instance().Start().ok());
+  auto again = Remote("payments", {"migrate", "run", "orders-f", "--no-wait"});
+  EXPECT_EQ(again.exit_code, 0) << again.output << server_->Log();
+  EXPECT_NE(again.output.find("migration orders-f: ready_for_cutover"), std::string::npos)
+      << again.output;
+}
+
 TEST_F(RemoteCli, CancelGivesAMigrationUpBeforeItsCutover) {
   ASSERT_EQ(Remote("payments", {"cluster", "register", "--file", ClusterFile("orders", "payments")})
                 .exit_code,
