@@ -1154,15 +1154,22 @@ function drawPlan(el, plan) {
       `promote ${pause.promote ?? '?'} ms${pause.rest !== undefined ? `, the rest ${pause.rest} ms` : ''})`,
       pause.basis ? h('span.muted', {}, ` — ${PAUSE_BASIS[pause.basis] || pause.basis}`) : ''));
   }
+  const slotText = (sl) => (typeof sl === 'object' && sl.name
+    ? `${sl.name} (${sl.plugin || '?'}, database ${sl.database || '?'}${sl.two_phase ? ', two-phase' : ''})`
+    : sl);
   const lists = [
     ['Proxies paused', plan.proxies],
     ['Fence layers', plan.fence_layers],
-    ['Slots recreated', plan.slots],
+    ['Logical slots recreated on the target', (plan.slots || []).map(slotText)],
   ];
   for (const [label, items] of lists) {
     if (!Array.isArray(items) || !items.length) continue;
     parts.push(h('div.plan-list', {}, h('h3', {}, label),
       h('ul', {}, items.map((i) => h('li', {}, typeof i === 'string' ? i : describe(i))))));
+  }
+  const ROUTERS = { proxy: 'pgshift\'s proxies', file: 'a route file', none: 'nothing (no router configured)' };
+  if (plan.router) {
+    parts.push(h('p', {}, h('strong', {}, 'Traffic is switched by: '), ROUTERS[plan.router] || plan.router));
   }
   if (plan.route_change && typeof plan.route_change === 'object') {
     parts.push(h('p', {}, h('strong', {}, 'Route change: '), describe(plan.route_change)));

@@ -1,6 +1,7 @@
 // Polling a server-driven migration into a ProgressSink.
 #include "cli/remote_follow.h"
 
+#include <set>
 #include <thread>
 
 #include "migration/phase.h"
@@ -56,9 +57,12 @@ ProgressUpdate ProgressFromMigrationJson(const nlohmann::json& m) {
 Result<FollowReport> FollowMigration(const ServerClient& client, const std::string& name,
                                      const FollowOptions& options, ProgressSink& progress) {
   const std::string path = ApiPath("/v1/migrations/", name);
-  size_t seen = options.events_seen;
+  std::set<std::string> seen;
+  for (const auto& e : options.events_before) seen.insert(e.dump());
   auto unreachable_since = std::chrono::steady_clock::time_point{};
   bool cutover_asked = false;
+  bool moved = false;  // an event arrived since following began
+  const auto began = std::chrono::steady_clock::now();
   while (true) {
     auto answer = client.Get(path);
     if (!answer.ok()) {
@@ -73,16 +77,16 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
     unreachable_since = {};
     const nlohmann::json& m = answer->body;
     const nlohmann::json events = m.value("events", nlohmann::json::array());
-    for (size_t i = seen; i < events.size(); ++i) {
-      const auto& e = events[i];
+    for (const auto& e : events) {
+      if (!seen.insert(e.dump()).second) continue;
+      moved = true;
       if (e.contains("from") && e.contains("to")) {
         progress.Transition(PhaseOf(e, "from"), PhaseOf(e, "to"), e.value("reason", ""));
       } else {
         // A note (window ended without green gates, ...), not a phase change.
-        progress.Update({PhaseOf(m, "phase"), e.value("text", e.value("reason", ""))});
+        progress.Update({PhaseOf(m, "phase"), "note: " + e.value("reason", "")});
       }
     }
-    seen = std::max(seen, events.size());
     Phase phase = PhaseOf(m, "phase");
     bool at_gate = phase == Phase::kReadyForCutover && !m.value("cutover_requested", false);
     if (at_gate && options.cutover_at_gate && !cutover_asked) {
@@ -91,7 +95,10 @@ Result<FollowReport> FollowMigration(const ServerClient& client, const std::stri
       cutover_asked = true;
       continue;
     }
-    if (Ended(phase) || (at_gate && !options.wait_at_gate)) {
+    // (For 30 s at most: a server that answers the start but never moves it is reported.)
+    const bool stale = phase == Phase::kFailed && options.failed_is_stale && !moved &&
+                       std::chrono::steady_clock::now() - began < std::chrono::seconds(30);
+    if (!stale && (Ended(phase) || (at_gate && !options.wait_at_gate))) {
       FollowReport report{m, Status::Ok()};
       bool asked = m.value("rollback_requested", false);
       if (phase == Phase::kFailed || (phase == Phase::kRolledBack && !asked)) {

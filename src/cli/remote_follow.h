@@ -20,11 +20,16 @@ struct FollowOptions {
   std::chrono::milliseconds poll_interval{500};
   // How long the server may stay unreachable (a restart) before following gives up.
   std::chrono::milliseconds unreachable_limit{30000};
-  // Events already shown (the count before the request that set the migration going).
-  size_t events_seen = 0;
+  // The migration's events before the request that set it going: not shown again. (Notes
+  // are listed among the transitions by time, so events are told apart by content, not by
+  // position.)
+  nlohmann::json events_before = nlohmann::json::array();
   // At ready_for_cutover with no cutover requested: request it (POST .../cutover), as the
   // local `run --auto-cutover` and `cutover` do for a migration still on its way to the gate.
   bool cutover_at_gate = false;
+  // The migration was failed and has just been started again (re-judged): its failed phase is
+  // the old one until a new event shows the server moved it.
+  bool failed_is_stale = false;
 };
 
 // How a followed migration ended: its last JSON, and the outcome as `migrate run` judges it

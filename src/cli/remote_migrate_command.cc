@@ -30,8 +30,8 @@ nlohmann::json GetMigration(const ServerClient& client, const std::string& name)
   return OrFailApi(client.Get(ApiPath("/v1/migrations/", name))).body;
 }
 
-size_t EventCount(const nlohmann::json& m) {
-  return m.value("events", nlohmann::json::array()).size();
+nlohmann::json EventsOf(const nlohmann::json& m) {
+  return m.value("events", nlohmann::json::array());
 }
 
 // Whether the server says `action` is possible now ("actions" of the migration's JSON).
@@ -56,6 +56,7 @@ struct DriveRequest {
 void Drive(const ServerClient& client, const std::string& name, const DriveRequest& request,
            bool json) {
   nlohmann::json before = GetMigration(client, name);
+  const bool restart_failed = before.value("phase", "") == "failed" && Allowed(before, "start");
   if (Allowed(before, "start")) {
     OrFailApi(client.Post(ApiPath("/v1/migrations/", name, "/start")));
   } else if (!json && !request.cutover) {
@@ -72,8 +73,9 @@ void Drive(const ServerClient& client, const std::string& name, const DriveReque
   auto progress = ProgressFor(json);
   auto report = FollowMigration(client, name,
                                 {.wait_at_gate = request.wait_at_gate,
-                                 .events_seen = EventCount(before),
-                                 .cutover_at_gate = cutover_at_gate},
+                                 .events_before = EventsOf(before),
+                                 .cutover_at_gate = cutover_at_gate,
+                                 .failed_is_stale = restart_failed},
                                 *progress);
   if (!report.ok()) FailApiCall(report.status());
   PrintMigration(report->migration, json);
@@ -200,11 +202,11 @@ void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& g) {
   rollback->add_flag("--json", g.json, "JSON output");
   rollback->callback([=, &g] {
     ServerClient client = ConnectToServer(g);
-    size_t seen = EventCount(GetMigration(client, *name));
+    nlohmann::json seen = EventsOf(GetMigration(client, *name));
     OrFailApi(client.Post(ApiPath("/v1/migrations/", *name, "/rollback"),
                           {{"keep_target_writes", *keep}}));
     auto progress = ProgressFor(g.json);
-    auto report = FollowMigration(client, *name, {.events_seen = seen}, *progress);
+    auto report = FollowMigration(client, *name, {.events_before = seen}, *progress);
     if (!report.ok()) FailApiCall(report.status());
     PrintMigration(report->migration, g.json);
     if (!report->outcome.ok()) {

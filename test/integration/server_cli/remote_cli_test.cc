@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/process.h"
+#include "fixture/certificates.h"
 #include "fixture/pg_cluster.h"
 #include "fixture/server_process.h"
 #include "fixture/temp_dir.h"
@@ -179,6 +180,44 @@ TEST_F(RemoteCli, RunToTheGateThenRollBack) {
   source_->Sql("CREATE TABLE after_rollback (id int)");
 }
 
+// A migration that failed is run again like the local `migrate run` does: judged again, not
+// reported failed from its old phase.
+TEST_F(RemoteCli, RunJudgesAFailedMigrationAgain) {
+  ASSERT_EQ(Remote("payments", {"cluster", "register", "--file", ClusterFile("orders", "payments")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Remote("payments", {"migrate", "start", "orders-f", "--cluster", "orders",
+                                "--check-window", "1", "--validate-timeout", "5"})
+                .exit_code,
+            0);
+  // The source away while the server drives it: the migration fails.
+  ASSERT_TRUE(source_->instance().Stop().ok());
+  auto failed = Remote("payments", {"migrate", "run", "orders-f", "--no-wait"});
+  ASSERT_EQ(failed.exit_code, 1) << failed.output << server_->Log();
+  EXPECT_NE(failed.output.find("migration orders-f: failed"), std::string::npos) << failed.output;
+  // Back again: run re-judges it and reaches the gate.
+  ASSERT_TRUE(source_->instance().Start().ok());
+  auto again = Remote("payments", {"migrate", "run", "orders-f", "--no-wait"});
+  EXPECT_EQ(again.exit_code, 0) << again.output << server_->Log();
+  EXPECT_NE(again.output.find("migration orders-f: ready_for_cutover"), std::string::npos)
+      << again.output;
+}
+
+TEST_F(RemoteCli, CancelGivesAMigrationUpBeforeItsCutover) {
+  ASSERT_EQ(Remote("payments", {"cluster", "register", "--file", ClusterFile("orders", "payments")})
+                .exit_code,
+            0);
+  ASSERT_EQ(Remote("payments", {"migrate", "start", "orders-c", "--cluster", "orders"}).exit_code,
+            0);
+  auto cancel = Remote("payments", {"migrate", "cancel", "orders-c", "--json"});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.output << server_->Log();
+  EXPECT_EQ(json::parse(cancel.output).value("name", ""), "orders-c") << cancel.output;
+  // Another team cannot, and learns nothing: not found.
+  auto other = Remote("search", {"migrate", "cancel", "orders-c"});
+  EXPECT_EQ(other.exit_code, 2) << other.output;
+  EXPECT_EQ(Remote("payments", {"migrate", "cancel", "nope"}).exit_code, 2);
+}
+
 TEST_F(RemoteCli, RefusedRequestsNameTheFieldAndExitLikeTheLocalCommands) {
   // A conninfo holding a password: refused, the field named, the password never echoed.
   std::string file = ClusterFile("orders", "payments");
@@ -252,6 +291,45 @@ TEST_F(RemoteCli, WithoutServerTheLocalCommandsAreUnchanged) {
   ASSERT_TRUE(cluster.ok());
   EXPECT_EQ(cluster->exit_code, 2);
   EXPECT_NE(cluster->output.find("--server URL"), std::string::npos) << cluster->output;
+}
+
+// An https:// server: the CLI verifies it against --ca-file, and refuses to go without one.
+TEST(RemoteCliTls, HttpsServerVerifiedAgainstTheCaFile) {
+  TempDir dir("pgshift-remote-cli-tls");
+  TestPki pki;
+  const std::string store = dir.path() + "/server.db";
+  const std::string config = dir.path() + "/server.ini";
+  std::ofstream(config) << "[server]\nplatform_team = platform\ntls_cert_file = "
+                        << pki.server_cert() << "\ntls_key_file = " << pki.server_key() << "\n";
+  std::string token = ServerProcess::CreateToken(store, "payments", false, "payments");
+  ASSERT_FALSE(token.empty());
+  WriteOwnerOnly(dir.path() + "/token", token);
+  std::string why;
+  auto server = ServerProcess::Start(
+      {.store_path = store, .config_path = config, .tls_ca_file = pki.ca_cert()}, &why);
+  ASSERT_TRUE(server) << why;
+  ASSERT_EQ(server->base_url().rfind("https://", 0), 0u) << server->base_url();
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {PGSHIFT_BINARY, "--server", server->base_url(), "--token-file",
+                                     dir.path() + "/token"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto out = RunCommand(argv);
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? *out : CommandOutput{};
+  };
+  auto ok = run({"--ca-file", pki.ca_cert(), "migrate", "list", "--json"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ok.output, "[]\n");
+  auto without = run({"migrate", "list"});
+  EXPECT_EQ(without.exit_code, 2) << without.output;
+  EXPECT_NE(without.output.find("--ca-file"), std::string::npos) << without.output;
+  // A CA that did not sign the server's certificate: the connection is refused.
+  TestPki other;
+  auto wrong = run({"--ca-file", other.ca_cert(), "migrate", "list"});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("cannot reach the pgshift server"), std::string::npos)
+      << wrong.output;
+  EXPECT_EQ(server->Stop(), 0) << server->Log();
 }
 
 }  // namespace

@@ -115,9 +115,16 @@ TEST(DemoServe, MigratesThreeClustersThroughTheServerAndStopsCleanly) {
     for (const char* name : {"orders-move", "catalog-move", "ledger-move"}) {
       int s = 0;
       json m = Get(*printed, std::string("/v1/migrations/") + name, "platform", &s);
+      json failing = json::array();
+      if (m.is_object() && m.contains("checks") && m["checks"].is_object()) {
+        for (const auto& c : m["checks"].value("checks", json::array())) {
+          if (c.value("verdict", "") != "pass") failing.push_back(c);
+        }
+      }
       ADD_FAILURE() << name << ": " << m.value("phase", "?") << " "
                     << m.value("events", json::array()).dump() << " rollback_reason "
-                    << m.value("rollback_reason", "") << " failed_in " << m.value("failed_in", "");
+                    << m.value("rollback_reason", "") << " failed_in " << m.value("failed_in", "")
+                    << " checks not passed " << failing.dump();
     }
     ADD_FAILURE() << "demo output:\n"
                   << ReadFile(out_path) << "\nserver log:\n"
