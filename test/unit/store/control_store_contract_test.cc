@@ -1,8 +1,8 @@
 // The ControlStore contract, run against every implementation (a typed suite like
 // StoreContract: a PostgreSQL store joins by adding its factory to ControlStoreTypes):
 // clusters (unique names, team filter), tokens by hash, the audit log (newest first, limit,
-// team filter), migration notes in order, control objects merged by RFC 7386, and a SQLite
-// file of schema version 3 migrated forward to 4 with its migrations kept.
+// team filter), migration notes in order, control objects merged by RFC 7386, campaigns, and
+// SQLite files of schema versions 3 and 4 migrated forward with their rows kept.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -149,6 +149,49 @@ TYPED_TEST(ControlStoreContract, ControlObjectsMergeAndNullRemoves) {
   EXPECT_EQ(all->at("other")["team"], "search");
 }
 
+TYPED_TEST(ControlStoreContract, CampaignsAreUniqueListedByTeamAndMergedByPatch) {
+  auto& s = *this->store_;
+  CampaignRecord c{"spring", "payments", {{"waves", {1, 5}}, {"state", "running"}}, 0, 0};
+  ASSERT_TRUE(s.CreateCampaign(c, 10).ok());
+  ASSERT_TRUE(s.CreateCampaign({"autumn", "search", {{"state", "running"}}, 0, 0}, 11).ok());
+  EXPECT_EQ(s.CreateCampaign({"spring", "search", {}, 0, 0}, 12).code(), Code::kAlreadyExists);
+  EXPECT_EQ(s.GetCampaign("spring")->team, "payments");
+  EXPECT_EQ(s.GetCampaign("winter").status().code(), Code::kNotFound);
+  EXPECT_EQ(s.ListCampaigns("")->size(), 2u);
+  auto mine = s.ListCampaigns("payments");
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].name, "spring");
+  auto merged = s.MergeCampaign("spring", {{"state", "paused"}, {"waves", nullptr}}, 20);
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(merged->document, nlohmann::json({{"state", "paused"}}));
+  EXPECT_EQ(merged->created_at, 10);
+  EXPECT_EQ(merged->updated_at, 20);
+  EXPECT_EQ(s.GetCampaign("spring")->document, merged->document);
+  EXPECT_EQ(s.MergeCampaign("winter", {{"state", "x"}}, 21).status().code(), Code::kNotFound);
+}
+
+TEST(SqliteStore, AVersionFourFileGainsTheCampaignsTable) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/v4.db";
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->CreateCluster(Cluster("orders", "payments"), 1).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* back_to_v4 = R"sql(
+    DROP TABLE campaigns;
+    UPDATE pgshift_meta SET value = '4' WHERE key = 'schema_version';
+  )sql";
+  ASSERT_EQ(sqlite3_exec(db, back_to_v4, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteStore::Open(path);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE((*s)->GetCluster("orders").ok());
+  EXPECT_TRUE((*s)->CreateCampaign({"c", "payments", {}, 0, 0}, 2).ok());
+}
+
 TEST(SqliteStore, AVersionThreeFileGainsTheControlTablesAndKeepsItsMigrations) {
   testing::TempDir dir;
   std::string path = dir.path() + "/v3.db";
@@ -163,7 +206,7 @@ TEST(SqliteStore, AVersionThreeFileGainsTheControlTablesAndKeepsItsMigrations) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   const char* back_to_v3 = R"sql(
     DROP TABLE clusters; DROP TABLE api_tokens; DROP TABLE audit_log;
-    DROP TABLE migration_notes; DROP TABLE migration_controls;
+    DROP TABLE migration_notes; DROP TABLE migration_controls; DROP TABLE campaigns;
     UPDATE pgshift_meta SET value = '3' WHERE key = 'schema_version';
   )sql";
   ASSERT_EQ(sqlite3_exec(db, back_to_v3, nullptr, nullptr, nullptr), SQLITE_OK);
