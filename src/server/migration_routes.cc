@@ -1,4 +1,7 @@
 // Creating, listing, reading and acting on migrations.
+#include <algorithm>
+#include <optional>
+
 #include "server/api_error.h"
 #include "server/api_handler.h"
 #include "server/api_routes.h"
@@ -140,16 +143,37 @@ HttpResponse List(ServerContext& ctx, const HttpRequest& req, const Caller& call
   return HttpResponse::Json(200, {{"migrations", out}});
 }
 
-// The common shape of the acting routes: find in scope, judge the action, act, drive, 202.
+// The members an acting request's body may carry, each a boolean. Anything else is refused
+// before anything is done: a mistyped flag must not run the action without it.
+using BooleanMembers = std::vector<std::string>;
+
+std::optional<HttpResponse> RefuseUnknownMembers(const nlohmann::json& body,
+                                                 const BooleanMembers& members) {
+  for (const auto& [k, v] : body.items()) {
+    if (std::find(members.begin(), members.end(), k) == members.end()) {
+      std::string expected = members.empty() ? "no members" : "";
+      for (const auto& m : members) expected += (expected.empty() ? "" : ", ") + m;
+      return ErrorResponse(
+          InvalidArgument(k + ": unknown field (this request takes " + expected + ")"), k);
+    }
+    if (!v.is_boolean()) return ErrorResponse(InvalidArgument(k + ": give true or false"), k);
+  }
+  return std::nullopt;
+}
+
+// The common shape of the acting routes: find in scope, check the body, judge the action, act,
+// drive, 202.
 using Act = std::function<Status(const VisibleMigration&, const nlohmann::json& body)>;
-ApiHandler Acting(ServerContext& ctx, MigrationAction action, Act act) {
-  return [&ctx, action, act](const HttpRequest& req, const Caller& caller, RequestAudit& audit) {
+ApiHandler Acting(ServerContext& ctx, MigrationAction action, BooleanMembers members, Act act) {
+  return [&ctx, action, members, act](const HttpRequest& req, const Caller& caller,
+                                      RequestAudit& audit) {
     const std::string name = req.PathParam("name");
     audit.target = "migration/" + name;
     auto m = FindVisibleMigration(ctx, caller, name);
     if (!m.ok()) return ErrorResponse(m.status());
     auto body = JsonObjectBody(req);
     if (!body.ok()) return ErrorResponse(body.status());
+    if (auto refused = RefuseUnknownMembers(*body, members)) return *refused;
     RETURN_ERROR_RESPONSE(ActionAllowed(action, m->record, m->control, ctx.config.Team(m->team)));
     if (action == MigrationAction::kCutover && ctx.cutover_gate) {
       RETURN_ERROR_RESPONSE(ctx.cutover_gate(name, m->team, caller));
@@ -183,7 +207,7 @@ void AddMigrationRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                            }));
   routes.Add("POST", "/v1/migrations/{name}/start",
              Authenticated(ctx, "migration.start",
-                           Acting(ctx, MigrationAction::kStart,
+                           Acting(ctx, MigrationAction::kStart, {},
                                   [&ctx](const VisibleMigration& m, const nlohmann::json&) {
                                     return ctx.control
                                         .MergeControl(m.record.name, {{"started", true}},
@@ -192,29 +216,23 @@ void AddMigrationRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                                   })));
   routes.Add("POST", "/v1/migrations/{name}/cutover",
              Authenticated(ctx, "migration.cutover",
-                           Acting(ctx, MigrationAction::kCutover,
+                           Acting(ctx, MigrationAction::kCutover, {},
                                   [&ctx](const VisibleMigration& m, const nlohmann::json&) {
                                     MigrationControl control(ctx.migrations, ctx.clock);
                                     return control.RequestCutover(m.record.name);
                                   })));
-  routes.Add(
-      "POST", "/v1/migrations/{name}/rollback",
-      Authenticated(ctx, "migration.rollback",
-                    Acting(ctx, MigrationAction::kRollback,
-                           [&ctx](const VisibleMigration& m, const nlohmann::json& body) {
-                             const nlohmann::json keep = body.contains("keep_target_writes")
-                                                             ? body["keep_target_writes"]
-                                                             : nlohmann::json(false);
-                             if (!keep.is_boolean()) {
-                               return InvalidArgument("keep_target_writes: give true or false");
-                             }
-                             MigrationControl control(ctx.migrations, ctx.clock);
-                             return control.RequestRollback(
-                                 m.record.name, {.keep_target_writes = keep.get<bool>()});
-                           })));
+  routes.Add("POST", "/v1/migrations/{name}/rollback",
+             Authenticated(ctx, "migration.rollback",
+                           Acting(ctx, MigrationAction::kRollback, {"keep_target_writes"},
+                                  [&ctx](const VisibleMigration& m, const nlohmann::json& body) {
+                                    MigrationControl control(ctx.migrations, ctx.clock);
+                                    return control.RequestRollback(
+                                        m.record.name, {.keep_target_writes = body.value(
+                                                            "keep_target_writes", false)});
+                                  })));
   routes.Add("POST", "/v1/migrations/{name}/cancel",
              Authenticated(ctx, "migration.cancel",
-                           Acting(ctx, MigrationAction::kCancel,
+                           Acting(ctx, MigrationAction::kCancel, {},
                                   [&ctx](const VisibleMigration& m, const nlohmann::json&) {
                                     auto written = ctx.control.MergeControl(
                                         m.record.name,

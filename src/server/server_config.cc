@@ -115,7 +115,8 @@ Status TeamKey(TeamConfig& t, const Where& w, const std::string& key, const std:
     ASSIGN_OR_RETURN(t.approval_valid_for_s, ParseDurationSeconds(w, v));
   } else if (key == "webhook") {
     if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-      return w.Error("'" + v + "' is not an http:// or https:// URL");
+      // The value is not repeated: a webhook URL often carries its receiver's key.
+      return w.Error("not an http:// or https:// URL (give the receiver's full URL)");
     }
     t.webhooks.push_back(v);
   } else if (key == "client_cert_cn") {
