@@ -22,8 +22,10 @@ int main(int argc, char** argv) {
   GlobalOptions global;
   if (const char* s = std::getenv("PGSHIFT_STORE")) global.store_path = s;
   if (global.store_path.empty()) global.store_path = "pgshift.db";
-  app.add_option("--store", global.store_path,
-                 "SQLite file holding migration state (default: $PGSHIFT_STORE or ./pgshift.db)");
+  app.add_option(
+      "--store", global.store_path,
+      "where migration state lives: a SQLite file, or a PostgreSQL conninfo (postgresql://... "
+      "or host=...) for several servers (default: $PGSHIFT_STORE or ./pgshift.db)");
   // A peer closing a socket must be an error return, not the end of the process: the proxy
   // runs in-process in the demo, and TLS writes do not all take MSG_NOSIGNAL.
   std::signal(SIGPIPE, SIG_IGN);

@@ -1,10 +1,11 @@
 // `pgshift migrate start|run|status|cutover|rollback|list`.
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/command.h"
 #include "cli/status_text.h"
 #include "common/clock.h"
-#include "store/sqlite_store.h"
+#include "store/store_location.h"
 #include "workflow/migration_control.h"
 #include "workflow/router_spec.h"
 
@@ -28,10 +29,14 @@ int ExitCodeFor(const Status& st) {
 }
 
 std::unique_ptr<MigrationStore> OpenStore(const GlobalOptions& g) {
-  auto s = SqliteStore::Open(g.store_path);
+  const char* from_env = std::getenv("PGSHIFT_STORE");  // the environment is not public
+  if (IsPostgresLocation(g.store_path) && !(from_env && g.store_path == from_env)) {
+    WarnIfPasswordInArgument("--store", g.store_path);
+  }
+  auto s = OpenMigrationStore(g.store_path);
   if (!s.ok()) throw CommandFailed{s.status(), kBadInput};
-  for (const std::string& w : (*s)->warnings()) std::cerr << "pgshift: warning: " << w << "\n";
-  return std::move(s).value();
+  for (const std::string& w : s->warnings) std::cerr << "pgshift: warning: " << w << "\n";
+  return std::move(s->store);
 }
 
 void PrintStatus(const nlohmann::json& s, bool json) {
@@ -203,7 +208,7 @@ void AddMigrateCommands(CLI::App& app, GlobalOptions& g) {
       std::cout << out.dump(2) << "\n";
       return;
     }
-    std::cout << MigrationListText(all, g.store_path);
+    std::cout << MigrationListText(all, store->Location());  // no password
   });
 }
 
