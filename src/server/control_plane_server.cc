@@ -30,6 +30,7 @@ Status ControlPlaneServer::Start() {
   RETURN_IF_ERROR(http_->Start(ctx_.config.listen_host, ctx_.config.listen_port));
   int resumed = driver_.ResumeStarted();
   if (resumed > 0) spdlog::warn("server: resumed {} migration(s)", resumed);
+  driver_.ClaimStartedEvery(std::chrono::seconds(1));
   return Status::Ok();
 }
 

@@ -93,7 +93,7 @@ int MigrationDriver::ResumeStarted() {
   }
   int n = 0;
   for (const auto& [name, control] : *controls) {
-    if (!control.value("started", false)) continue;
+    if (!control.value("started", false) || Driving(name)) continue;
     auto r = ctx_.migrations.Get(name);
     if (!r.ok() || IsTerminal(r->phase)) continue;
     // A failed migration waits for the operator (a rollback or start request drives it).
@@ -106,8 +106,22 @@ int MigrationDriver::ResumeStarted() {
   return n;
 }
 
+void MigrationDriver::ClaimStartedEvery(std::chrono::milliseconds period) {
+  if (claimer_.joinable()) return;
+  claimer_ = std::thread([this, period] {
+    while (!stop_) {
+      for (auto slept = std::chrono::milliseconds(0); slept < period && !stop_;
+           slept += std::chrono::milliseconds(50)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!stop_) ResumeStarted();
+    }
+  });
+}
+
 void MigrationDriver::Stop() {
   stop_ = true;
+  if (claimer_.joinable()) claimer_.join();
   std::map<std::string, std::unique_ptr<Worker>> workers;
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,10 @@ class MigrationDriver {
   bool Driving(const std::string& name) const;
   // Drives every started, non-terminal migration; returns how many it started.
   int ResumeStarted();
+  // Stopgap until the scheduler's claim loop: ResumeStarted every `period` on a thread of its
+  // own (until Stop), so that with a shared store this server takes over, once their lease
+  // lapsed, the migrations another server started and no longer drives.
+  void ClaimStartedEvery(std::chrono::milliseconds period);
   // Stops after the current turn of each migration and joins the threads.
   void Stop();
 
@@ -50,6 +55,7 @@ class MigrationDriver {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Worker>> workers_;
+  std::thread claimer_;
 };
 
 }  // namespace pgshift::server
