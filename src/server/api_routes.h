@@ -19,6 +19,9 @@ void AddMigrationRoutes(HttpRouteTable& routes, ServerContext& ctx);
 // GET /v1/migrations/{name}/stream and /v1/stream (server-sent events).
 void AddStreamRoutes(HttpRouteTable& routes, ServerContext& ctx);
 
+// POST/GET /v1/campaigns, GET /v1/campaigns/{name}, POST .../pause|resume|cancel.
+void AddCampaignRoutes(HttpRouteTable& routes, ServerContext& ctx);
+
 HttpRouteTable BuildApiRoutes(ServerContext& ctx);
 
 // The server's version, as /v1/health answers it.

@@ -91,6 +91,7 @@ HttpRouteTable BuildApiRoutes(ServerContext& ctx) {
   AddMigrationRoutes(routes, ctx);
   AddStreamRoutes(routes, ctx);
   AddCutoverRoutes(routes, ctx);
+  AddCampaignRoutes(routes, ctx);
   return routes;
 }
 

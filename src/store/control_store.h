@@ -1,8 +1,8 @@
 // ControlStore: what the control plane (`pgshift server`) keeps besides the migrations
 // themselves: registered clusters, API tokens, the audit log, migration notes and a small
-// per-migration control object. It sits beside MigrationStore; SqliteStore and MemoryStore
-// implement both (a PostgreSQL store can implement it later: every operation is one row read
-// or written, with no transaction spanning calls).
+// per-migration control object, and campaigns. It sits beside MigrationStore; SqliteStore and
+// MemoryStore implement both (a PostgreSQL store can implement it later: every operation is one row
+// read or written, with no transaction spanning calls).
 //
 // Secrets: nothing here holds one. A cluster's registration keeps secret *references*
 // ({"file":PATH} or {"env":NAME}); a token is kept as the hex SHA-256 of its text.
@@ -52,6 +52,16 @@ struct AuditEntry {
   int status = 0;        // the HTTP status answered
 };
 
+// A campaign (src/scheduler/campaign.h): its owning team and one JSON document (definition
+// and state) that the scheduler reads and writes; the store does not interpret it.
+struct CampaignRecord {
+  std::string name;
+  std::string team;
+  nlohmann::json document = nlohmann::json::object();
+  double created_at = 0;
+  double updated_at = 0;
+};
+
 struct MigrationNote {
   int64_t id = 0;
   double at = 0;
@@ -90,6 +100,17 @@ class ControlStore {
   // Merges `patch` (RFC 7386) into the control object of `migration` and returns the result.
   virtual Result<nlohmann::json> MergeControl(const std::string& migration,
                                               const nlohmann::json& patch, double now) = 0;
+
+  // Campaigns. kAlreadyExists when one of that name exists (whatever its team).
+  virtual Status CreateCampaign(const CampaignRecord& campaign, double now) = 0;
+  // kNotFound naming the campaign.
+  virtual Result<CampaignRecord> GetCampaign(const std::string& name) = 0;
+  // By name; only `team`'s when it is not empty.
+  virtual Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) = 0;
+  // Merges `patch` (RFC 7386) into the campaign's document in one transaction and returns the
+  // record after it. kNotFound naming the campaign.
+  virtual Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
+                                               double now) = 0;
 };
 
 }  // namespace pgshift

@@ -97,4 +97,42 @@ Result<nlohmann::json> MemoryStore::MergeControl(const std::string& migration,
   return it->second;
 }
 
+Status MemoryStore::CreateCampaign(const CampaignRecord& campaign, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (campaigns_.count(campaign.name)) {
+    return AlreadyExists("a campaign named '" + campaign.name + "' already exists");
+  }
+  CampaignRecord c = campaign;
+  c.created_at = c.updated_at = now;
+  campaigns_.emplace(c.name, std::move(c));
+  return Status::Ok();
+}
+
+Result<CampaignRecord> MemoryStore::GetCampaign(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = campaigns_.find(name);
+  if (it == campaigns_.end()) return NotFound("no campaign named '" + name + "'");
+  return it->second;
+}
+
+Result<std::vector<CampaignRecord>> MemoryStore::ListCampaigns(const std::string& team) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<CampaignRecord> out;
+  for (const auto& [name, c] : campaigns_) {
+    if (team.empty() || c.team == team) out.push_back(c);
+  }
+  return out;
+}
+
+Result<CampaignRecord> MemoryStore::MergeCampaign(const std::string& name,
+                                                  const nlohmann::json& patch, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = campaigns_.find(name);
+  if (it == campaigns_.end()) return NotFound("no campaign named '" + name + "'");
+  it->second.document.merge_patch(patch);
+  if (!it->second.document.is_object()) it->second.document = nlohmann::json::object();
+  it->second.updated_at = now;
+  return it->second;
+}
+
 }  // namespace pgshift

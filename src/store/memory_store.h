@@ -51,6 +51,11 @@ class MemoryStore : public MigrationStore, public ControlStore {
   Result<std::map<std::string, nlohmann::json>> AllControls() override;
   Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
                                       double now) override;
+  Status CreateCampaign(const CampaignRecord& campaign, double now) override;
+  Result<CampaignRecord> GetCampaign(const std::string& name) override;
+  Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
+  Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
+                                       double now) override;
 
   // Tests: stores a raw phase value, as a newer pgshift could have written it.
   void SetRawPhaseForTest(const std::string& name, int value);
@@ -77,6 +82,7 @@ class MemoryStore : public MigrationStore, public ControlStore {
   std::vector<AuditEntry> audit_;
   std::map<std::string, std::vector<MigrationNote>> notes_;
   std::map<std::string, nlohmann::json> controls_;
+  std::map<std::string, CampaignRecord> campaigns_;
   int64_t next_audit_id_ = 1;
   int64_t next_note_id_ = 1;
 };

@@ -16,6 +16,12 @@ ClusterRecord ReadCluster(const PgResult& r, int row) {
 }
 
 constexpr const char* kClusterColumns = "name, team, labels, registration, created_at";
+constexpr const char* kCampaignColumns = "name, team, document, created_at, updated_at";
+
+CampaignRecord ReadCampaign(const PgResult& r, int row) {
+  return {r.Get(row, "name"), r.Get(row, "team"), ParseObject(r.Get(row, "document")),
+          r.GetDouble(row, "created_at"), r.GetDouble(row, "updated_at")};
+}
 
 }  // namespace
 
@@ -163,6 +169,58 @@ Result<nlohmann::json> PostgresStore::MergeControl(const std::string& migration,
                   {migration, control.dump(), Float8(now)});
   }));
   return control;
+}
+
+Status PostgresStore::CreateCampaign(const CampaignRecord& c, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  ASSIGN_OR_RETURN(PgResult r,
+                   QueryLocked("INSERT INTO " + T("campaigns") + "(" + kCampaignColumns +
+                                   ") VALUES ($1, $2, $3, $4, $4) "
+                                   "ON CONFLICT (name) DO NOTHING RETURNING name",
+                               {c.name, c.team, c.document.dump(), Float8(now)}));
+  if (r.rows() == 0) return AlreadyExists("a campaign named '" + c.name + "' already exists");
+  return Status::Ok();
+}
+
+Result<CampaignRecord> PostgresStore::GetCampaign(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  ASSIGN_OR_RETURN(PgResult r, QueryLocked(std::string("SELECT ") + kCampaignColumns + " FROM " +
+                                               T("campaigns") + " WHERE name = $1",
+                                           {name}));
+  if (r.rows() == 0) return NotFound("no campaign named '" + name + "'");
+  return ReadCampaign(r, 0);
+}
+
+Result<std::vector<CampaignRecord>> PostgresStore::ListCampaigns(const std::string& team) {
+  std::lock_guard<std::mutex> l(mu_);
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      QueryLocked(std::string("SELECT ") + kCampaignColumns + " FROM " + T("campaigns") +
+                      " WHERE $1 = '' OR team = $1 ORDER BY name COLLATE \"C\"",
+                  {team}));
+  std::vector<CampaignRecord> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(ReadCampaign(r, i));
+  return out;
+}
+
+Result<CampaignRecord> PostgresStore::MergeCampaign(const std::string& name,
+                                                    const nlohmann::json& patch, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  CampaignRecord out;
+  RETURN_IF_ERROR(InTxnLocked([&](PgConnection& c) -> Status {
+    ASSIGN_OR_RETURN(PgResult r, c.Query(std::string("SELECT ") + kCampaignColumns + " FROM " +
+                                             T("campaigns") + " WHERE name = $1 FOR UPDATE",
+                                         {name}));
+    if (r.rows() == 0) return NotFound("no campaign named '" + name + "'");
+    out = ReadCampaign(r, 0);
+    out.document.merge_patch(patch);
+    if (!out.document.is_object()) out.document = nlohmann::json::object();
+    out.updated_at = now;
+    return c.Exec(
+        "UPDATE " + T("campaigns") + " SET document = $2, updated_at = $3 WHERE name = $1",
+        {name, out.document.dump(), Float8(now)});
+  }));
+  return out;
 }
 
 }  // namespace pgshift

@@ -13,8 +13,8 @@ namespace {
 constexpr int64_t kSchemaLockKey = 0x70677368;
 
 // Schema versions, numbered as SqliteStore's: 1 migrations and events, 2 runner_leases,
-// 3 route_versions, 4 the control plane's tables. `@` stands for the quoted schema name. Each step
-// also records its version.
+// 3 route_versions, 4 the control plane's tables, 5 campaigns. `@` stands for the quoted schema
+// name. Each step also records its version.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE @.migrations(
   name text PRIMARY KEY,
@@ -88,6 +88,17 @@ CREATE TABLE @.migration_controls(
   control text NOT NULL,
   updated_at double precision NOT NULL);
 UPDATE @.pgshift_meta SET value = '4' WHERE key = 'schema_version';
+)sql";
+
+// Version 5: campaigns (the scheduler's document per campaign), as SqliteStore's version 5.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE @.campaigns(
+  name text PRIMARY KEY,
+  team text NOT NULL,
+  document text NOT NULL,
+  created_at double precision NOT NULL,
+  updated_at double precision NOT NULL);
+UPDATE @.pgshift_meta SET value = '5' WHERE key = 'schema_version';
 )sql";
 
 std::string QuoteName(const std::string& name) {
@@ -213,6 +224,7 @@ INSERT INTO @.pgshift_meta VALUES ('schema_version', '0');
   if (version < 2) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV2, schema_q_)));
   if (version < 3) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV3, schema_q_)));
   if (version < 4) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV4, schema_q_)));
+  if (version < 5) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV5, schema_q_)));
   return Status::Ok();
 }
 

@@ -4,10 +4,11 @@
 // Everything lives in one schema of the database (`pgshift` unless told otherwise, so that two
 // fleets can share a database): pgshift_meta (schema_version), migrations, events,
 // runner_leases, route_versions, and (version 4) the control plane's clusters, api_tokens,
-// audit_log, migration_notes and migration_controls. Schema versions are numbered as SqliteStore's
-// are (the same number means the same tables), and Open() creates or upgrades the schema in one
-// transaction under a transaction-scoped advisory lock, so two servers starting at once do not
-// race; a schema from a newer pgshift is refused (kFailedPrecondition) and left alone.
+// audit_log, migration_notes and migration_controls, and (version 5) campaigns. Schema versions are
+// numbered as SqliteStore's are (the same number means the same tables), and Open() creates or
+// upgrades the schema in one transaction under a transaction-scoped advisory lock, so two servers
+// starting at once do not race; a schema from a newer pgshift is refused (kFailedPrecondition) and
+// left alone.
 //
 // Every write a runner makes (ApplyTransition, MergeData) runs in one transaction that first
 // locks its lease row (SELECT ... FOR UPDATE) and checks the token, then locks the migration
@@ -91,6 +92,11 @@ class PostgresStore : public MigrationStore, public ControlStore {
   Result<std::map<std::string, nlohmann::json>> AllControls() override;
   Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
                                       double now) override;
+  Status CreateCampaign(const CampaignRecord& campaign, double now) override;
+  Result<CampaignRecord> GetCampaign(const std::string& name) override;
+  Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
+  Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
+                                       double now) override;
 
   const std::string& schema() const { return schema_; }
 
@@ -106,7 +112,7 @@ class PostgresStore : public MigrationStore, public ControlStore {
   }
 
   // The schema version this build writes (the same numbering as SqliteStore's).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   PostgresStore(ConnInfo info, std::string schema);

@@ -1,4 +1,4 @@
-// SqliteStore's ControlStore half: the control plane's tables of schema version 4.
+// SqliteStore's ControlStore half: the control plane's tables of schema versions 4 and 5.
 #include <sqlite3.h>
 
 #include "store/sqlite_statement.h"
@@ -177,6 +177,79 @@ Result<nlohmann::json> SqliteStore::MergeControl(const std::string& migration,
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return control;
+}
+
+namespace {
+
+constexpr const char* kSelectCampaign =
+    "SELECT name, team, document, created_at, updated_at FROM campaigns";
+
+CampaignRecord ReadCampaign(const Stmt& s) {
+  return {s.Text(0), s.Text(1), ParseObject(s.Text(2)), s.Real(3), s.Real(4)};
+}
+
+}  // namespace
+
+Status SqliteStore::CreateCampaign(const CampaignRecord& c, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "INSERT INTO campaigns(name, team, document, created_at, updated_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?4)");
+  s.Bind(1, c.name).Bind(2, c.team).Bind(3, c.document.dump()).Bind(4, now);
+  int rc = s.Step();
+  if (rc == SQLITE_CONSTRAINT) {
+    return AlreadyExists("a campaign named '" + c.name + "' already exists");
+  }
+  if (rc != SQLITE_DONE) return Unavailable(s.Error());
+  return Status::Ok();
+}
+
+Result<CampaignRecord> SqliteStore::GetCampaign(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_, (std::string(kSelectCampaign) + " WHERE name = ?1").c_str());
+  s.Bind(1, name);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return NotFound("no campaign named '" + name + "'");
+  if (rc != SQLITE_ROW) return Unavailable(s.Error());
+  return ReadCampaign(s);
+}
+
+Result<std::vector<CampaignRecord>> SqliteStore::ListCampaigns(const std::string& team) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_, (std::string(kSelectCampaign) + " WHERE ?1 = '' OR team = ?1 ORDER BY name").c_str());
+  s.Bind(1, team);
+  std::vector<CampaignRecord> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadCampaign(s));
+  if (rc != SQLITE_DONE) return Unavailable(s.Error());
+  return out;
+}
+
+Result<CampaignRecord> SqliteStore::MergeCampaign(const std::string& name,
+                                                  const nlohmann::json& patch, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Txn txn(db_);
+  CampaignRecord c;
+  {
+    Stmt s(db_, (std::string(kSelectCampaign) + " WHERE name = ?1").c_str());
+    s.Bind(1, name);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return NotFound("no campaign named '" + name + "'");
+    if (rc != SQLITE_ROW) return Unavailable(s.Error());
+    c = ReadCampaign(s);
+  }
+  c.document.merge_patch(patch);
+  if (!c.document.is_object()) c.document = nlohmann::json::object();
+  c.updated_at = now;
+  {
+    Stmt u(db_, "UPDATE campaigns SET document = ?2, updated_at = ?3 WHERE name = ?1");
+    u.Bind(1, name).Bind(2, c.document.dump()).Bind(3, now);
+    if (u.Step() != SQLITE_DONE) return Unavailable(u.Error());
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  txn.Committed();
+  return c;
 }
 
 }  // namespace pgshift

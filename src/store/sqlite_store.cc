@@ -96,6 +96,17 @@ CREATE TABLE IF NOT EXISTS migration_controls(
 UPDATE pgshift_meta SET value = '4' WHERE key = 'schema_version';
 )sql";
 
+// Version 5 adds campaigns (a document the scheduler owns, per campaign).
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE IF NOT EXISTS campaigns(
+  name TEXT PRIMARY KEY,
+  team TEXT NOT NULL,
+  document TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL);
+UPDATE pgshift_meta SET value = '5' WHERE key = 'schema_version';
+)sql";
+
 constexpr const char* kSelectMigration =
     "SELECT name, phase, spec, data, cutover_requested, rollback_requested, created_at, "
     "updated_at FROM migrations";
@@ -171,6 +182,7 @@ Status SqliteStore::Migrate() {
   if (version < 2) RETURN_IF_ERROR(Exec(kSchemaV2));
   if (version < 3) RETURN_IF_ERROR(Exec(kSchemaV3));
   if (version < 4) RETURN_IF_ERROR(Exec(kSchemaV4));
+  if (version < 5) RETURN_IF_ERROR(Exec(kSchemaV5));
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return Status::Ok();

@@ -4,10 +4,10 @@
 // Tables: migrations (one row each), events (one per transition, written in the transition's
 // transaction), runner_leases (one per migration that ever had a runner), pgshift_meta
 // (schema_version); version 4 adds clusters, api_tokens, audit_log, migration_notes and
-// migration_controls. Open() migrates older files forward. Every write a runner makes runs in a
-// BEGIN IMMEDIATE transaction that first checks the lease token, so a runner that lost its
-// lease writes nothing. One connection serves every thread of the process; a mutex keeps each
-// operation (and its transaction) whole.
+// migration_controls; version 5 adds campaigns. Open() migrates older files forward. Every write a
+// runner makes runs in a BEGIN IMMEDIATE transaction that first checks the lease token, so a runner
+// that lost its lease writes nothing. One connection serves every thread of the process; a mutex
+// keeps each operation (and its transaction) whole.
 #pragma once
 
 #include <memory>
@@ -69,9 +69,14 @@ class SqliteStore : public MigrationStore, public ControlStore {
   Result<std::map<std::string, nlohmann::json>> AllControls() override;
   Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
                                       double now) override;
+  Status CreateCampaign(const CampaignRecord& campaign, double now) override;
+  Result<CampaignRecord> GetCampaign(const std::string& name) override;
+  Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
+  Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
+                                       double now) override;
 
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   std::vector<std::string> warnings_;

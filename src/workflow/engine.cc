@@ -241,7 +241,8 @@ Result<std::shared_ptr<Engine::Migration>> Engine::Acquire(const std::string& na
     held->holder_expires_at = g.holder_expires_at;
     return std::shared_ptr<Migration>();
   }
-  auto ctx = std::make_unique<MigrationContext>(store_, name, clock_, progress_);
+  ProgressSink* sink = seams_.progress_for ? seams_.progress_for(name) : nullptr;
+  auto ctx = std::make_unique<MigrationContext>(store_, name, clock_, sink ? *sink : progress_);
   if (seams_.router_factory) ctx->set_router_factory(seams_.router_factory);
   ctx->set_lease(g.lease);
   Status loaded = ctx->Load();

@@ -51,6 +51,10 @@ struct EngineSeams {
   // The step for a phase (default: the real steps); nullptr for "no step".
   using StepFn = std::function<Result<StepOutcome>(MigrationContext&)>;
   std::function<StepFn(Phase)> steps;
+  // The progress sink of one migration (a scheduler driving many migrations through one
+  // engine tells them apart); it must outlive the engine's state of that migration. Default
+  // (unset or null): the engine's sink.
+  std::function<ProgressSink*(const std::string& name)> progress_for;
 };
 
 // What a turn did.

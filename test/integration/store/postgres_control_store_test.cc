@@ -2,7 +2,8 @@
 // ControlStore contract (the suite SqliteStore and MemoryStore run, one fresh schema per
 // test), what only a shared database shows (two servers see each other's clusters, tokens,
 // audit entries and control objects), and the previous release's schema (version 3, no control
-// tables) upgraded to version 4 with its migrations, leases and route versions kept.
+// tables) upgraded with its migrations, leases and route versions kept, and version 4 gaining
+// the campaigns of version 5.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -67,12 +68,12 @@ TEST_F(PostgresControlStoreTest, TwoServersShareClustersTokensAuditAndControlObj
   EXPECT_EQ(b->GetCluster("orders")->team, "payments");
   ASSERT_TRUE(b->AddToken({"ff00", "payments", false, "ci", 0}, 3).ok());
   EXPECT_EQ(a->FindToken("ff00")->label, "ci");
-  ASSERT_TRUE(a->AppendAudit({0, 4, "token:ci", "payments", "migration.start", "migration/m",
-                              "ok", 202})
-                  .ok());
-  ASSERT_TRUE(b->AppendAudit({0, 5, "token:ci", "payments", "migration.cutover", "migration/m",
-                              "ok", 202})
-                  .ok());
+  ASSERT_TRUE(
+      a->AppendAudit({0, 4, "token:ci", "payments", "migration.start", "migration/m", "ok", 202})
+          .ok());
+  ASSERT_TRUE(
+      b->AppendAudit({0, 5, "token:ci", "payments", "migration.cutover", "migration/m", "ok", 202})
+          .ok());
   auto audit = a->ListAudit(10, "payments");
   ASSERT_TRUE(audit.ok());
   ASSERT_EQ(audit->size(), 2u);
@@ -103,13 +104,13 @@ TEST_F(PostgresControlStoreTest, AVersionThreeSchemaGainsTheControlTablesAndKeep
   }
   const std::string q = "\"" + schema_ + "\"";
   cluster_->Sql("DROP TABLE " + q + ".clusters, " + q + ".api_tokens, " + q + ".audit_log, " + q +
-                ".migration_notes, " + q + ".migration_controls; UPDATE " + q +
+                ".migration_notes, " + q + ".migration_controls, " + q + ".campaigns; UPDATE " + q +
                 ".pgshift_meta SET value = '3' WHERE key = 'schema_version'");
   ASSERT_EQ(SchemaVersion(), "3");
 
   auto s = Open();
   ASSERT_TRUE(s);
-  EXPECT_EQ(SchemaVersion(), "4");
+  EXPECT_EQ(SchemaVersion(), std::to_string(PostgresStore::kSchemaVersion));
   auto old = s->Get("old");
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ(old->spec["source"], "host=x");
@@ -122,6 +123,25 @@ TEST_F(PostgresControlStoreTest, AVersionThreeSchemaGainsTheControlTablesAndKeep
   auto again = Open();
   ASSERT_TRUE(again);
   EXPECT_EQ(again->ListClusters("")->size(), 1u);
+}
+
+// Version 4 (this first release of the control tables, before campaigns) gains the
+// campaigns table and keeps its clusters.
+TEST_F(PostgresControlStoreTest, AVersionFourSchemaGainsTheCampaignsTable) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->CreateCluster(ControlCluster("orders", "payments"), 1).ok());
+  }
+  const std::string q = "\"" + schema_ + "\"";
+  cluster_->Sql("DROP TABLE " + q + ".campaigns; UPDATE " + q +
+                ".pgshift_meta SET value = '4' WHERE key = 'schema_version'");
+  auto s = Open();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(SchemaVersion(), "5");
+  EXPECT_TRUE(s->GetCluster("orders").ok());
+  EXPECT_TRUE(s->CreateCampaign({"spring", "payments", {{"state", "running"}}, 0, 0}, 2).ok());
+  EXPECT_EQ(Open()->GetCampaign("spring")->document["state"], "running");
 }
 
 // The one function that chooses a store hands the server both interfaces of one store.

@@ -1,0 +1,97 @@
+// ClaimLoop: how `pgshift server` drives migrations (issue 13). About once a second (and at
+// once when woken by a start or cutover request) it reads the fleet from the store, ticks the
+// campaigns, admits queued migrations through the limits (scheduler/admission.h), and hands
+// each admitted migration whose runner lease is free, expired or its own to a small pool of
+// worker threads, which run one engine turn (Engine::Turn) at a time. Turns of one migration
+// never overlap; a migration moving on is turned again at once, one waiting at the gate on
+// the next tick, one held by another server once its lease could have lapsed.
+//
+// Cutovers: a migration at the gate whose cutover was requested (by the operator, by arming,
+// or auto_cutover) gets its next turn only when max_cutovers_at_once and its team's cutover
+// window and the freezes allow one; until then it waits, and says why in its control object
+// ("waiting") and, once per change, in a migration note. A queued migration says so the same
+// way (which limit, its value).
+//
+// What is running is read from the store (control "admitted" and the phase), so the limits
+// hold across restarts; with several servers on one store two of them may admit at the same
+// instant (the decision is not a store transaction), see docs/fleet.md.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "scheduler/campaign_runner.h"
+#include "server/scheduler_config.h"
+#include "server/server_context.h"
+#include "workflow/engine.h"
+
+namespace pgshift::server {
+
+class ClaimLoop {
+ public:
+  ClaimLoop(ServerContext& ctx, SchedulerConfig config, EngineSeams seams = {});
+  ~ClaimLoop();  // Stop()
+  ClaimLoop(const ClaimLoop&) = delete;
+  ClaimLoop& operator=(const ClaimLoop&) = delete;
+
+  // Starts the tick thread and the workers.
+  void Start();
+  // Ticks now rather than within the second. `name` (may be empty): a migration the operator
+  // just acted on; a failed one gets turns again (its gates re-judged), as `migrate run` would.
+  void Wake(const std::string& name);
+  // Admitted and driven by this server (its lease held, or a turn queued or running).
+  bool Driving(const std::string& name) const;
+  // How many migrations this server drives now.
+  int DrivingCount() const;
+  // Stops ticking, lets each worker finish its turn, releases every lease. Idempotent.
+  void Stop();
+
+  // One pass without threads (unit tests): campaigns, admission, cutover checks; returns the
+  // migrations it would hand to the workers.
+  std::vector<std::string> TickOnce();
+  const std::string& owner() const { return owner_; }
+
+ private:
+  class Progress;
+  class CampaignActions;
+  void TickLoop();
+  void WorkLoop();
+  void Enqueue(const std::string& name);
+  void AfterTurn(const std::string& name, const Result<TurnOutcome>& turn);
+  // Records why `name` waits (control "waiting" and, when it changed, a note); "" clears it.
+  void SetWaiting(const std::string& name, const std::string& why, const nlohmann::json& control);
+  ProgressSink* ProgressFor(const std::string& name);
+
+  ServerContext& ctx_;
+  const SchedulerConfig config_;
+  std::string owner_;
+  std::unique_ptr<CampaignActions> campaign_actions_;
+  std::unique_ptr<scheduler::CampaignRunner> campaigns_;
+  std::unique_ptr<ProgressSink> silent_;  // the engine's own sink (each migration has one)
+  std::unique_ptr<Engine> engine_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, tick_cv_;
+  bool stopping_ = false;
+  bool wake_ = false;
+  std::deque<std::string> queue_;
+  std::set<std::string> queued_or_turning_;
+  std::set<std::string> driving_;             // this server holds their leases
+  std::set<std::string> kicked_;              // failed, started again by the operator
+  std::set<std::string> cutover_admitted_;    // admitted to cut over, not yet pausing
+  std::map<std::string, double> held_until_;  // held by another server: retry after
+  std::map<std::string, std::unique_ptr<Progress>> progress_;
+  std::thread ticker_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace pgshift::server
