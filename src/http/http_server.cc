@@ -90,9 +90,17 @@ void Answer(const HttpResponse& from, httplib::Response& to) {
   if (from.stream) {
     auto stream = from.stream;
     to.set_chunked_content_provider(from.content_type, [stream](size_t, httplib::DataSink& sink) {
-      stream([&sink](std::string_view chunk) {
-        return sink.is_writable() && sink.write(chunk.data(), chunk.size());
-      });
+      // The stream runs after routing, outside the route table's catch: nothing it throws may
+      // leave here (it would end the process); the stream just ends.
+      try {
+        stream([&sink](std::string_view chunk) {
+          return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+        });
+      } catch (const std::exception& e) {
+        spdlog::error("http: a streamed answer failed: {}", e.what());
+      } catch (...) {
+        spdlog::error("http: a streamed answer failed with an unknown exception");
+      }
       sink.done();
       return true;
     });

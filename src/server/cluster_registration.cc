@@ -10,66 +10,74 @@
 namespace pgshift::server {
 namespace {
 
-struct Fail {
-  ApiError error;
-};
+// Each judgement answers an empty ApiError when the member is fine, or the first problem.
+#define RETURN_IF_REJECTED(expr)                  \
+  do {                                            \
+    ApiError _rejected = (expr);                  \
+    if (!_rejected.status.ok()) return _rejected; \
+  } while (0)
 
-[[noreturn]] void Reject(const std::string& field, const std::string& problem) {
-  throw Fail{{InvalidArgument(field + ": " + problem), field}};
+ApiError Reject(const std::string& field, const std::string& problem) {
+  return {InvalidArgument(field + ": " + problem), field};
 }
 
-const nlohmann::json& Member(const nlohmann::json& obj, const std::string& key,
-                             const std::string& field) {
-  if (!obj.contains(key)) Reject(field, "missing");
-  return obj.at(key);
+ApiError Member(const nlohmann::json& obj, const std::string& key, const std::string& field,
+                const nlohmann::json** out) {
+  if (!obj.contains(key)) return Reject(field, "missing");
+  *out = &obj.at(key);
+  return {};
 }
 
-std::string String(const nlohmann::json& obj, const std::string& key, const std::string& field,
-                   bool required) {
+ApiError String(const nlohmann::json& obj, const std::string& key, const std::string& field,
+                bool required, std::string* out) {
+  out->clear();
   if (!obj.contains(key) || obj.at(key).is_null()) {
-    if (required) Reject(field, "missing");
-    return "";
+    return required ? Reject(field, "missing") : ApiError{};
   }
-  if (!obj.at(key).is_string()) Reject(field, "must be a string");
-  std::string v = obj.at(key).get<std::string>();
-  if (required && v.empty()) Reject(field, "must not be empty");
-  return v;
+  if (!obj.at(key).is_string()) return Reject(field, "must be a string");
+  *out = obj.at(key).get<std::string>();
+  if (required && out->empty()) return Reject(field, "must not be empty");
+  return {};
 }
 
-void Object(const nlohmann::json& v, const std::string& field) {
-  if (!v.is_object()) Reject(field, "must be a JSON object");
+ApiError Object(const nlohmann::json& v, const std::string& field) {
+  return v.is_object() ? ApiError{} : Reject(field, "must be a JSON object");
 }
 
-void OnlyKeys(const nlohmann::json& obj, std::initializer_list<const char*> keys,
-              const std::string& prefix) {
+ApiError OnlyKeys(const nlohmann::json& obj, std::initializer_list<const char*> keys,
+                  const std::string& prefix) {
   for (const auto& [k, v] : obj.items()) {
     bool known = false;
     for (const char* want : keys) known = known || k == want;
-    if (!known) Reject(prefix + k, "unknown field");
+    if (!known) return Reject(prefix + k, "unknown field");
   }
+  return {};
 }
 
 // A conninfo that parses and holds no password (passwords are references).
-void Conninfo(const std::string& text, const std::string& field) {
+ApiError Conninfo(const std::string& text, const std::string& field) {
   auto parsed = ConnInfo::Parse(text, field);
-  if (!parsed.ok()) Reject(field, parsed.status().message());
+  if (!parsed.ok()) return Reject(field, parsed.status().message());
   if (!parsed->Get("password").empty()) {
-    Reject(field,
-           "holds a password; give the password as a reference instead ({\"file\": PATH} or "
-           "{\"env\": NAME} in the password field)");
+    return Reject(field,
+                  "holds a password; give the password as a reference instead ({\"file\": "
+                  "PATH} or {\"env\": NAME} in the password field)");
   }
+  return {};
 }
 
 // A secret reference the server can read now; the value is dropped at once.
-nlohmann::json Secret(const nlohmann::json& v, const std::string& field, bool files_only) {
+ApiError Secret(const nlohmann::json& v, const std::string& field, bool files_only,
+                nlohmann::json* out) {
   auto ref = SecretRef::FromJson(v, field);
-  if (!ref.ok()) Reject(field, "give {\"file\": PATH} or {\"env\": NAME}");
+  if (!ref.ok()) return Reject(field, "give {\"file\": PATH} or {\"env\": NAME}");
   if (files_only && ref->kind != SecretRef::Kind::kFile) {
-    Reject(field, "proxy admin tokens are read from files only: give {\"file\": PATH}");
+    return Reject(field, "proxy admin tokens are read from files only: give {\"file\": PATH}");
   }
   auto value = ref->Resolve();
-  if (!value.ok()) Reject(field, "the server cannot read " + ref->Describe());
-  return ref->ToJson();
+  if (!value.ok()) return Reject(field, "the server cannot read " + ref->Describe());
+  *out = ref->ToJson();
+  return {};
 }
 
 bool ValidName(const std::string& name) {
@@ -77,97 +85,125 @@ bool ValidName(const std::string& name) {
   return std::regex_match(name, ok);
 }
 
-ClusterRecord Parse(const nlohmann::json& body) {
-  OnlyKeys(body, {"name", "team", "labels", "source", "proxies", "target"}, "");
-  ClusterRecord c;
-  c.name = String(body, "name", "name", true);
-  if (!ValidName(c.name)) Reject("name", "use 1-63 letters, digits, '_', '.', '-'");
-  c.team = String(body, "team", "team", true);
-  if (!ValidName(c.team)) Reject("team", "use 1-63 letters, digits, '_', '.', '-'");
-  if (body.contains("labels")) {
-    Object(body["labels"], "labels");
-    for (const auto& [k, v] : body["labels"].items()) {
-      if (!v.is_string()) Reject("labels." + k, "must be a string");
-    }
-    c.labels = body["labels"];
+ApiError ParseSource(const nlohmann::json& body, nlohmann::json* out) {
+  const nlohmann::json* source = nullptr;
+  RETURN_IF_REJECTED(Member(body, "source", "source", &source));
+  RETURN_IF_REJECTED(Object(*source, "source"));
+  RETURN_IF_REJECTED(OnlyKeys(*source, {"conninfo", "password", "data_dir"}, "source."));
+  std::string conninfo, data_dir;
+  RETURN_IF_REJECTED(String(*source, "conninfo", "source.conninfo", true, &conninfo));
+  RETURN_IF_REJECTED(Conninfo(conninfo, "source.conninfo"));
+  nlohmann::json src = {{"conninfo", conninfo}};
+  if (source->contains("password")) {
+    RETURN_IF_REJECTED(Secret((*source)["password"], "source.password", false, &src["password"]));
   }
-  nlohmann::json reg = nlohmann::json::object();
-
-  const nlohmann::json& source = Member(body, "source", "source");
-  Object(source, "source");
-  OnlyKeys(source, {"conninfo", "password", "data_dir"}, "source.");
-  nlohmann::json src = {{"conninfo", String(source, "conninfo", "source.conninfo", true)}};
-  Conninfo(src["conninfo"], "source.conninfo");
-  if (source.contains("password")) {
-    src["password"] = Secret(source["password"], "source.password", false);
-  }
-  std::string data_dir = String(source, "data_dir", "source.data_dir", false);
+  RETURN_IF_REJECTED(String(*source, "data_dir", "source.data_dir", false, &data_dir));
   if (!data_dir.empty()) src["data_dir"] = data_dir;
-  reg["source"] = src;
+  *out = std::move(src);
+  return {};
+}
 
-  if (body.contains("proxies") && !body["proxies"].is_null()) {
-    const nlohmann::json& p = body["proxies"];
-    Object(p, "proxies");
-    OnlyKeys(p, {"cluster", "admins"}, "proxies.");
-    nlohmann::json proxies = {{"cluster", String(p, "cluster", "proxies.cluster", true)}};
-    const nlohmann::json& admins = Member(p, "admins", "proxies.admins");
-    if (!admins.is_array() || admins.empty()) {
-      Reject("proxies.admins", "must be a non-empty array");
-    }
-    proxies["admins"] = nlohmann::json::array();
-    for (size_t i = 0; i < admins.size(); ++i) {
-      const std::string f = "proxies.admins[" + std::to_string(i) + "]";
-      Object(admins[i], f);
-      OnlyKeys(admins[i], {"address", "token"}, f + ".");
-      std::string address = String(admins[i], "address", f + ".address", true);
-      if (address.find(':') == std::string::npos) Reject(f + ".address", "is not HOST:PORT");
-      proxies["admins"].push_back(
-          {{"address", address},
-           {"token", Secret(Member(admins[i], "token", f + ".token"), f + ".token", true)}});
-    }
-    reg["proxies"] = proxies;
+ApiError ParseProxies(const nlohmann::json& p, nlohmann::json* out) {
+  RETURN_IF_REJECTED(Object(p, "proxies"));
+  RETURN_IF_REJECTED(OnlyKeys(p, {"cluster", "admins"}, "proxies."));
+  std::string cluster;
+  RETURN_IF_REJECTED(String(p, "cluster", "proxies.cluster", true, &cluster));
+  const nlohmann::json* admins = nullptr;
+  RETURN_IF_REJECTED(Member(p, "admins", "proxies.admins", &admins));
+  if (!admins->is_array() || admins->empty()) {
+    return Reject("proxies.admins", "must be a non-empty array");
   }
+  nlohmann::json proxies = {{"cluster", cluster}, {"admins", nlohmann::json::array()}};
+  for (size_t i = 0; i < admins->size(); ++i) {
+    const nlohmann::json& admin = (*admins)[i];
+    const std::string f = "proxies.admins[" + std::to_string(i) + "]";
+    RETURN_IF_REJECTED(Object(admin, f));
+    RETURN_IF_REJECTED(OnlyKeys(admin, {"address", "token"}, f + "."));
+    std::string address;
+    RETURN_IF_REJECTED(String(admin, "address", f + ".address", true, &address));
+    if (address.find(':') == std::string::npos) return Reject(f + ".address", "is not HOST:PORT");
+    const nlohmann::json* token = nullptr;
+    RETURN_IF_REJECTED(Member(admin, "token", f + ".token", &token));
+    nlohmann::json ref;
+    RETURN_IF_REJECTED(Secret(*token, f + ".token", true, &ref));
+    proxies["admins"].push_back({{"address", address}, {"token", ref}});
+  }
+  *out = std::move(proxies);
+  return {};
+}
 
-  const nlohmann::json& target = Member(body, "target", "target");
-  Object(target, "target");
-  const std::string kind = String(target, "kind", "target.kind", true);
+ApiError ParseTarget(const nlohmann::json& body, nlohmann::json* out) {
+  const nlohmann::json* target = nullptr;
+  RETURN_IF_REJECTED(Member(body, "target", "target", &target));
+  RETURN_IF_REJECTED(Object(*target, "target"));
+  std::string kind;
+  RETURN_IF_REJECTED(String(*target, "kind", "target.kind", true, &kind));
   nlohmann::json t = {{"kind", kind}};
   if (kind == "local") {
-    OnlyKeys(target, {"kind", "dir", "port"}, "target.");
-    t["dir"] = String(target, "dir", "target.dir", true);
-    if (t["dir"].get<std::string>()[0] != '/') Reject("target.dir", "must be an absolute path");
-    if (target.contains("port")) {
-      if (!target["port"].is_number_integer() || target["port"].get<int>() <= 0 ||
-          target["port"].get<int>() > 65535) {
-        Reject("target.port", "must be a port number");
+    RETURN_IF_REJECTED(OnlyKeys(*target, {"kind", "dir", "port"}, "target."));
+    std::string dir;
+    RETURN_IF_REJECTED(String(*target, "dir", "target.dir", true, &dir));
+    if (dir[0] != '/') return Reject("target.dir", "must be an absolute path");
+    t["dir"] = dir;
+    if (target->contains("port")) {
+      const nlohmann::json& port = (*target)["port"];
+      if (!port.is_number_integer() || port.get<int64_t>() <= 0 || port.get<int64_t>() > 65535) {
+        return Reject("target.port", "must be a port number");
       }
-      t["port"] = target["port"];
+      t["port"] = port;
     }
   } else if (kind == "replica") {
-    OnlyKeys(target, {"kind", "conninfo", "password", "fence_command", "unfence_command"},
-             "target.");
-    t["conninfo"] = String(target, "conninfo", "target.conninfo", true);
-    Conninfo(t["conninfo"], "target.conninfo");
-    if (target.contains("password")) {
-      t["password"] = Secret(target["password"], "target.password", false);
+    RETURN_IF_REJECTED(OnlyKeys(
+        *target, {"kind", "conninfo", "password", "fence_command", "unfence_command"}, "target."));
+    std::string conninfo, fence, unfence;
+    RETURN_IF_REJECTED(String(*target, "conninfo", "target.conninfo", true, &conninfo));
+    RETURN_IF_REJECTED(Conninfo(conninfo, "target.conninfo"));
+    t["conninfo"] = conninfo;
+    if (target->contains("password")) {
+      RETURN_IF_REJECTED(Secret((*target)["password"], "target.password", false, &t["password"]));
     }
-    std::string fence = String(target, "fence_command", "target.fence_command", false);
-    std::string unfence = String(target, "unfence_command", "target.unfence_command", false);
+    RETURN_IF_REJECTED(String(*target, "fence_command", "target.fence_command", false, &fence));
+    RETURN_IF_REJECTED(
+        String(*target, "unfence_command", "target.unfence_command", false, &unfence));
     if (fence.empty() != unfence.empty()) {
-      Reject(fence.empty() ? "target.fence_command" : "target.unfence_command",
-             "fence_command and unfence_command go together");
+      return Reject(fence.empty() ? "target.fence_command" : "target.unfence_command",
+                    "fence_command and unfence_command go together");
     }
     if (!fence.empty()) {
       t["fence_command"] = fence;
       t["unfence_command"] = unfence;
     }
   } else {
-    Reject("target.kind", "must be \"local\" or \"replica\"");
+    return Reject("target.kind", "must be \"local\" or \"replica\"");
   }
-  reg["target"] = t;
-  c.registration = reg;
-  return c;
+  *out = std::move(t);
+  return {};
 }
+
+ApiError Parse(const nlohmann::json& body, ClusterRecord* c) {
+  RETURN_IF_REJECTED(OnlyKeys(body, {"name", "team", "labels", "source", "proxies", "target"}, ""));
+  RETURN_IF_REJECTED(String(body, "name", "name", true, &c->name));
+  if (!ValidName(c->name)) return Reject("name", "use 1-63 letters, digits, '_', '.', '-'");
+  RETURN_IF_REJECTED(String(body, "team", "team", true, &c->team));
+  if (!ValidName(c->team)) return Reject("team", "use 1-63 letters, digits, '_', '.', '-'");
+  if (body.contains("labels")) {
+    RETURN_IF_REJECTED(Object(body["labels"], "labels"));
+    for (const auto& [k, v] : body["labels"].items()) {
+      if (!v.is_string()) return Reject("labels." + k, "must be a string");
+    }
+    c->labels = body["labels"];
+  }
+  nlohmann::json reg = nlohmann::json::object();
+  RETURN_IF_REJECTED(ParseSource(body, &reg["source"]));
+  if (body.contains("proxies") && !body["proxies"].is_null()) {
+    RETURN_IF_REJECTED(ParseProxies(body["proxies"], &reg["proxies"]));
+  }
+  RETURN_IF_REJECTED(ParseTarget(body, &reg["target"]));
+  c->registration = std::move(reg);
+  return {};
+}
+
+#undef RETURN_IF_REJECTED
 
 }  // namespace
 
@@ -177,14 +213,9 @@ RegistrationResult ParseClusterRegistration(const nlohmann::json& body) {
     out.error = {InvalidArgument("the request body is not a JSON object"), ""};
     return out;
   }
-  // Fail unwinds the nested judgement to here; it never leaves this file.
-  try {
-    out.cluster = Parse(body);
-  } catch (const Fail& f) {
-    out.error = f.error;
-  } catch (const nlohmann::json::exception& e) {
-    out.error = {InvalidArgument(std::string("malformed registration: ") + e.what()), ""};
-  }
+  ClusterRecord cluster;
+  out.error = Parse(body, &cluster);
+  if (out.error.status.ok()) out.cluster = std::move(cluster);
   return out;
 }
 

@@ -10,20 +10,27 @@
 namespace pgshift::server {
 namespace {
 
-// The cluster's JSON with its latest migration ({"name","phase","state"} or null).
-nlohmann::json ClusterWithMigration(ServerContext& ctx, const ClusterRecord& c,
-                                    const std::map<std::string, nlohmann::json>& controls) {
-  nlohmann::json j = ClusterJson(c);
-  j["migration"] = nullptr;
-  double latest = -1;
-  for (const auto& [name, control] : controls) {
-    if (control.value("cluster", "") != c.name) continue;
-    auto r = ctx.migrations.Get(name);
-    if (!r.ok() || r->created_at <= latest) continue;
-    latest = r->created_at;
-    nlohmann::json s = MigrationSummaryJson(*r, control, ctx.live);
-    j["migration"] = {{"name", s["name"]}, {"phase", s["phase"]}, {"state", s["state"]}};
+// Each cluster's latest migration ({"name","phase","state"}), from one read of the store.
+Result<std::map<std::string, nlohmann::json>> LatestMigrations(ServerContext& ctx) {
+  ASSIGN_OR_RETURN(auto controls, ctx.control.AllControls());
+  ASSIGN_OR_RETURN(auto all, ctx.migrations.List());  // in creation order: the last one wins
+  std::map<std::string, nlohmann::json> latest;
+  for (const MigrationRecord& r : all) {
+    auto it = controls.find(r.name);
+    if (it == controls.end()) continue;
+    const std::string cluster = it->second.value("cluster", "");
+    if (cluster.empty()) continue;
+    nlohmann::json s = MigrationSummaryJson(r, it->second, ctx.live);
+    latest[cluster] = {{"name", s["name"]}, {"phase", s["phase"]}, {"state", s["state"]}};
   }
+  return latest;
+}
+
+nlohmann::json ClusterWithMigration(const ClusterRecord& c,
+                                    const std::map<std::string, nlohmann::json>& latest) {
+  nlohmann::json j = ClusterJson(c);
+  auto it = latest.find(c.name);
+  j["migration"] = it == latest.end() ? nlohmann::json(nullptr) : it->second;
   return j;
 }
 
@@ -74,11 +81,10 @@ void AddClusterRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                              if (scope) {
                                auto clusters = ctx.control.ListClusters(*scope);
                                if (!clusters.ok()) return ErrorResponse(clusters.status());
-                               auto controls = ctx.control.AllControls();
-                               if (!controls.ok()) return ErrorResponse(controls.status());
-                               for (const auto& cl : *clusters) {
-                                 out.push_back(ClusterWithMigration(ctx, cl, *controls));
-                               }
+                               auto latest = LatestMigrations(ctx);
+                               if (!latest.ok()) return ErrorResponse(latest.status());
+                               for (const auto& cl : *clusters)
+                                 out.push_back(ClusterWithMigration(cl, *latest));
                              }
                              return HttpResponse::Json(200, {{"clusters", out}});
                            }));
@@ -89,10 +95,9 @@ void AddClusterRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                              a.target = "cluster/" + name;
                              auto cl = FindVisibleCluster(ctx, c, name);
                              if (!cl.ok()) return ErrorResponse(cl.status());
-                             auto controls = ctx.control.AllControls();
-                             if (!controls.ok()) return ErrorResponse(controls.status());
-                             return HttpResponse::Json(200,
-                                                       ClusterWithMigration(ctx, *cl, *controls));
+                             auto latest = LatestMigrations(ctx);
+                             if (!latest.ok()) return ErrorResponse(latest.status());
+                             return HttpResponse::Json(200, ClusterWithMigration(*cl, *latest));
                            }));
 }
 

@@ -5,28 +5,31 @@ namespace pgshift::server {
 
 constexpr double kSeriesSeconds = 3600;
 
-void LiveStatus::Trim(std::deque<Sample>& samples, double now) {
-  while (!samples.empty() && samples.front().at < now - kSeriesSeconds) samples.pop_front();
+void LiveStatus::Trim(std::deque<Point>& points, double now) {
+  while (!points.empty() && points.front().at < now - kSeriesSeconds) points.pop_front();
 }
 
 void LiveStatus::Progress(const std::string& migration, const ProgressUpdate& u, double now) {
+  if (u.lag_bytes) {
+    Sample(migration, u.lag_bytes, std::nullopt, now);
+  } else {
+    Changed();
+  }
+}
+
+void LiveStatus::Sample(const std::string& migration, std::optional<uint64_t> lag_bytes,
+                        std::optional<double> wal_bytes_per_s, double now) {
   {
     std::lock_guard<std::mutex> l(mu_);
     Migration& m = migrations_[migration];
-    if (u.lag_bytes) {
-      m.lag_bytes = u.lag_bytes;
-      m.lag.push_back({now, double(*u.lag_bytes)});
+    if (lag_bytes) {
+      m.lag_bytes = lag_bytes;
+      m.lag.push_back({now, double(*lag_bytes)});
       Trim(m.lag, now);
     }
-    if (u.bytes_done) {
-      if (m.last_bytes_done && now > m.last_bytes_done->at &&
-          double(*u.bytes_done) >= m.last_bytes_done->value) {
-        double rate =
-            (double(*u.bytes_done) - m.last_bytes_done->value) / (now - m.last_bytes_done->at);
-        m.wal_rate.push_back({now, rate});
-        Trim(m.wal_rate, now);
-      }
-      m.last_bytes_done = Sample{now, double(*u.bytes_done)};
+    if (wal_bytes_per_s) {
+      m.wal_rate.push_back({now, *wal_bytes_per_s});
+      Trim(m.wal_rate, now);
     }
     ++version_;
   }
@@ -54,10 +57,10 @@ nlohmann::json LiveStatus::Series(const std::string& migration, double now) cons
   nlohmann::json wal = nlohmann::json::array();
   auto it = migrations_.find(migration);
   if (it != migrations_.end()) {
-    for (const Sample& s : it->second.lag) {
+    for (const Point& s : it->second.lag) {
       if (s.at >= now - kSeriesSeconds) lag.push_back({s.at, s.value});
     }
-    for (const Sample& s : it->second.wal_rate) {
+    for (const Point& s : it->second.wal_rate) {
       if (s.at >= now - kSeriesSeconds) wal.push_back({s.at, s.value});
     }
   }

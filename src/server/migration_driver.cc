@@ -8,17 +8,32 @@
 namespace pgshift::server {
 namespace {
 
+// Runs `call` for each observer; an observer that throws is logged and never stops the
+// migration (webhooks and the like must not block or break a cutover).
+template <typename Call>
+void Tell(ServerContext& ctx, const std::string& name, const Call& call) {
+  for (const auto& o : ctx.Observers()) {
+    try {
+      call(*o);
+    } catch (const std::exception& e) {
+      spdlog::error("server: an observer of migration {} failed: {}", name, e.what());
+    } catch (...) {
+      spdlog::error("server: an observer of migration {} failed", name);
+    }
+  }
+}
+
 // A driven migration's progress, to live status and the observers.
 class DriverProgress : public ProgressSink {
  public:
   DriverProgress(ServerContext& ctx, std::string name) : ctx_(ctx), name_(std::move(name)) {}
   void Update(const ProgressUpdate& u) override {
     ctx_.live.Progress(name_, u, ctx_.clock.WallSeconds());
-    for (const auto& o : ctx_.Observers()) o->OnProgress(name_, u);
+    Tell(ctx_, name_, [&](MigrationObserver& o) { o.OnProgress(name_, u); });
   }
   void Transition(Phase from, Phase to, const std::string& reason) override {
     ctx_.live.Changed();
-    for (const auto& o : ctx_.Observers()) o->OnTransition(name_, from, to, reason);
+    Tell(ctx_, name_, [&](MigrationObserver& o) { o.OnTransition(name_, from, to, reason); });
   }
 
  private:
@@ -63,22 +78,29 @@ bool MigrationDriver::Driving(const std::string& name) const {
 }
 
 void MigrationDriver::Run(const std::string& name, Worker* worker) {
-  DriverProgress progress(ctx_, name);
-  MigrationControl control(ctx_.migrations, ctx_.clock);
-  RunRequest request{.auto_cutover = false, .wait_at_gate = true, .stop = &stop_};
-  auto report = control.Run(name, request, progress, [&](const std::string& holder) {
-    spdlog::info("server: migration {} is driven by {}; following it", name, holder);
-  });
   std::string why;
-  if (!report.ok()) {
-    why = report.status().message();
-  } else if (!report->outcome.ok() && !stop_) {
-    why = report->outcome.message();
+  // A thread's exception would end the process: whatever escapes the run ends this driver only.
+  try {
+    DriverProgress progress(ctx_, name);
+    MigrationControl control(ctx_.migrations, ctx_.clock);
+    RunRequest request{.auto_cutover = false, .wait_at_gate = true, .stop = &stop_};
+    auto report = control.Run(name, request, progress, [&](const std::string& holder) {
+      spdlog::info("server: migration {} is driven by {}; following it", name, holder);
+    });
+    if (!report.ok()) {
+      why = report.status().message();
+    } else if (!report->outcome.ok() && !stop_) {
+      why = report->outcome.message();
+    }
+  } catch (const std::exception& e) {
+    why = std::string("internal error: ") + e.what();
+  } catch (...) {
+    why = "internal error";
   }
   if (!why.empty()) {
     ++ctx_.metrics.driver_runs_failed;
     spdlog::warn("server: migration {} stopped: {}", name, why);
-    for (const auto& o : ctx_.Observers()) o->OnFailure(name, why);
+    Tell(ctx_, name, [&](MigrationObserver& o) { o.OnFailure(name, why); });
   }
   ctx_.live.Changed();
   --ctx_.metrics.drivers_running;

@@ -18,6 +18,15 @@ namespace {
 using std::chrono::steady_clock;
 constexpr auto kHeartbeat = std::chrono::seconds(15);
 constexpr auto kLookAgain = std::chrono::milliseconds(1000);
+// Each open stream holds one of the server's connections (ControlPlaneServer::kMaxConnections,
+// 64): past this many, a new stream is refused (503) so that the API always has workers left.
+constexpr int64_t kMaxStreams = 48;
+
+Status StreamRoomLeft(const ServerContext& ctx) {
+  if (ctx.metrics.streams_open.load() < kMaxStreams) return Status::Ok();
+  return Unavailable("too many open event streams (" + std::to_string(kMaxStreams) +
+                     "); close one or retry later");
+}
 
 std::string Event(const nlohmann::json& data) {
   return "event: status\ndata: " + data.dump() + "\n\n";
@@ -69,6 +78,7 @@ void AddStreamRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                       a.target = "migration/" + name;
                       auto first = FindVisibleMigration(ctx, caller, name);
                       if (!first.ok()) return ErrorResponse(first.status());
+                      RETURN_ERROR_RESPONSE(StreamRoomLeft(ctx));
                       return Stream([&ctx, caller, name](const HttpResponse::StreamWriter& write) {
                         std::string last;
                         Loop(ctx, write, [&](const HttpResponse::StreamWriter& out) {
@@ -88,6 +98,7 @@ void AddStreamRoutes(HttpRouteTable& routes, ServerContext& ctx) {
       Authenticated(ctx, "fleet.stream",
                     [&ctx](const HttpRequest& req, const Caller& caller, RequestAudit& a) {
                       a.audit = false;
+                      RETURN_ERROR_RESPONSE(StreamRoomLeft(ctx));
                       auto scope =
                           ListScope(caller, req.query.count("team") ? req.query.at("team") : "");
                       return Stream([&ctx, caller, scope](const HttpResponse::StreamWriter& write) {

@@ -17,8 +17,9 @@
 // lease.
 //
 // Phases are typed at this edge: a stored integer that is not a known Phase is
-// kFailedPrecondition naming the migration. Secrets: the spec holds connection strings with
-// their passwords; a file-backed store is readable by its owner only.
+// kFailedPrecondition naming the migration. Secrets: a spec the CLI recorded holds connection
+// strings with their passwords (one the server recorded holds references only, SecretRef); a
+// file-backed store is readable by its owner only.
 #pragma once
 
 #include <chrono>

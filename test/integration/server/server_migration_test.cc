@@ -22,7 +22,7 @@ std::string FileText(const std::string& path) {
 TEST(ServerMigration, LocalTargetToCompletionThroughTheApiWithoutTheSecretShowing) {
   ServerTestEnv env;
   auto source = PgCluster::Primary();
-  env.StartServer();
+  env.StartServer({{"PGSHIFT_LOG", "debug"}});  // the most the server ever logs
   ServerProcess& s = env.server();
   std::string answers;
   auto keep = [&](const HttpResponse& r) {

@@ -349,3 +349,20 @@ TEST_F(AuthorizationMatrix, UnknownEndpointsUseTheSameErrorBody) {
 
 }  // namespace
 }  // namespace pgshift::server
+
+namespace pgshift::server {
+namespace {
+
+TEST_F(AuthorizationMatrix, StreamsPastTheCapAreRefusedSoTheApiKeepsItsWorkers) {
+  ctx_->metrics.streams_open = 48;
+  HttpResponse r = Call("GET", "/v1/migrations/orders-1/stream", pay_);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(J(r)["error"]["code"], "unavailable");
+  EXPECT_FALSE(r.stream);
+  EXPECT_EQ(Call("GET", "/v1/stream", pay_).status, 503);
+  ctx_->metrics.streams_open = 47;
+  EXPECT_EQ(Call("GET", "/v1/stream", pay_).status, 200);
+}
+
+}  // namespace
+}  // namespace pgshift::server
