@@ -99,6 +99,7 @@ TEST_P(FleetKill, TheOtherServerTakesOverAndFinishesWithNothingLost) {
   if (!kp.cutover_first) {
     ASSERT_EQ(env.WaitForPhase("orders-1", "ready_for_cutover,failed,rolled_back"),
               "ready_for_cutover")
+        << b.Get("/v1/migrations/orders-1", env.token).body << "\n"
         << b.Log();
     auto cut = b.Post("/v1/migrations/orders-1/cutover", env.token);
     ASSERT_EQ(cut.status, 202) << cut.body;
