@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "fixture/fleet_env.h"
@@ -167,6 +169,28 @@ TEST(FleetLease, AServerWhoseLeaseWasStolenWritesAndActsNoMore) {
   ExpectFinishedWithNothingLost(env, c, "orders-1");
   EXPECT_EQ(a.Stop(), 0) << a.Log();
   EXPECT_EQ(b.Stop(), 0) << b.Log();
+}
+
+// The config's `store =` names the shared store as well as --store does (and wins over it): a
+// server given a file by --store but a PostgreSQL store by its config serves the fleet's
+// tokens and clusters.
+TEST(FleetStore, AConfigsStoreOfPostgresqlWinsOverTheCommandLine) {
+  FleetEnv env;
+  ServerProcess& first = env.StartServer(0);
+  FleetCluster& c = env.AddCluster("orders", 0, /*clients=*/0);
+  TempDir dir("pgshift-fleet-config");
+  const std::string config = dir.path() + "/server.ini";
+  std::ofstream(config) << "[server]\nstore = " << env.store_uri()
+                        << "\nplatform_team = platform\n\n[team payments]\n";
+  std::string why;
+  auto second =
+      ServerProcess::Start({.store_path = dir.path() + "/unused.db", .config_path = config}, &why);
+  ASSERT_TRUE(second) << why;
+  auto cluster = second->Get("/v1/clusters/" + c.name, env.token);
+  EXPECT_EQ(cluster.status, 200) << cluster.body;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/unused.db"));
+  EXPECT_EQ(second->Stop(), 0) << second->Log();
+  EXPECT_EQ(first.Stop(), 0) << first.Log();
 }
 
 }  // namespace
