@@ -196,6 +196,7 @@ Result<ServerConfig> ParseServerConfig(const std::string& text, const std::strin
     if (value.empty()) return w.Error("empty value");
     if (section == Section::kServer) {
       RETURN_IF_ERROR(ServerKey(c, w, w.key, value));
+      c.key_lines[w.key] = w.line;
     } else if (section == Section::kTeam) {
       RETURN_IF_ERROR(TeamKey(c.teams[team], w, w.key, value));
       if (w.key == "client_cert_cn") {
@@ -215,19 +216,25 @@ Result<ServerConfig> ParseServerConfig(const std::string& text, const std::strin
 
 Status ValidateServerConfig(const ServerConfig& c, const std::string& origin,
                             std::vector<std::string>* warnings) {
+  // "origin:line" of the key when the file set it, else "origin".
+  auto at = [&](const std::string& key) {
+    auto it = c.key_lines.find(key);
+    return it == c.key_lines.end() ? origin : origin + ":" + std::to_string(it->second);
+  };
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
-    return InvalidArgument(origin +
-                           ": tls_cert_file: tls_cert_file and tls_key_file go together: set "
+    const std::string key = c.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file";
+    return InvalidArgument(at(key) + ": " + key +
+                           ": tls_cert_file and tls_key_file go together: set "
                            "both (HTTPS) or neither");
   }
   if (!c.client_ca_file.empty() && !c.tls()) {
-    return InvalidArgument(origin +
+    return InvalidArgument(at("client_ca_file") +
                            ": client_ca_file: client certificates need TLS: set tls_cert_file "
                            "and tls_key_file");
   }
   if (!c.tls() && !IsLoopbackHost(c.listen_host)) {
     if (!c.allow_plain_http_beyond_loopback) {
-      return InvalidArgument(origin + ": listen: '" + c.listen_host +
+      return InvalidArgument(at("listen") + ": listen: '" + c.listen_host +
                              "' is reachable beyond this host, and the API would carry bearer "
                              "tokens in clear: set tls_cert_file and tls_key_file, bind "
                              "127.0.0.1, or set allow_plain_http_beyond_loopback = on");
@@ -251,6 +258,7 @@ Status ApplyListen(ServerConfig& config, const std::string& host_port) {
   if (!hp.ok()) return InvalidArgument("--listen: " + hp.status().message());
   config.listen_host = hp->first;
   config.listen_port = hp->second;
+  config.key_lines.erase("listen");  // no longer the file's line
   return Status::Ok();
 }
 

@@ -30,6 +30,8 @@ struct ServerConfig {
   std::string client_ca_file;
   bool allow_plain_http_beyond_loopback = false;
   std::map<std::string, TeamConfig> teams;
+  // The line each [server] key was set on, for the checks across keys ("" origin: flags).
+  std::map<std::string, int> key_lines;
 
   bool tls() const { return !tls_cert_file.empty(); }
   // The team a verified client certificate with this CN acts for; "" when none.

@@ -78,9 +78,10 @@ TEST(ServerConfig, EachMistakeNamesFileLineAndKey) {
       {"[server]\nstore =\n", "s.ini:2: store: empty value"},
       {"[team a]\nclient_cert_cn = ci\n[team b]\nclient_cert_cn = ci\n",
        "s.ini:4: client_cert_cn: 'ci' already acts for team a"},
-      {"[server]\ntls_cert_file = /c\n", "s.ini: tls_cert_file: tls_cert_file and tls_key_file"},
-      {"[server]\nclient_ca_file = /ca\n", "s.ini: client_ca_file: client certificates need TLS"},
-      {"[server]\nlisten = 0.0.0.0:8080\n", "s.ini: listen: '0.0.0.0' is reachable beyond"},
+      {"[server]\ntls_cert_file = /c\n", "s.ini:2: tls_cert_file: tls_cert_file and tls_key_file"},
+      {"[server]\n\ntls_key_file = /k\n", "s.ini:3: tls_key_file: tls_cert_file and tls_key_file"},
+      {"[server]\nclient_ca_file = /ca\n", "s.ini:2: client_ca_file: client certificates need TLS"},
+      {"[server]\nlisten = 0.0.0.0:8080\n", "s.ini:2: listen: '0.0.0.0' is reachable beyond"},
   };
   for (const BadCase& c : cases) {
     auto r = ParseServerConfig(c.text, "s.ini");
