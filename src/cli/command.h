@@ -13,7 +13,16 @@ namespace pgshift::cli {
 struct GlobalOptions {
   std::string store_path;  // --store or PGSHIFT_STORE
   bool json = false;
+  // --server URL: migrate and cluster commands act through a pgshift server's API.
+  std::string server_url;
+  std::string token_file;  // --token-file or PGSHIFT_TOKEN_FILE
+  std::string ca_file;     // --ca-file: the CA of an https:// server
 };
+
+// Exit codes: 0 done, 1 the migration failed or was rolled back on an error (or the server
+// could not be reached), 2 bad input (unknown name, refused request).
+constexpr int kBadInput = 2;
+int ExitCodeFor(const Status& status);
 
 // Thrown by a command to end the process with `code` after printing `status` on stderr.
 struct CommandFailed {
@@ -35,6 +44,14 @@ void WarnIfPasswordInArgument(const std::string& flag, const std::string& connin
 
 void AddCheckCommand(CLI::App& app, GlobalOptions& global);
 void AddMigrateCommands(CLI::App& app, GlobalOptions& global);
+// --server, --token-file, --ca-file (and a refused --token) on the top-level app.
+void AddServerOptions(CLI::App& app, GlobalOptions& global);
+// Whether the command line asks for a server (`--server` before the command, or anywhere in a
+// migrate or cluster command): then the migrate commands are the remote ones.
+bool ServerRequested(int argc, char** argv);
+void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& global);
+void AddClusterCommands(CLI::App& app, GlobalOptions& global);
+void AddCampaignCommands(CLI::App& app, GlobalOptions& global);
 void AddDemoCommand(CLI::App& app, GlobalOptions& global);
 void AddProxyCommand(CLI::App& app, GlobalOptions& global);
 void AddSlotsCommand(CLI::App& app, GlobalOptions& global);

@@ -31,7 +31,14 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   pgshift::InitLogging();
   AddCheckCommand(app, global);
-  AddMigrateCommands(app, global);
+  AddServerOptions(app, global);
+  if (ServerRequested(argc, argv)) {
+    AddRemoteMigrateCommands(app, global);
+  } else {
+    AddMigrateCommands(app, global);
+  }
+  AddClusterCommands(app, global);
+  AddCampaignCommands(app, global);
   AddDemoCommand(app, global);
   AddProxyCommand(app, global);
   AddSlotsCommand(app, global);

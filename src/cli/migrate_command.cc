@@ -12,22 +12,6 @@
 namespace pgshift::cli {
 namespace {
 
-// Exit codes: 0 done, 1 the migration failed or was rolled back on an error, 2 bad input.
-constexpr int kBadInput = 2;
-
-int ExitCodeFor(const Status& st) {
-  switch (st.code()) {
-    case Code::kInvalidArgument:
-    case Code::kNotFound:
-    case Code::kAlreadyExists:
-    case Code::kUnauthenticated:
-    case Code::kPermissionDenied:
-      return kBadInput;
-    default:
-      return 1;
-  }
-}
-
 std::unique_ptr<MigrationStore> OpenStore(const GlobalOptions& g) {
   const char* from_env = std::getenv("PGSHIFT_STORE");  // the environment is not public
   if (IsPostgresLocation(g.store_path) && !(from_env && g.store_path == from_env)) {

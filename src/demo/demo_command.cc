@@ -8,19 +8,18 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <thread>
 
 #include "common/process.h"
 #include "demo/cdc_consumer.h"
 #include "demo/commit_checker.h"
+#include "demo/demo_proxy.h"
+#include "demo/demo_source.h"
 #include "demo/pgbench_load.h"
+#include "demo/secret_file.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
-#include "proxy/dev_pki.h"
-#include "proxy/proxy_config.h"
-#include "proxy/proxy_server.h"
 #include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"
@@ -36,13 +35,6 @@ namespace {
 constexpr const char* kMigration = "demo";
 constexpr const char* kSlot = "pgshift_demo_cdc";
 constexpr const char* kAppUser = "app";
-
-std::string RandomSecret() {
-  std::random_device rd;
-  char buf[33];
-  for (int i = 0; i < 32; i += 8) std::snprintf(buf + i, 9, "%08x", rd());
-  return buf;
-}
 
 // Owns the demo's directory and servers; stops and removes them unless asked to keep them.
 class Workspace {
@@ -110,96 +102,6 @@ class ConsumerFollower {
   std::thread thread_;
 };
 
-// The proxy warns about secret files others may read; the demo's are its owner's only, from
-// before the secret is written.
-Status WriteSecretFile(const std::string& path, const std::string& secret) {
-  std::ofstream(path).close();
-  std::error_code ec;
-  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec);
-  std::ofstream out(path);
-  out << secret << "\n";
-  out.close();
-  if (!out || ec) return Unavailable("demo: cannot write " + path);
-  return Status::Ok();
-}
-
-// The data access layer for the demo: `pgshift proxy` in-process, mutual TLS toward the
-// application (a client certificate with CN demo-app), SCRAM toward PostgreSQL with the
-// application role's password, which only the proxy holds.
-struct DemoProxy {
-  std::unique_ptr<proxy::ProxyServer> server;
-  proxy::DevPki pki;
-  proxy::ClientCert client;
-  std::string token_file;
-
-  static Result<DemoProxy> Start(const std::string& dir, int backend_port,
-                                 const std::string& app_password) {
-    DemoProxy p;
-    ASSIGN_OR_RETURN(p.pki, proxy::DevPki::Create(dir + "/pki"));
-    ASSIGN_OR_RETURN(p.client, p.pki.Client("demo-app"));
-    p.token_file = dir + "/admin.token";
-    RETURN_IF_ERROR(WriteSecretFile(p.token_file, RandomSecret()));
-    RETURN_IF_ERROR(WriteSecretFile(dir + "/app.password", app_password));
-    ASSIGN_OR_RETURN(int port, ReservePort());
-    ASSIGN_OR_RETURN(int admin, ReservePort());
-    std::string path = dir + "/proxy.ini";
-    std::ofstream(path) << "[proxy]\nlisten = 127.0.0.1:" << port
-                        << "\nadmin_listen = 127.0.0.1:" << admin
-                        << "\nadmin_token_file = " << p.token_file << "\nthreads = 2"
-                        << "\ntls_cert = " << p.pki.server_cert
-                        << "\ntls_key = " << p.pki.server_key << "\nclient_ca = " << p.pki.ca_cert
-                        << "\n\n[cluster appdb]\nhost = 127.0.0.1\nport = " << backend_port
-                        << "\ndatabase = postgres\nuser = " << kAppUser
-                        << "\npassword_file = " << dir << "/app.password"
-                        << "\n\n[identity demo-app]\ndatabases = appdb\nroles = " << kAppUser
-                        << "\n";
-    ASSIGN_OR_RETURN(proxy::ProxyConfig cfg, proxy::LoadProxyConfig(path));
-    ASSIGN_OR_RETURN(p.server, proxy::ProxyServer::Start(cfg));
-    return p;
-  }
-  // What the application uses: a certificate, no password.
-  ConnInfo AppEndpoint() const { return EndpointWith(client); }
-  // pgbench runs as the postgres user, and libpq insists that a client key belong to the user
-  // reading it: pgbench gets its own copy of the certificate and key.
-  Result<ConnInfo> PostgresUserEndpoint(const std::string& dir) const {
-    ASSIGN_OR_RETURN(UserIds ids, LookupUser("postgres"));
-    proxy::ClientCert copy{dir + "/pgbench-client.crt", dir + "/pgbench-client.key"};
-    std::error_code ec;
-    fs::copy_file(client.cert, copy.cert, fs::copy_options::overwrite_existing, ec);
-    fs::copy_file(client.key, copy.key, fs::copy_options::overwrite_existing, ec);
-    if (ec || chown(copy.cert.c_str(), ids.uid, ids.gid) != 0 ||
-        chown(copy.key.c_str(), ids.uid, ids.gid) != 0) {
-      return Unavailable("cannot hand the client certificate to the postgres user in " + dir);
-    }
-    return EndpointWith(copy);
-  }
-  ConnInfo EndpointWith(const proxy::ClientCert& cert) const {
-    return ConnInfo::Parse("host=127.0.0.1 port=" + std::to_string(server->port()) +
-                               " dbname=appdb user=" + kAppUser + " sslmode=verify-full" +
-                               " sslrootcert=" + pki.ca_cert + " sslcert=" + cert.cert +
-                               " sslkey=" + cert.key,
-                           "proxy")
-        .value();
-  }
-  nlohmann::json Router() const {
-    return RouterSpec::Proxy("appdb",
-                             {{"127.0.0.1:" + std::to_string(server->admin_port()), token_file}})
-        .ToJson();
-  }
-};
-
-Result<LocalInstance> StartSource(const std::string& dir, const std::string& password) {
-  ASSIGN_OR_RETURN(int port, ReservePort());
-  LocalInstanceSpec spec;
-  spec.data_dir = dir + "/source";
-  spec.port = port;
-  spec.superuser_password = password;
-  spec.settings = {{"max_connections", "100"}, {"max_prepared_transactions", "10"}};
-  ASSIGN_OR_RETURN(LocalInstance src, LocalInstance::Init(spec));
-  RETURN_IF_ERROR(src.Start());
-  return src;
-}
-
 nlohmann::json CheckVerdicts(const nlohmann::json& status) {
   nlohmann::json out = nlohmann::json::array();
   if (!status.contains("checks")) return out;
@@ -219,14 +121,9 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   const std::string password = RandomSecret();
   const std::string app_password = RandomSecret();
   progress.Update({Phase::kCreated, "starting the source cluster in " + ws.dir()});
-  ASSIGN_OR_RETURN(LocalInstance source, StartSource(ws.dir(), password));
+  ASSIGN_OR_RETURN(LocalInstance source, StartDemoSource(ws.dir(), password));
   ConnInfo super = source.Conn();
-  {
-    ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(super));
-    RETURN_IF_ERROR(c.Exec("CREATE ROLE " + std::string(kAppUser) + " LOGIN PASSWORD " +
-                           QuoteLiteral(c, app_password) + "; GRANT ALL ON SCHEMA public TO " +
-                           kAppUser));
-  }
+  RETURN_IF_ERROR(CreateAppRole(super, kAppUser, app_password));
   ConnInfo app = super.With("user", kAppUser).With("password", app_password);
   progress.Update({Phase::kCreated, "pgbench -i -s " + std::to_string(o.pgbench_scale)});
   RETURN_IF_ERROR(PgbenchLoad::Init(app, o.pgbench_scale));
@@ -244,7 +141,7 @@ Result<nlohmann::json> RunDemo(const DemoOptions& o, ProgressSink& progress) {
   nlohmann::json router = RouterSpec::File(route_file).ToJson();
   if (o.through_proxy) {
     progress.Update({Phase::kCreated, "starting pgshift proxy (mutual TLS)"});
-    ASSIGN_OR_RETURN(dal, DemoProxy::Start(ws.dir(), source.port(), app_password));
+    ASSIGN_OR_RETURN(dal, DemoProxy::Start(ws.dir(), source.port(), kAppUser, app_password));
     ConnInfo via_proxy = dal->AppEndpoint();
     endpoint = [via_proxy]() { return via_proxy; };
     ASSIGN_OR_RETURN(ConnInfo for_pgbench, dal->PostgresUserEndpoint(ws.dir()));

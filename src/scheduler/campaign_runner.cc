@@ -40,6 +40,11 @@ Result<CampaignPlan> CampaignRunner::Tick(const std::string& name) {
   ASSIGN_OR_RETURN(std::vector<MemberStatus> members, Members(c));
   const double now = clock_.WallSeconds();
   CampaignPlan plan = PlanCampaign(c, members, now);
+  if (!plan.actions.empty()) {
+    // Paused or cancelled while we gathered: act on nothing (the next tick plans anew).
+    ASSIGN_OR_RETURN(CampaignRecord again, control_.GetCampaign(name));
+    if (again.document.value("state", "") != "running") return CampaignPlan{};
+  }
   for (const CampaignAction& a : plan.actions) {
     switch (a.kind) {
       case CampaignAction::Kind::kCreate: {

@@ -43,10 +43,11 @@ Result<nlohmann::json> CampaignJson(ServerContext& ctx, const CampaignRecord& re
                         {"created_by", c.created_by}};
   nlohmann::json list = nlohmann::json::array();
   for (const auto& m : members) {
-    nlohmann::json j = {{"cluster", m.cluster},
-                        {"migration", m.exists ? nlohmann::json(m.migration) : nullptr},
-                        {"phase", m.exists ? nlohmann::json(PhaseName(m.phase)) : nullptr},
-                        {"waiting", m.waiting.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.waiting)}};
+    nlohmann::json j = {
+        {"cluster", m.cluster},
+        {"migration", m.exists ? nlohmann::json(m.migration) : nullptr},
+        {"phase", m.exists ? nlohmann::json(PhaseName(m.phase)) : nullptr},
+        {"waiting", m.waiting.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.waiting)}};
     if (!m.create_error.empty()) j["refused"] = m.create_error;
     list.push_back(std::move(j));
   }

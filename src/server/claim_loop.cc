@@ -11,7 +11,20 @@
 namespace pgshift::server {
 namespace {
 
-constexpr auto kTickPeriod = std::chrono::milliseconds(1000);
+// Runs `call` for each observer; an observer that throws is logged and never stops the
+// migration (webhooks and the like must not block or break a cutover).
+template <typename Call>
+void Tell(ServerContext& ctx, const std::string& name, const Call& call) {
+  for (const auto& o : ctx.Observers()) {
+    try {
+      call(*o);
+    } catch (const std::exception& e) {
+      spdlog::error("server: an observer of migration {} failed: {}", name, e.what());
+    } catch (...) {
+      spdlog::error("server: an observer of migration {} failed", name);
+    }
+  }
+}
 
 bool InCutover(Phase p) { return p >= Phase::kPausing && p <= Phase::kSwitching; }
 
@@ -30,11 +43,11 @@ class ClaimLoop::Progress : public ProgressSink {
   Progress(ServerContext& ctx, std::string name) : ctx_(ctx), name_(std::move(name)) {}
   void Update(const ProgressUpdate& u) override {
     ctx_.live.Progress(name_, u, ctx_.clock.WallSeconds());
-    for (const auto& o : ctx_.Observers()) o->OnProgress(name_, u);
+    Tell(ctx_, name_, [&](MigrationObserver& o) { o.OnProgress(name_, u); });
   }
   void Transition(Phase from, Phase to, const std::string& reason) override {
     ctx_.live.Changed();
-    for (const auto& o : ctx_.Observers()) o->OnTransition(name_, from, to, reason);
+    Tell(ctx_, name_, [&](MigrationObserver& o) { o.OnTransition(name_, from, to, reason); });
   }
 
  private:
@@ -114,10 +127,16 @@ void ClaimLoop::Stop() {
 
 void ClaimLoop::TickLoop() {
   while (true) {
-    std::vector<std::string> ready = TickOnce();
+    std::vector<std::string> ready;
+    try {
+      ready = TickOnce();
+    } catch (const std::exception& e) {
+      spdlog::error("server: scheduler tick failed: {}", e.what());
+    }
     for (const std::string& name : ready) Enqueue(name);
     std::unique_lock<std::mutex> l(mu_);
-    tick_cv_.wait_for(l, kTickPeriod, [this] { return stopping_ || wake_; });
+    tick_cv_.wait_for(l, std::chrono::milliseconds(tick_period_ms_.load()),
+                      [this] { return stopping_ || wake_; });
     if (stopping_) return;
     wake_ = false;
   }
@@ -140,7 +159,14 @@ void ClaimLoop::WorkLoop() {
       name = queue_.front();
       queue_.pop_front();
     }
-    Result<TurnOutcome> turn = engine_->Turn(name);
+    // A thread's exception would end the process: whatever escapes a turn ends it as an error.
+    Result<TurnOutcome> turn = Internal("internal error");
+    try {
+      turn = engine_->Turn(name);
+    } catch (const std::exception& e) {
+      turn = Internal(std::string("internal error: ") + e.what());
+    } catch (...) {
+    }
     AfterTurn(name, turn);
   }
 }
@@ -187,7 +213,7 @@ void ClaimLoop::AfterTurn(const std::string& name, const Result<TurnOutcome>& tu
   if (!failure.empty()) {
     ++ctx_.metrics.driver_runs_failed;
     spdlog::warn("server: migration {} stopped: {}", name, failure);
-    for (const auto& o : ctx_.Observers()) o->OnFailure(name, failure);
+    Tell(ctx_, name, [&](MigrationObserver& o) { o.OnFailure(name, failure); });
   }
   ctx_.live.Changed();
   std::lock_guard<std::mutex> l(mu_);

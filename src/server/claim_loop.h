@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -47,6 +48,8 @@ class ClaimLoop {
   // Ticks now rather than within the second. `name` (may be empty): a migration the operator
   // just acted on; a failed one gets turns again (its gates re-judged), as `migrate run` would.
   void Wake(const std::string& name);
+  // How often the loop ticks when nothing wakes it (default 1 s).
+  void SetTickPeriod(std::chrono::milliseconds period) { tick_period_ms_ = period.count(); }
   // Admitted and driven by this server (its lease held, or a turn queued or running).
   bool Driving(const std::string& name) const;
   // How many migrations this server drives now.
@@ -92,6 +95,7 @@ class ClaimLoop {
   std::thread ticker_;
   std::vector<std::thread> workers_;
   std::atomic<bool> started_{false};
+  std::atomic<int64_t> tick_period_ms_{1000};
 };
 
 }  // namespace pgshift::server

@@ -154,7 +154,8 @@ TeamConfig ServerConfig::Team(const std::string& name) const {
 Result<ServerConfig> ParseServerConfig(const std::string& text, const std::string& origin) {
   ServerConfig c;
   Where w{origin};
-  enum class Section { kNone, kServer, kTeam } section = Section::kNone;
+  enum class Section { kNone, kServer, kTeam, kFreeze } section = Section::kNone;
+  std::string freeze;
   bool server_seen = false;
   std::string team;
   std::map<std::string, std::string> cn_owner;  // a CN acts for one team only
@@ -184,8 +185,12 @@ Result<ServerConfig> ParseServerConfig(const std::string& text, const std::strin
         c.teams[name] = TeamConfig{.name = name};
         team = name;
         section = Section::kTeam;
+      } else if (kind == "freeze" && !name.empty()) {
+        freeze = name;
+        section = Section::kFreeze;
       } else {
-        return w.Error("unknown section [" + inner + "] (expected [server] or [team NAME])");
+        return w.Error("unknown section [" + inner +
+                       "] (expected [server], [team NAME] or [freeze NAME])");
       }
       continue;
     }
@@ -194,6 +199,19 @@ Result<ServerConfig> ParseServerConfig(const std::string& text, const std::strin
     w.key = Trim(line.substr(0, eq));
     std::string value = Trim(line.substr(eq + 1));
     if (value.empty()) return w.Error("empty value");
+    // The scheduler's keys (limits, cutover windows, freezes) are read by scheduler_config.
+    Result<bool> scheduler_key = false;
+    if (section == Section::kServer) {
+      scheduler_key = ApplySchedulerServerKey(c.scheduler, w.key, value);
+    } else if (section == Section::kTeam) {
+      scheduler_key = ApplySchedulerTeamKey(c.scheduler, team, w.key, value);
+    } else if (section == Section::kFreeze) {
+      Status f = ApplyFreezeKey(c.scheduler, freeze, w.key, value);
+      if (!f.ok()) return w.Error(f.message());
+      continue;
+    }
+    if (!scheduler_key.ok()) return w.Error(scheduler_key.status().message());
+    if (*scheduler_key) continue;
     if (section == Section::kServer) {
       RETURN_IF_ERROR(ServerKey(c, w, w.key, value));
       c.key_lines[w.key] = w.line;
@@ -209,6 +227,8 @@ Result<ServerConfig> ParseServerConfig(const std::string& text, const std::strin
       return w.Error("outside a section: put it under [server] or [team NAME]");
     }
   }
+  Status freezes = ValidateFreezes(c.scheduler);
+  if (!freezes.ok()) return InvalidArgument(origin + ": " + freezes.message());
   std::vector<std::string> ignored;
   RETURN_IF_ERROR(ValidateServerConfig(c, origin, &ignored));
   return c;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/scheduler_config.h"
 
 namespace pgshift::server {
 
@@ -29,6 +30,7 @@ struct ServerConfig {
   std::string tls_key_file;
   std::string client_ca_file;
   bool allow_plain_http_beyond_loopback = false;
+  SchedulerConfig scheduler;  // limits, cutover windows, freezes (scheduler_config.h)
   std::map<std::string, TeamConfig> teams;
   // The line each [server] key was set on, for the checks across keys ("" origin: flags).
   std::map<std::string, int> key_lines;
