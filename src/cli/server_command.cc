@@ -13,17 +13,19 @@
 #include "server/api_token.h"
 #include "server/control_plane_server.h"
 #include "server/server_config.h"
-#include "store/sqlite_store.h"
+#include "store/store_location.h"
 
 namespace pgshift::cli {
 namespace {
 
 constexpr int kBadInput = 2;
 
-std::unique_ptr<SqliteStore> OpenServerStore(const std::string& path) {
-  auto s = SqliteStore::Open(path);
+// A file (SqliteStore) or postgresql://... (PostgresStore, shared by several servers): the
+// choice is store_location's.
+OpenedStore OpenServerStore(const std::string& location) {
+  auto s = OpenMigrationStore(location);
   if (!s.ok()) throw CommandFailed{s.status(), kBadInput};
-  for (const std::string& w : (*s)->warnings()) std::cerr << "pgshift: warning: " << w << "\n";
+  for (const std::string& w : s->warnings) std::cerr << "pgshift: warning: " << w << "\n";
   return std::move(s).value();
 }
 
@@ -49,7 +51,7 @@ void Serve(const GlobalOptions& g, const std::string& config_path, const std::st
          kBadInput);
   for (const std::string& w : warnings) std::cerr << "pgshift: warning: " << w << "\n";
   auto store = OpenServerStore(config.store.empty() ? g.store_path : config.store);
-  server::ControlPlaneServer srv(config, *store, *store, Clock::Real());
+  server::ControlPlaneServer srv(config, *store.store, *store.control, Clock::Real());
   OrFail(srv.Start());
   std::cout << "listening on " << srv.url() << std::endl;
   int sig = 0;
@@ -64,7 +66,7 @@ void CreateToken(const GlobalOptions& g, const std::string& config_path, const s
   auto store = OpenServerStore(config.store.empty() ? g.store_path : config.store);
   std::string token = OrFail(server::GenerateApiToken());
   ApiTokenRecord record{server::Sha256Hex(token), team, platform, label.empty() ? team : label, 0};
-  OrFail(store->AddToken(record, Clock::Real().WallSeconds()));
+  OrFail(store.control->AddToken(record, Clock::Real().WallSeconds()));
   std::cout << token << std::endl;
 }
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,8 +24,11 @@ int DecodeWaitStatus(int st) {
 }
 
 // In the child: drop privileges, set env and cwd, redirect output, exec. Never returns.
+// `parent` > 0: the child is killed when the thread that forked it ends (RunCommand's caller
+// waits for it, so that is when its process dies): a runner killed with -9 leaves no
+// pg_basebackup writing on into a directory the next runner copies into.
 [[noreturn]] void ExecChild(const std::vector<std::string>& argv, const ProcessOptions& o,
-                            int out_fd, std::optional<UserIds> ids) {
+                            int out_fd, std::optional<UserIds> ids, pid_t parent = 0) {
   setpgid(0, 0);
   if (out_fd >= 0) {
     dup2(out_fd, STDOUT_FILENO);
@@ -36,6 +40,8 @@ int DecodeWaitStatus(int st) {
   if (ids) {
     if (setgroups(0, nullptr) != 0 || setgid(ids->gid) != 0 || setuid(ids->uid) != 0) _exit(126);
   }
+  // After the credentials change, which clears the setting.
+  if (parent > 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)) _exit(126);
   if (o.cwd && chdir(o.cwd->c_str()) != 0) _exit(126);
   for (const auto& [k, v] : o.env) setenv(k.c_str(), v.c_str(), 1);
   if (ids) {
@@ -74,6 +80,7 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, const Pro
   ASSIGN_OR_RETURN(std::optional<UserIds> ids, ResolveRunAs(o));
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Unavailable(std::string("pipe: ") + strerror(errno));
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
@@ -82,7 +89,7 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv, const Pro
   }
   if (pid == 0) {
     close(fds[0]);
-    ExecChild(argv, o, fds[1], ids);
+    ExecChild(argv, o, fds[1], ids, parent);
   }
   close(fds[1]);
   CommandOutput out;

@@ -183,6 +183,8 @@ Status ReadKnown(const std::string& key, const json& v, MigrationFacts& f, bool*
       if (at.is_null()) continue;
       ASSIGN_OR_RETURN(f.phase_started[p], ReadDouble(key + "." + name, at));
     }
+  } else if (key == "workflow_version") {
+    ASSIGN_OR_RETURN(f.workflow_version, ReadInt32(key, v));
   } else if (key == "validate_started_at") {
     ASSIGN_OR_RETURN(f.validate_started_at, ReadDouble(key, v));
   } else if (key == "checks") {
@@ -288,6 +290,7 @@ nlohmann::json MigrationFacts::ToJson() const {
     for (const auto& s : v) a.push_back(RecordedSlotToJson(s));
     return a;
   };
+  if (workflow_version) j["workflow_version"] = *workflow_version;
   if (validate_started_at) j["validate_started_at"] = *validate_started_at;
   if (checks) j["checks"] = *checks;
   if (baseline) j["baseline"] = baseline->ToJson();

@@ -62,6 +62,11 @@ struct FenceRecord {
 struct MigrationFacts {
   int version = kMigrationFactsVersion;
 
+  // The version of the step table the migration started under (workflow/workflow_version.h),
+  // recorded by the engine on its first turn; absent in a record from before versions were
+  // recorded.
+  std::optional<int> workflow_version;
+
   // When each phase was last entered (wall seconds); written by every transition.
   std::map<Phase, double> phase_started;
 

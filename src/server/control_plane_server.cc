@@ -31,6 +31,7 @@ Status ControlPlaneServer::Start() {
   int resumed = driver_.ResumeStarted();
   if (resumed > 0) spdlog::warn("server: resumed {} migration(s)", resumed);
   policy_.Start();
+  driver_.ClaimStartedEvery(std::chrono::seconds(1));
   return Status::Ok();
 }
 

@@ -13,7 +13,8 @@ namespace {
 constexpr int64_t kSchemaLockKey = 0x70677368;
 
 // Schema versions, numbered as SqliteStore's: 1 migrations and events, 2 runner_leases,
-// 3 route_versions. `@` stands for the quoted schema name. Each step also records its version.
+// 3 route_versions, 4 the control plane's tables, 5 campaigns. `@` stands for the quoted schema
+// name. Each step also records its version.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE @.migrations(
   name text PRIMARY KEY,
@@ -50,6 +51,54 @@ CREATE TABLE @.route_versions(
   route_key text PRIMARY KEY,
   last bigint NOT NULL);
 UPDATE @.pgshift_meta SET value = '3' WHERE key = 'schema_version';
+)sql";
+
+// Version 4: the control plane's tables (ControlStore), the same as SqliteStore's version 4.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE @.clusters(
+  name text PRIMARY KEY,
+  team text NOT NULL,
+  labels text NOT NULL,
+  registration text NOT NULL,
+  created_at double precision NOT NULL);
+CREATE TABLE @.api_tokens(
+  sha256 text PRIMARY KEY,
+  team text NOT NULL,
+  platform boolean NOT NULL,
+  label text NOT NULL,
+  created_at double precision NOT NULL);
+CREATE TABLE @.audit_log(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at double precision NOT NULL,
+  identity text NOT NULL,
+  team text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  result text NOT NULL,
+  status integer NOT NULL);
+CREATE INDEX audit_log_team ON @.audit_log(team, id);
+CREATE TABLE @.migration_notes(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  migration text NOT NULL,
+  at double precision NOT NULL,
+  text text NOT NULL);
+CREATE INDEX migration_notes_migration ON @.migration_notes(migration, id);
+CREATE TABLE @.migration_controls(
+  migration text PRIMARY KEY,
+  control text NOT NULL,
+  updated_at double precision NOT NULL);
+UPDATE @.pgshift_meta SET value = '4' WHERE key = 'schema_version';
+)sql";
+
+// Version 5: campaigns (the scheduler's document per campaign), as SqliteStore's version 5.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE @.campaigns(
+  name text PRIMARY KEY,
+  team text NOT NULL,
+  document text NOT NULL,
+  created_at double precision NOT NULL,
+  updated_at double precision NOT NULL);
+UPDATE @.pgshift_meta SET value = '5' WHERE key = 'schema_version';
 )sql";
 
 std::string QuoteName(const std::string& name) {
@@ -174,6 +223,8 @@ INSERT INTO @.pgshift_meta VALUES ('schema_version', '0');
   if (version < 1) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV1, schema_q_)));
   if (version < 2) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV2, schema_q_)));
   if (version < 3) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV3, schema_q_)));
+  if (version < 4) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV4, schema_q_)));
+  if (version < 5) RETURN_IF_ERROR(c.Exec(WithSchema(kSchemaV5, schema_q_)));
   return Status::Ok();
 }
 
@@ -229,6 +280,8 @@ Result<PgResult> PostgresStore::QueryLocked(const std::string& sql, const Params
   if (!r.ok()) return Checked(r.status());
   return r;
 }
+
+std::string PostgresStore::Float8(double v) { return Num(v); }
 
 Status PostgresStore::NoSuchMigration(const std::string& name) const {
   return NotFound("no migration named '" + name + "' in " + location_ +

@@ -1,12 +1,14 @@
-// PostgresStore: the MigrationStore in a PostgreSQL database, for several orchestrators
-// (pgshift servers) sharing one fleet.
+// PostgresStore: the MigrationStore and the ControlStore in a PostgreSQL database, for several
+// orchestrators (pgshift servers) sharing one fleet.
 //
 // Everything lives in one schema of the database (`pgshift` unless told otherwise, so that two
 // fleets can share a database): pgshift_meta (schema_version), migrations, events,
-// runner_leases, route_versions. Schema versions are numbered as SqliteStore's are (the same
-// number means the same tables), and Open() creates or upgrades the schema in one transaction
-// under a transaction-scoped advisory lock, so two servers starting at once do not race; a
-// schema from a newer pgshift is refused (kFailedPrecondition) and left alone.
+// runner_leases, route_versions, and (version 4) the control plane's clusters, api_tokens,
+// audit_log, migration_notes and migration_controls, and (version 5) campaigns. Schema versions are
+// numbered as SqliteStore's are (the same number means the same tables), and Open() creates or
+// upgrades the schema in one transaction under a transaction-scoped advisory lock, so two servers
+// starting at once do not race; a schema from a newer pgshift is refused (kFailedPrecondition) and
+// left alone.
 //
 // Every write a runner makes (ApplyTransition, MergeData) runs in one transaction that first
 // locks its lease row (SELECT ... FOR UPDATE) and checks the token, then locks the migration
@@ -33,11 +35,12 @@
 
 #include "pg/connection.h"
 #include "pg/conninfo.h"
+#include "store/control_store.h"
 #include "store/migration_store.h"
 
 namespace pgshift {
 
-class PostgresStore : public MigrationStore {
+class PostgresStore : public MigrationStore, public ControlStore {
  public:
   static constexpr const char* kDefaultSchema = "pgshift";
 
@@ -73,6 +76,28 @@ class PostgresStore : public MigrationStore {
   // The conninfo without its password, and the schema: "host=... port=... (schema pgshift)".
   std::string Location() const override { return location_; }
 
+  // ControlStore (postgres_control_store.cc): each call one statement, or one transaction
+  // holding the row it merges (MergeControl), so two servers merging different keys of one
+  // control object both keep theirs.
+  Status CreateCluster(const ClusterRecord& cluster, double now) override;
+  Result<ClusterRecord> GetCluster(const std::string& name) override;
+  Result<std::vector<ClusterRecord>> ListClusters(const std::string& team) override;
+  Status AddToken(const ApiTokenRecord& token, double now) override;
+  Result<ApiTokenRecord> FindToken(const std::string& sha256_hex) override;
+  Status AppendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> ListAudit(int limit, const std::string& team) override;
+  Status AppendNote(const std::string& migration, const std::string& text, double now) override;
+  Result<std::vector<MigrationNote>> Notes(const std::string& migration) override;
+  Result<nlohmann::json> GetControl(const std::string& migration) override;
+  Result<std::map<std::string, nlohmann::json>> AllControls() override;
+  Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
+                                      double now) override;
+  Status CreateCampaign(const CampaignRecord& campaign, double now) override;
+  Result<CampaignRecord> GetCampaign(const std::string& name) override;
+  Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
+  Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
+                                       double now) override;
+
   const std::string& schema() const { return schema_; }
 
   // How long PostgreSQL lets one of the store's sessions sit idle inside a transaction before
@@ -87,7 +112,7 @@ class PostgresStore : public MigrationStore {
   }
 
   // The schema version this build writes (the same numbering as SqliteStore's).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   PostgresStore(ConnInfo info, std::string schema);
@@ -106,6 +131,8 @@ class PostgresStore : public MigrationStore {
   std::string T(const char* table) const { return schema_q_ + "." + table; }
   Result<MigrationRecord> GetOn(PgConnection& c, const std::string& name, bool for_update);
   Status NoSuchMigration(const std::string& name) const;
+  // A double as text that reads back as the same float8.
+  static std::string Float8(double v);
 
   std::mutex mu_;
   ConnInfo info_;

@@ -15,11 +15,14 @@ Result<OpenedStore> OpenMigrationStore(const std::string& location,
                                        const StoreLocationOptions& options) {
   OpenedStore out;
   if (IsPostgresLocation(location)) {
-    ASSIGN_OR_RETURN(out.store, PostgresStore::Open(location, options.postgres_schema));
+    ASSIGN_OR_RETURN(auto postgres, PostgresStore::Open(location, options.postgres_schema));
+    out.control = postgres.get();
+    out.store = std::move(postgres);
     return out;
   }
   ASSIGN_OR_RETURN(auto sqlite, SqliteStore::Open(location));
   out.warnings = sqlite->warnings();
+  out.control = sqlite.get();
   out.store = std::move(sqlite);
   return out;
 }

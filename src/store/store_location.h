@@ -1,5 +1,6 @@
-// Which MigrationStore a location names, in one place: the CLI (and later the server) hands
-// its --store value here and gets the store behind it.
+// Which store a location names, in one place: the CLI and `pgshift server` hand their
+// --store value (or the server config's `store =`) here and get the store behind it, with
+// both of its interfaces (MigrationStore, and the ControlStore the server needs).
 //
 //   postgresql://... or postgres://...   PostgresStore (a libpq URI)
 //   anything containing host=            PostgresStore (libpq key=value pairs)
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/control_store.h"
 #include "store/migration_store.h"
 
 namespace pgshift {
@@ -22,6 +24,8 @@ struct StoreLocationOptions {
 
 struct OpenedStore {
   std::unique_ptr<MigrationStore> store;
+  // The same object as a ControlStore (every store a location names implements both).
+  ControlStore* control = nullptr;
   // What the operator should hear but that does not stop the store (e.g. a store file others
   // may read); never a secret.
   std::vector<std::string> warnings;

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "workflow/steps.h"
+#include "workflow/workflow_version.h"
 
 namespace pgshift {
 namespace {
@@ -41,6 +42,21 @@ StepFn StepFor(Phase p) {
     default:
       return nullptr;
   }
+}
+
+// Workflow versions (workflow_version.h): the first turn on a migration records the version of
+// this build's step table; every engine taking a migration over checks the recorded version
+// against its own table before it runs any step, and refuses (changing nothing) when the
+// table says it may not continue it.
+Status AdoptWorkflowVersion(MigrationContext& ctx) {
+  const std::optional<int> recorded = ctx.facts().workflow_version;
+  const int started_under = recorded                         ? *recorded
+                            : ctx.phase() == Phase::kCreated ? kWorkflowVersion
+                                                             : kUnrecordedWorkflowVersion;
+  RETURN_IF_ERROR(CheckWorkflowVersion(ctx.record().name, started_under, kWorkflowVersion,
+                                       WorkflowCompatibilityTable()));
+  if (recorded || IsTerminal(ctx.phase())) return Status::Ok();
+  return ctx.Record([&](MigrationFacts& f) { f.workflow_version = started_under; });
 }
 
 bool InCutover(Phase p) { return p >= Phase::kPausing && p <= Phase::kSwitching; }
@@ -230,6 +246,7 @@ Result<std::shared_ptr<Engine::Migration>> Engine::Acquire(const std::string& na
   if (seams_.router_factory) ctx->set_router_factory(seams_.router_factory);
   ctx->set_lease(g.lease);
   Status loaded = ctx->Load();
+  if (loaded.ok()) loaded = AdoptWorkflowVersion(*ctx);
   if (!loaded.ok()) {
     (void)store_.ReleaseRunner(name, g.lease);
     return loaded;

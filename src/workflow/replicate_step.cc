@@ -52,8 +52,12 @@ class BasebackupProgress {
 
 Status BuildLocalTarget(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
-  if (!std::filesystem::exists(s.target_dir + "/PG_VERSION")) {
-    // A half-copied directory from a crash is removed and copied again.
+  // pg_basebackup writes PG_VERSION first and global/pg_control last (then -R's
+  // standby.signal): a directory without both is half-copied (its runner was killed), and is
+  // removed and copied again. The replicate step runs only before the promotion, so a whole
+  // replica still has its standby.signal.
+  if (!std::filesystem::exists(s.target_dir + "/global/pg_control") ||
+      !std::filesystem::exists(s.target_dir + "/standby.signal")) {
     std::error_code ec;
     std::filesystem::remove_all(s.target_dir, ec);
     LocalInstanceSpec spec;

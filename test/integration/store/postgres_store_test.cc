@@ -369,7 +369,7 @@ TEST_F(PostgresStoreTest, AVersionTwoSchemaIsUpgradedAndKeepsItsMigrationsAndLea
 
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(SchemaVersion(), "3");
+  EXPECT_EQ(SchemaVersion(), std::to_string(PostgresStore::kSchemaVersion));
   auto old = store->Get("old");
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ(old->phase, Phase::kReadyForCutover);
