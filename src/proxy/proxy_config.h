@@ -90,10 +90,6 @@ struct ProxyConfig {
   std::vector<std::string> warnings;
 };
 
-// True for an address only this host can reach: 127.0.0.0/8, ::1 (bracketed or not),
-// "localhost". Anything else (0.0.0.0, ::, another address, a host name) is beyond loopback.
-bool IsLoopbackHost(const std::string& host);
-
 // Reads and validates the file at `path`. kInvalidArgument naming "path:line: key: problem".
 // Comments: a line whose first non-blank character is `#` or `;`, and, after a value or a
 // section header, everything from a `#` that follows a space or tab (a `#` inside a value,

@@ -5,6 +5,8 @@
 #include <regex>
 #include <sstream>
 
+#include "common/loopback_host.h"
+
 namespace pgshift::server {
 namespace {
 
@@ -129,10 +131,6 @@ Status TeamKey(TeamConfig& t, const Where& w, const std::string& key, const std:
 }
 
 }  // namespace
-
-bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 std::string ServerConfig::TeamOfCertificate(const std::string& common_name) const {
   if (common_name.empty()) return "";

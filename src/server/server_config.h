@@ -52,6 +52,4 @@ Status ApplyListen(ServerConfig& config, const std::string& host_port);
 Status ValidateServerConfig(const ServerConfig& config, const std::string& origin,
                             std::vector<std::string>* warnings);
 
-bool IsLoopbackHost(const std::string& host);
-
 }  // namespace pgshift::server
