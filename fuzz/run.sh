@@ -35,7 +35,8 @@ case "$TARGET" in
   proxy_startup)
     SRCS=("$HERE/proxy_startup_fuzz.cc" "$ROOT/src/proxy/wire_format.cc"
           "$ROOT/src/proxy/admission.cc" "$ROOT/src/proxy/proxy_config.cc"
-          "$ROOT/src/proxy/replication_startup.cc" "$ROOT/src/common/status.cc")
+          "$ROOT/src/proxy/replication_startup.cc" "$ROOT/src/common/status.cc"
+          "$ROOT/src/common/loopback_host.cc")
     # The config loader logs its warnings (spdlog over fmt).
     read -r -a PC_CFLAGS <<< "$(pkg-config --cflags spdlog fmt)"
     read -r -a PC_LIBS <<< "$(pkg-config --libs spdlog fmt)"
