@@ -29,7 +29,10 @@
 #include <thread>
 
 #include "common/log.h"
+#include "cutover_gap.h"
 #include "fixture/fleet_env.h"
+#include "migration/phase.h"
+#include "pg/connection.h"
 #include "pgbench_load.h"
 #include "simulated_fleet.h"
 
@@ -116,7 +119,9 @@ LoadedCluster AddLoadedCluster(FleetEnv& env, const std::string& name, const std
 
 struct MigrationResult {
   std::string name, phase;
-  double gap_ms = 0;
+  double gap_ms = -1;        // in the cutover window (cutover_gap.h); -1 when not measured
+  std::string gap_error;     // why it was not
+  double ledger_gap_ms = 0;  // over the ledger writer's whole life
   uint64_t ledger_failed = 0;
   PgbenchTotals pgbench;
   uint64_t lost = 0;
@@ -138,26 +143,62 @@ std::vector<MigrationResult> Collect(FleetEnv& env, std::vector<LoadedCluster>& 
     r.pgbench = c.pgbench->totals();
     r.lost = env.StopLoadAndCountLost(*c.cluster);
     auto report = c.cluster->ledger->report();
-    r.gap_ms = report.max_commit_gap_ms;
+    r.ledger_gap_ms = report.max_commit_gap_ms;
+    auto window = CutoverWindowFromEvents(
+        env.store().Value("SELECT coalesce(json_agg(json_build_array(to_phase, at) ORDER BY id), "
+                          "'[]')::text FROM pgshift.events WHERE migration = '" +
+                          r.name + "'"),
+        /*margin_s=*/1.0);
+    if (window.ok()) {
+      const int port = c.cluster->Route().value("port", 0);
+      auto gap =
+          LedgerGapInWindow(c.cluster->source->Conn().With("port", std::to_string(port)), *window);
+      if (gap.ok()) {
+        r.gap_ms = *gap;
+      } else {
+        r.gap_error = gap.status().ToString();
+      }
+    } else {
+      r.gap_error = window.status().ToString();
+    }
+    if (!r.gap_error.empty()) {
+      r.gap_error = fmt::format("cluster {}, migration {} ({}): cutover gap: {}", c.cluster->name,
+                                r.name, r.phase, r.gap_error);
+    }
     r.ledger_failed = report.failed_transactions;
     auto view = ServerProcess::Json(env.server(via).Get("/v1/migrations/" + r.name, env.token));
     r.phases = view.value("phases", json::array());
-    std::cerr << fmt::format("fleet: {} {} gap {:.1f} ms, pgbench {} tx {} failed, lost {}\n",
-                             r.name, r.phase, r.gap_ms, r.pgbench.transactions,
-                             r.pgbench.FailedForApplication(), r.lost);
+    std::cerr << fmt::format(
+        "fleet: {} {} cutover gap {:.1f} ms (whole run {:.1f} ms){}, pgbench {} tx {} failed, "
+        "lost {}\n",
+        r.name, r.phase, r.gap_ms, r.ledger_gap_ms, r.gap_error.empty() ? "" : " " + r.gap_error,
+        r.pgbench.transactions, r.pgbench.FailedForApplication(), r.lost);
     out.push_back(std::move(r));
   }
   return out;
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+double Max(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
+
 json Summary(const std::vector<MigrationResult>& results, int clusters, int servers, double wall_s,
              double takeover_s) {
-  std::vector<double> gaps;
+  std::vector<double> gaps, ledger_gaps;
+  json gap_errors = json::array();
   int completed = 0, rolled_back = 0, failed = 0, not_created = 0;
   uint64_t ledger_failed = 0, lost = 0;
   PgbenchTotals pgbench;
   for (const auto& r : results) {
-    gaps.push_back(r.gap_ms);
+    if (r.gap_ms >= 0) gaps.push_back(r.gap_ms);
+    if (!r.gap_error.empty()) gap_errors.push_back(r.gap_error);
+    ledger_gaps.push_back(r.ledger_gap_ms);
     completed += r.phase == "completed";
     rolled_back += r.phase == "rolled_back";
     failed += r.phase != "completed" && r.phase != "rolled_back";
@@ -172,10 +213,6 @@ json Summary(const std::vector<MigrationResult>& results, int clusters, int serv
     if (!r.pgbench.last_error.empty()) pgbench.last_error = r.pgbench.last_error;
     lost += r.lost;
   }
-  std::sort(gaps.begin(), gaps.end());
-  double median = gaps.empty()      ? 0
-                  : gaps.size() % 2 ? gaps[gaps.size() / 2]
-                                    : (gaps[gaps.size() / 2 - 1] + gaps[gaps.size() / 2]) / 2;
   return {
       {"clusters", clusters},
       {"servers", servers},
@@ -183,8 +220,12 @@ json Summary(const std::vector<MigrationResult>& results, int clusters, int serv
       {"rolled_back", rolled_back},
       {"failed", failed},
       {"not_created", not_created},
-      {"gap_ms_median", median},
-      {"gap_ms_max", gaps.empty() ? 0 : gaps.back()},
+      {"gap_ms_median", Median(gaps)},
+      {"gap_ms_max", Max(gaps)},
+      {"gaps_measured", gaps.size()},
+      {"gap_errors", gap_errors},
+      {"ledger_whole_run_gap_ms_median", Median(ledger_gaps)},
+      {"ledger_whole_run_gap_ms_max", Max(ledger_gaps)},
       {"failed_transactions", ledger_failed + pgbench.FailedForApplication()},
       {"failed_transactions_detail", {{"ledger", ledger_failed}, {"pgbench", pgbench.ToJson()}}},
       {"lost_commits", lost},
@@ -196,6 +237,36 @@ json Summary(const std::vector<MigrationResult>& results, int clusters, int serv
 pid_t OwnerPid(const std::string& owner) {
   size_t a = owner.find(':');
   return a == std::string::npos ? -1 : std::atoi(owner.c_str() + a + 1);
+}
+
+// A campaign's member migrations as the store has them (phase, lease holder's pid), in one
+// query on one connection: polling each migration on a new connection every 100 ms starved the
+// store of connections with 20 members on a loaded machine. Empty when the query failed (the
+// next poll tries again).
+struct MemberState {
+  std::string phase;
+  pid_t owner = -1;
+};
+std::map<std::string, MemberState> CampaignMembers(PgConnection& store,
+                                                   const std::string& campaign) {
+  std::map<std::string, MemberState> out;
+  auto r = store.Query(
+      "SELECT m.name, m.phase, coalesce(l.owner, '') AS owner FROM pgshift.migrations m LEFT "
+      "JOIN pgshift.runner_leases l ON l.migration = m.name WHERE m.name LIKE '" +
+      campaign + "-%'");
+  if (!r.ok()) {
+    std::cerr << "fleet: reading campaign " << campaign
+              << " from the store: " << r.status().ToString() << "\n";
+    return out;
+  }
+  for (int i = 0; i < r->rows(); ++i) {
+    Phase p;
+    MemberState m;
+    if (ParsePhaseValue(int(r->GetInt(i, "phase", -1)), &p)) m.phase = PhaseName(p);
+    m.owner = OwnerPid(r->Get(i, "owner"));
+    out[r->Get(i, "name")] = m;
+  }
+  return out;
 }
 
 // POST /v1/campaigns as a team's CI would: the clusters labelled fleet=GROUP, in waves.
@@ -249,7 +320,7 @@ void WaitForCampaign(FleetEnv& env, const size_t& via, const std::string& name,
     if (line != last) std::cerr << fmt::format("fleet: campaign {} {}\n", name, line);
     last = line;
     if (each_poll) each_poll();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   std::cerr << fmt::format("fleet: campaign {} did not end in {} s\n", name, timeout.count());
 }
@@ -307,11 +378,9 @@ int Main(int argc, char** argv) {
   env.StartServer(1);
   const pid_t b_pid = env.server(1).pid();
   std::vector<LoadedCluster> two;
-  std::vector<std::string> two_names;
   auto setup2 = std::chrono::steady_clock::now();
   for (int i = 0; i < kill_clusters; ++i) {
     two.push_back(AddLoadedCluster(env, fmt::format("k{}", i), "two", s));
-    two_names.push_back("two-" + two.back().cluster->name);
   }
   const double two_setup = Since(setup2);
   auto t2 = std::chrono::steady_clock::now();
@@ -326,17 +395,19 @@ int Main(int argc, char** argv) {
   double kill_wall = 0;
   int64_t event_watermark = 0;
   std::chrono::steady_clock::time_point killed_at;
+  PgConnection watch = env.store().Connect();
+  std::map<std::string, MemberState> members;
   auto before_kill = [&] {
     if (killed) return;
     int progressed = 0;
     std::map<pid_t, std::vector<std::string>> leases;
     json phases = json::object();
-    for (const auto& n : two_names) {
-      std::string p = env.Phase(n);
+    for (const auto& [n, m] : members) {
+      const std::string& p = m.phase;
       phases[n] = p;
       if (p.empty() || p == "created" || p == "replicating") continue;
       ++progressed;
-      if (!Ended(p)) leases[OwnerPid(env.Lease(n).value("owner", ""))].push_back(n);
+      if (!Ended(p)) leases[m.owner].push_back(n);
     }
     if (2 * progressed < kill_clusters) return;
     size_t a_held = leases[a_pid].size(), b_held = leases[b_pid].size();
@@ -348,8 +419,8 @@ int Main(int argc, char** argv) {
     env.server(victim).Kill();
     kill_wall = WallNow();
     killed_at = std::chrono::steady_clock::now();
-    event_watermark =
-        std::atoll(env.store().Value("SELECT coalesce(max(id), 0) FROM pgshift.events").c_str());
+    auto mark = watch.QueryValue("SELECT coalesce(max(id), 0) FROM pgshift.events");
+    event_watermark = mark.ok() ? std::atoll(mark->c_str()) : 0;
     killed = true;
     via_two = victim == 0 ? 1 : 0;
     std::cerr << fmt::format("fleet: server {} (pid {}) killed holding {} lease(s)\n",
@@ -364,26 +435,30 @@ int Main(int argc, char** argv) {
     if (!killed || held_by_victim.empty()) return;
     const pid_t survivor = victim == 0 ? b_pid : a_pid;
     int taken = 0;
+    if (members.empty()) return;  // the poll failed
     for (const auto& n : held_by_victim) {
-      taken += Ended(env.Phase(n)) || OwnerPid(env.Lease(n).value("owner", "")) == survivor;
+      const MemberState& m = members[n];
+      taken += Ended(m.phase) || m.owner == survivor;
     }
     if (taken > 0 && lease_s < 0) lease_s = Since(killed_at);
     if (taken == int(held_by_victim.size()) && all_leases_s < 0) all_leases_s = Since(killed_at);
     if (takeover_s < 0) {
       std::string in;
       for (const auto& n : held_by_victim) in += (in.empty() ? "'" : ",'") + n + "'";
-      std::string at = env.store().Value(fmt::format(
+      auto at = watch.QueryValue(fmt::format(
           "SELECT coalesce(min(at), 0) FROM pgshift.events WHERE id > {} AND migration IN ({})",
           event_watermark, in));
-      double first = std::atof(at.c_str());
+      double first = at.ok() ? std::atof(at->c_str()) : 0;
       if (first > 0) takeover_s = std::max(0.0, first - kill_wall);
     }
   };
   WaitForCampaign(env, via_two, "two", std::chrono::seconds(3600), [&] {
+    members = CampaignMembers(watch, "two");
     before_kill();
     after_kill();
   });
   // The last polls may have missed a figure that came with the very end.
+  members = CampaignMembers(watch, "two");
   after_kill();
   const double two_wall = Since(t2);
   json two_campaign = CampaignOutcome(CampaignView(env, via_two, "two"));
@@ -478,4 +553,13 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace pgshift::bench
 
-int main(int argc, char** argv) { return pgshift::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Caught here so that the stack unwinds: FleetEnv's destructor stops every cluster, proxy
+  // and server the bench started (an uncaught exception would leave them running).
+  try {
+    return pgshift::bench::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "fleet_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
