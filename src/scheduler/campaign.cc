@@ -1,6 +1,7 @@
 // Campaign definitions: parsing a request, waves, the stored document, operator commands.
 #include "scheduler/campaign.h"
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <set>
@@ -133,6 +134,8 @@ nlohmann::json Campaign::ToDocument() const {
           {"state", CampaignStateName(state)},
           {"halt_reason", halt_reason},
           {"create_errors", errors},
+          {"acknowledged_failures", acknowledged_failures},
+          {"history", history.is_array() ? history : nlohmann::json::array()},
           {"created_by", created_by}};
 }
 
@@ -158,6 +161,9 @@ Result<Campaign> Campaign::FromRecord(const CampaignRecord& r) {
     for (const auto& [k, v] : errors.items()) {
       if (v.is_string()) c.create_errors[k] = v;
     }
+    c.acknowledged_failures = d.value("acknowledged_failures", std::vector<std::string>{});
+    c.history = d.value("history", nlohmann::json::array());
+    if (!c.history.is_array()) c.history = nlohmann::json::array();
     c.created_by = d.value("created_by", "");
   } catch (const nlohmann::json::exception& e) {
     return FailedPrecondition("campaign " + r.name + ": unreadable document: " + e.what());
@@ -254,7 +260,19 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
   return true;
 }
 
-Result<nlohmann::json> CommandPatch(const Campaign& c, CampaignCommand command) {
+namespace {
+
+// The history with one more entry (a merge patch replaces an array whole).
+nlohmann::json WithHistory(const Campaign& c, const char* action, const CommandRequest& r) {
+  nlohmann::json history = c.history.is_array() ? c.history : nlohmann::json::array();
+  history.push_back({{"at", r.now}, {"action", action}, {"by", r.by}, {"why", r.why}});
+  return history;
+}
+
+}  // namespace
+
+Result<nlohmann::json> CommandPatch(const Campaign& c, CampaignCommand command,
+                                    const CommandRequest& request) {
   const std::string now = CampaignStateName(c.state);
   switch (command) {
     case CampaignCommand::kPause:
@@ -263,19 +281,36 @@ Result<nlohmann::json> CommandPatch(const Campaign& c, CampaignCommand command) 
                                   "; only a running one "
                                   "can be paused");
       }
-      return nlohmann::json{{"state", "paused"}};
-    case CampaignCommand::kResume:
-      if (c.state != CampaignState::kPaused) {
+      return nlohmann::json{{"state", "paused"}, {"history", WithHistory(c, "pause", request)}};
+    case CampaignCommand::kResume: {
+      if (c.state != CampaignState::kPaused && c.state != CampaignState::kHalted) {
         return FailedPrecondition("campaign " + c.name + " is " + now +
-                                  "; only a paused one "
-                                  "can be resumed");
+                                  "; only a paused or halted one can be resumed");
       }
-      return nlohmann::json{{"state", "running"}};
+      nlohmann::json patch = {{"state", "running"}};
+      if (c.state == CampaignState::kHalted) {
+        std::vector<std::string> acknowledged = c.acknowledged_failures;
+        for (const std::string& cluster : request.failed_clusters) {
+          if (std::find(acknowledged.begin(), acknowledged.end(), cluster) == acknowledged.end()) {
+            acknowledged.push_back(cluster);
+          }
+        }
+        patch["acknowledged_failures"] = acknowledged;
+        patch["halt_reason"] = "";
+        CommandRequest r = request;
+        r.why = r.why.empty() ? "resumed after the halt: " + c.halt_reason
+                              : r.why + " (halted: " + c.halt_reason + ")";
+        patch["history"] = WithHistory(c, "resume_halted", r);
+      } else {
+        patch["history"] = WithHistory(c, "resume", request);
+      }
+      return patch;
+    }
     case CampaignCommand::kCancel:
       if (c.state == CampaignState::kCancelled || c.state == CampaignState::kCompleted) {
         return FailedPrecondition("campaign " + c.name + " is already " + now);
       }
-      return nlohmann::json{{"state", "cancelled"}};
+      return nlohmann::json{{"state", "cancelled"}, {"history", WithHistory(c, "cancel", request)}};
   }
   return Internal("unknown campaign command");
 }

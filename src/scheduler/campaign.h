@@ -46,6 +46,11 @@ struct Campaign {
   CampaignState state = CampaignState::kRunning;
   std::string halt_reason;                           // kHalted: why
   std::map<std::string, std::string> create_errors;  // cluster -> why its migration was refused
+  // Members whose failure an operator looked at and resumed the halted campaign past: the
+  // halt policy counts them no more (they still count as finished).
+  std::vector<std::string> acknowledged_failures;
+  // What operators did to it, oldest first: [{"at","action","by","why"}].
+  nlohmann::json history = nlohmann::json::array();
   double created_at = 0;
   std::string created_by;
 
@@ -77,8 +82,19 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
                      const nlohmann::json& labels);
 
 // Operator actions on a campaign: the document patch to apply, or kFailedPrecondition when
-// the state does not allow it (pause: running; resume: paused; cancel: not finished).
+// the state does not allow it (pause: running; resume: paused or halted; cancel: not
+// finished). Every action is appended to the campaign's history with who asked and why.
+// Resuming a halted campaign (after the operator looked at what failed) clears the halt and
+// acknowledges the members failed so far (`failed_clusters`), so that the policy does not halt
+// it again for the same failures; a new failure halts it as before.
 enum class CampaignCommand { kPause, kResume, kCancel };
-Result<nlohmann::json> CommandPatch(const Campaign& campaign, CampaignCommand command);
+struct CommandRequest {
+  std::string by;                            // the caller's identity ("token:ci")
+  std::string why;                           // the operator's reason ("" when none given)
+  double now = 0;                            // wall seconds
+  std::vector<std::string> failed_clusters;  // members failed now (resume of a halted one)
+};
+Result<nlohmann::json> CommandPatch(const Campaign& campaign, CampaignCommand command,
+                                    const CommandRequest& request = {});
 
 }  // namespace pgshift::scheduler

@@ -73,7 +73,11 @@ CampaignPlan PlanCampaign(const Campaign& c, const std::vector<MemberStatus>& me
     const MemberStatus* m = Find(members, cluster);
     if (!m) continue;
     if (m->Finished()) ++finished;
-    if (m->Failed()) failed.push_back(m);
+    // A failure the operator resumed the campaign past no longer counts toward a halt.
+    const bool acknowledged =
+        std::find(c.acknowledged_failures.begin(), c.acknowledged_failures.end(), cluster) !=
+        c.acknowledged_failures.end();
+    if (m->Failed() && !acknowledged) failed.push_back(m);
   }
   std::string halt = HaltReason(c.halt, failed, finished);
   if (!halt.empty()) {

@@ -1,7 +1,10 @@
 // Campaign routes: POST/GET /v1/campaigns, GET /v1/campaigns/{name},
 // POST /v1/campaigns/{name}/pause|resume|cancel. A team creates campaigns of its own clusters
 // and sees and acts on its own campaigns (another team's is 404, as for clusters); the
-// platform team on every one. Every request naming a campaign is audited.
+// platform team on every one. Every request naming a campaign is audited. pause, resume and
+// cancel take an optional body {"reason": "..."}, kept with the caller's identity in the
+// campaign's history; resume also continues a halted campaign (the operator looked at what
+// failed), acknowledging the failures it halted on.
 #include "scheduler/campaign.h"
 #include "scheduler/campaign_plan.h"
 #include "scheduler/campaign_runner.h"
@@ -40,7 +43,9 @@ Result<nlohmann::json> CampaignJson(ServerContext& ctx, const CampaignRecord& re
                         {"options", c.migration_options},
                         {"created_at", record.created_at},
                         {"updated_at", record.updated_at},
-                        {"created_by", c.created_by}};
+                        {"created_by", c.created_by},
+                        {"acknowledged_failures", c.acknowledged_failures},
+                        {"history", c.history}};
   nlohmann::json list = nlohmann::json::array();
   for (const auto& m : members) {
     nlohmann::json j = {
@@ -163,7 +168,23 @@ ApiHandler Command(ServerContext& ctx, scheduler::CampaignCommand command) {
     if (!r.ok()) return ErrorResponse(r.status());
     auto c = Campaign::FromRecord(*r);
     if (!c.ok()) return ErrorResponse(c.status());
-    auto patch = scheduler::CommandPatch(*c, command);
+    auto body = JsonObjectBody(req);
+    if (!body.ok()) return ErrorResponse(body.status());
+    scheduler::CommandRequest request;
+    request.by = caller.identity;
+    if (body->contains("reason") && (*body)["reason"].is_string()) {
+      request.why = (*body)["reason"].get<std::string>();
+    }
+    request.now = ctx.clock.WallSeconds();
+    if (command == scheduler::CampaignCommand::kResume &&
+        c->state == scheduler::CampaignState::kHalted) {
+      auto members = MembersOf(ctx, *c);
+      if (!members.ok()) return ErrorResponse(members.status());
+      for (const auto& m : *members) {
+        if (m.Failed()) request.failed_clusters.push_back(m.cluster);
+      }
+    }
+    auto patch = scheduler::CommandPatch(*c, command, request);
     if (!patch.ok()) return ErrorResponse(patch.status());
     auto merged = ctx.control.MergeCampaign(name, *patch, ctx.clock.WallSeconds());
     if (!merged.ok()) return ErrorResponse(merged.status());

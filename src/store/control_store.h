@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "migration/phase.h"
 
 namespace pgshift {
 
@@ -68,6 +70,22 @@ struct MigrationNote {
   std::string text;
 };
 
+// One migration as an admission decision sees the fleet inside the store's admission
+// transaction: its phase, whether a rollback was asked for, and its control object ({} when
+// none was written).
+struct FleetMember {
+  std::string name;
+  Phase phase = Phase::kCreated;
+  bool rollback_requested = false;
+  nlohmann::json control = nlohmann::json::object();
+};
+
+// Given the whole fleet (every migration, in creation order) as the store holds it under the
+// admission lock: the patch to merge into the candidate's control object when it is admitted,
+// or null when it is refused (nothing is written). It must not call the store (the store is
+// inside its transaction) and should be quick: every other admission waits on it.
+using AdmissionDecision = std::function<nlohmann::json(const std::vector<FleetMember>& fleet)>;
+
 class ControlStore {
  public:
   virtual ~ControlStore() = default;
@@ -100,6 +118,18 @@ class ControlStore {
   // Merges `patch` (RFC 7386) into the control object of `migration` and returns the result.
   virtual Result<nlohmann::json> MergeControl(const std::string& migration,
                                               const nlohmann::json& patch, double now) = 0;
+
+  // Admission as one conditional write (issue 13): under one fleet-wide lock (PostgreSQL: a
+  // transaction-scoped advisory lock on the schema; SQLite: its write transaction; memory: its
+  // mutex) reads every migration with its control object, asks `decide`, and merges the patch
+  // it returns into `migration`'s control object before the lock is let go. So two servers
+  // admitting at the same instant decide one after the other, the second seeing the first's
+  // admission, and no limit is exceeded. Returns the control object after the write, or
+  // nullopt when `decide` refused. Holding the lock costs every other admission, not the
+  // migrations' own writes (which never take it).
+  virtual Result<std::optional<nlohmann::json>> AdmitUnderFleetLock(const std::string& migration,
+                                                                    const AdmissionDecision& decide,
+                                                                    double now) = 0;
 
   // Campaigns. kAlreadyExists when one of that name exists (whatever its team).
   virtual Status CreateCampaign(const CampaignRecord& campaign, double now) = 0;

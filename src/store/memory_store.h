@@ -6,6 +6,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,10 @@ class MemoryStore : public MigrationStore, public ControlStore {
   Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
   Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
                                        double now) override;
+  // fleet_admission files: admission under one fleet-wide lock.
+  Result<std::optional<nlohmann::json>> AdmitUnderFleetLock(const std::string& migration,
+                                                            const AdmissionDecision& decide,
+                                                            double now) override;
 
   // Tests: stores a raw phase value, as a newer pgshift could have written it.
   void SetRawPhaseForTest(const std::string& name, int value);

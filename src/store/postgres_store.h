@@ -97,6 +97,10 @@ class PostgresStore : public MigrationStore, public ControlStore {
   Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
   Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
                                        double now) override;
+  // fleet_admission files: admission under one fleet-wide lock.
+  Result<std::optional<nlohmann::json>> AdmitUnderFleetLock(const std::string& migration,
+                                                            const AdmissionDecision& decide,
+                                                            double now) override;
 
   const std::string& schema() const { return schema_; }
 

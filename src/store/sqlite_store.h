@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "store/control_store.h"
@@ -74,6 +75,10 @@ class SqliteStore : public MigrationStore, public ControlStore {
   Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
   Result<CampaignRecord> MergeCampaign(const std::string& name, const nlohmann::json& patch,
                                        double now) override;
+  // fleet_admission files: admission under one fleet-wide lock.
+  Result<std::optional<nlohmann::json>> AdmitUnderFleetLock(const std::string& migration,
+                                                            const AdmissionDecision& decide,
+                                                            double now) override;
 
   // The schema version this build writes.
   static constexpr int kSchemaVersion = 5;

@@ -317,6 +317,13 @@ Result<TurnOutcome> Engine::TurnLocked(Migration& m) {
   EngineSeams::StepFn step = seams_.steps ? seams_.steps(p) : EngineSeams::StepFn(StepFor(p));
   if (!step) return Internal("no step for phase " + std::string(PhaseName(p)));
   auto out = step(ctx);
+  // A lease check inside the step (LeaseGate) refused an action, or a write was refused: when
+  // the lease is indeed gone, this runner stops here rather than turn again.
+  if (!out.ok() && out.status().code() == Code::kAborted &&
+      store_.CheckRunner(name, ctx.lease()).status().code() == Code::kAborted) {
+    m.lease_lost = true;
+    return out.status();
+  }
   if (out.ok()) {
     if (*out == StepOutcome::kWaiting)
       return TurnOutcome{TurnOutcome::Kind::kWaitingAtGate, p, "", 0};

@@ -6,9 +6,10 @@
 //
 // Ownership (I7): before its first turn on a migration the engine takes the migration's runner
 // lease from the store (taking it over at once from a dead runner on this host, or from any
-// runner whose lease expired), renews it on a background tick, checks it before every step,
-// and every store write of its steps carries it. A turn that finds the lease lost stops: it
-// returns kAborted and the engine forgets the migration, acting no more.
+// runner whose lease expired), renews it on a background tick, checks it before every step
+// and (through the MigrationContext's LeaseGate) before every action a step takes on a
+// cluster or a proxy, and every store write of its steps carries it. A turn that finds the
+// lease lost stops: it returns kAborted and the engine forgets the migration, acting no more.
 //
 // Per-migration state (the MigrationContext with its connections, retry counters, held
 // snapshots, the early switch) lives in the engine keyed by migration name, so that a

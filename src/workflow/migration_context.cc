@@ -6,6 +6,8 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "workflow/lease_checked_platform.h"
+#include "workflow/lease_checked_router.h"
 
 namespace pgshift {
 namespace {
@@ -21,11 +23,16 @@ void MaybeCrashAfter(Phase to) {
 
 MigrationContext::MigrationContext(MigrationStore& store, std::string name, Clock& clock,
                                    ProgressSink& progress)
-    : store_(store), name_(std::move(name)), clock_(clock), progress_(progress) {}
+    : store_(store),
+      name_(std::move(name)),
+      clock_(clock),
+      progress_(progress),
+      gate_(store_, name_) {}
 
 Status MigrationContext::Load() {
   ASSIGN_OR_RETURN(record_, store_.Get(name_));
   phase_ = record_.phase;
+  gate_.set_phase(phase_);
   auto facts = MigrationFacts::FromJson(record_.data);
   if (!facts.ok()) return facts.status().Context("migration '" + name_ + "'");
   facts_ = std::move(facts).value();
@@ -34,18 +41,22 @@ Status MigrationContext::Load() {
     // The stored spec may hold password references (a migration made by the server): the
     // passwords are read now, into this context only, never written back.
     RETURN_IF_ERROR(ResolvePasswords(spec_));
+    std::unique_ptr<Platform> platform;
     if (spec_.platform == "local") {
-      platform_ =
+      platform =
           MakeLocalPlatform(spec_.source_data_dir, spec_.target_dir, spec_.source.Get("password"));
     } else {
-      platform_ = MakeExternalPlatform();
+      platform = MakeExternalPlatform();
     }
+    std::unique_ptr<Router> router;
     if (router_factory_) {
-      ASSIGN_OR_RETURN(router_, router_factory_(spec_));
+      ASSIGN_OR_RETURN(router, router_factory_(spec_));
     } else {
       ASSIGN_OR_RETURN(RouterSpec routing, RouterSpec::FromJson(spec_.router));
-      ASSIGN_OR_RETURN(router_, MakeRouter(routing));
+      ASSIGN_OR_RETURN(router, MakeRouter(routing));
     }
+    platform_ = std::make_unique<LeaseCheckedPlatform>(std::move(platform), gate_);
+    router_ = std::make_unique<LeaseCheckedRouter>(std::move(router), gate_);
   }
   return Status::Ok();
 }
@@ -61,11 +72,19 @@ Result<PgConnection*> MigrationContext::Open(std::optional<PgConnection>& slot,
   return &*slot;
 }
 
-Result<PgConnection*> MigrationContext::Source() { return Open(source_, spec_.source); }
-Result<PgConnection*> MigrationContext::Target() { return Open(target_, spec_.target); }
+Result<PgConnection*> MigrationContext::Source() {
+  RETURN_IF_ERROR(gate_.Check("SQL on the source"));
+  return Open(source_, spec_.source);
+}
+
+Result<PgConnection*> MigrationContext::Target() {
+  RETURN_IF_ERROR(gate_.Check("SQL on the target"));
+  return Open(target_, spec_.target);
+}
 
 Result<PgConnection*> MigrationContext::TargetDb(const std::string& dbname) {
   if (dbname.empty()) return Target();
+  RETURN_IF_ERROR(gate_.Check("SQL on the target's database " + dbname));
   return Open(target_dbs_[dbname], spec_.target.With("dbname", dbname));
 }
 

@@ -1,6 +1,12 @@
 // MigrationContext: what a step works with. It holds the migration's current record (re-read
 // after every transition), lazily opened connections to source and target (reopened when they
 // die), the platform and the router, and the one Transition() that moves the phase.
+//
+// Every action a step takes on a cluster or a proxy passes the runner lease check first
+// (LeaseGate, I7): platform() and router() are lease-checked decorators of the real ones, and
+// Source()/Target()/TargetDb() check the lease before they hand out a connection (SQL a step
+// sends goes through one of them), so a runner that lost its lease between two actions of one
+// step takes no further action: the call answers kAborted "lease lost" and the step stops.
 #pragma once
 
 #include <functional>
@@ -20,6 +26,7 @@
 #include "platform/platform.h"
 #include "store/migration_store.h"
 #include "workflow/data_verification.h"
+#include "workflow/lease_gate.h"
 #include "workflow/progress.h"
 #include "workflow/router.h"
 
@@ -34,7 +41,12 @@ class MigrationContext {
   using RouterFactory = std::function<Result<std::unique_ptr<Router>>(const MigrationSpec&)>;
   void set_router_factory(RouterFactory f) { router_factory_ = std::move(f); }
   // The runner lease every write of this context carries (I7). Set by the engine.
-  void set_lease(RunnerLease lease) { lease_ = std::move(lease); }
+  void set_lease(RunnerLease lease) {
+    gate_.set_lease(lease);
+    lease_ = std::move(lease);
+  }
+  // The check every action of a step passes first.
+  const LeaseGate& lease_gate() const { return gate_; }
   const RunnerLease& lease() const { return lease_; }
 
   // Re-reads the record and decodes its facts (an error naming the key when they are
@@ -52,7 +64,8 @@ class MigrationContext {
   Router& router() { return *router_; }
   MigrationStore& store() { return store_; }
 
-  // Connections as the orchestrator (application_name pgshift*), reopened when dead.
+  // Connections as the orchestrator (application_name pgshift*), reopened when dead; each call
+  // checks the runner lease first (kAborted "lease lost" naming the phase).
   Result<PgConnection*> Source();
   Result<PgConnection*> Target();
   // The target's database `dbname` ("" is Target()); kept across the promotion, so that a
@@ -90,6 +103,7 @@ class MigrationContext {
   ProgressSink& progress_;
   RouterFactory router_factory_;
   RunnerLease lease_;
+  LeaseGate gate_;
   MigrationRecord record_;
   MigrationFacts facts_;
   MigrationSpec spec_;

@@ -33,6 +33,8 @@ struct PostgresControlFactory {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::unique_ptr<ControlStore>(std::move(s).value()) : nullptr;
   }
+  // A second server's connection to the same schema.
+  std::unique_ptr<ControlStore> SecondHandle() { return Make(); }
 };
 
 }  // namespace

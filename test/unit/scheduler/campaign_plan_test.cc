@@ -103,6 +103,21 @@ TEST(CampaignPlan, FirstFailureHaltsAndStartsNothing) {
   EXPECT_NE(p.actions[0].reason.find("first failure"), std::string::npos);
 }
 
+// After an operator resumed a halted campaign, the failure it halted on is acknowledged: the
+// next wave starts; a new failure halts it again.
+TEST(CampaignPlan, AnAcknowledgedFailureNoLongerHaltsButANewOneDoes) {
+  Campaign c = Make({1, 1, 0});
+  c.acknowledged_failures = {"a"};
+  std::vector<MemberStatus> members = {Member("a", Phase::kRolledBack)};
+  CampaignPlan p = PlanCampaign(c, members, 10);
+  EXPECT_FALSE(Has(p, CampaignAction::Kind::kHalt));
+  EXPECT_EQ(Started(p), std::vector<std::string>({"b"}));
+  members.push_back(Member("b", Phase::kFailed));
+  p = PlanCampaign(c, members, 20);
+  EXPECT_TRUE(Has(p, CampaignAction::Kind::kHalt));
+  EXPECT_TRUE(Started(p).empty());
+}
+
 TEST(CampaignPlan, ARefusedCreationCountsAsAFailure) {
   Campaign c = Make({1, 0});
   MemberStatus a;

@@ -100,12 +100,48 @@ TEST(Campaign, CommandsAllowedPerState) {
   EXPECT_EQ((*CommandPatch(c, CampaignCommand::kResume))["state"], "running");
   EXPECT_FALSE(CommandPatch(c, CampaignCommand::kPause).ok());
   c.state = CampaignState::kHalted;
-  EXPECT_FALSE(CommandPatch(c, CampaignCommand::kResume).ok());
+  EXPECT_EQ((*CommandPatch(c, CampaignCommand::kResume))["state"], "running");
   EXPECT_EQ((*CommandPatch(c, CampaignCommand::kCancel))["state"], "cancelled");
   c.state = CampaignState::kCompleted;
   Status s = CommandPatch(c, CampaignCommand::kCancel).status();
   EXPECT_EQ(s.code(), Code::kFailedPrecondition);
   EXPECT_EQ(s.message(), "campaign x is already completed");
+}
+
+// Resuming a halted campaign clears the halt, acknowledges what failed so far (kept with what
+// was acknowledged before), and records who resumed it and why, after the earlier history.
+TEST(Campaign, ResumingAHaltedCampaignAcknowledgesItsFailuresAndRecordsWhoAndWhy) {
+  Campaign c;
+  c.name = "spring";
+  c.clusters = {"billing", "orders", "index"};
+  c.waves = {1, 0};
+  c.state = CampaignState::kHalted;
+  c.halt_reason = "halt policy (first failure or rollback): 1 of 1 finished migrations failed";
+  c.acknowledged_failures = {"billing"};
+  c.history = nlohmann::json::array({{{"action", "pause"}, {"by", "token:ci"}}});
+  auto patch = CommandPatch(c, CampaignCommand::kResume,
+                            {"token:oncall", "disk was full on orders; fixed", 100, {"orders"}});
+  ASSERT_TRUE(patch.ok()) << patch.status().ToString();
+  EXPECT_EQ((*patch)["state"], "running");
+  EXPECT_EQ((*patch)["halt_reason"], "");
+  EXPECT_EQ((*patch)["acknowledged_failures"], nlohmann::json({"billing", "orders"}));
+  const nlohmann::json& history = (*patch)["history"];
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1]["action"], "resume_halted");
+  EXPECT_EQ(history[1]["by"], "token:oncall");
+  EXPECT_EQ(history[1]["at"], 100);
+  const std::string why = history[1]["why"];
+  EXPECT_NE(why.find("disk was full on orders"), std::string::npos) << why;
+  EXPECT_NE(why.find("halted: halt policy"), std::string::npos) << why;
+
+  // The document keeps both through the store.
+  CampaignRecord rec{"spring", "payments", c.ToDocument(), 0, 0};
+  rec.document.merge_patch(*patch);
+  auto back = Campaign::FromRecord(rec);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->state, CampaignState::kRunning);
+  EXPECT_EQ(back->acknowledged_failures, (std::vector<std::string>{"billing", "orders"}));
+  EXPECT_EQ(back->history.size(), 2u);
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ struct SqliteControlFactory {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::unique_ptr<ControlStore>(std::move(s).value()) : nullptr;
   }
+  // A second process's handle on the same file.
+  std::unique_ptr<ControlStore> SecondHandle() { return Make(); }
 };
 
 struct MemoryControlFactory {

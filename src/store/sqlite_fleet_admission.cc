@@ -1,0 +1,67 @@
+// SqliteStore's admission under the fleet lock: BEGIN IMMEDIATE takes the file's write lock
+// before the fleet is read, so a second process on the same file (or a second handle) decides
+// only after the first committed, and sees its admission.
+#include <sqlite3.h>
+
+#include "store/sqlite_statement.h"
+#include "store/sqlite_store.h"
+
+namespace pgshift {
+
+namespace {
+
+using sqlite::Stmt;
+using sqlite::Txn;
+
+nlohmann::json ParseControl(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+}  // namespace
+
+Result<std::optional<nlohmann::json>> SqliteStore::AdmitUnderFleetLock(
+    const std::string& migration, const AdmissionDecision& decide, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Txn txn(db_);
+  std::vector<FleetMember> fleet;
+  {
+    Stmt s(db_,
+           "SELECT m.name, m.phase, m.rollback_requested, c.control FROM migrations m "
+           "LEFT JOIN migration_controls c ON c.migration = m.name "
+           "ORDER BY m.created_at, m.rowid");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      FleetMember m;
+      m.name = s.Text(0);
+      if (!ParsePhaseValue(static_cast<int>(s.Int(1)), &m.phase)) {
+        return UnknownPhase(m.name, s.Int(1));
+      }
+      m.rollback_requested = s.Int(2) != 0;
+      m.control = ParseControl(s.Text(3));
+      fleet.push_back(std::move(m));
+    }
+    if (rc != SQLITE_DONE) return Unavailable(s.Error());
+  }
+  nlohmann::json patch = decide(fleet);
+  if (patch.is_null()) return std::optional<nlohmann::json>();  // Txn rolls back: nothing written
+  nlohmann::json control = nlohmann::json::object();
+  for (const FleetMember& m : fleet) {
+    if (m.name == migration) control = m.control;
+  }
+  control.merge_patch(patch);
+  if (!control.is_object()) control = nlohmann::json::object();
+  {
+    Stmt u(db_,
+           "INSERT INTO migration_controls(migration, control, updated_at) VALUES (?1, ?2, ?3) "
+           "ON CONFLICT(migration) DO UPDATE SET control = ?2, updated_at = ?3");
+    u.Bind(1, migration).Bind(2, control.dump()).Bind(3, now);
+    if (u.Step() != SQLITE_DONE) return Unavailable(u.Error());
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  txn.Committed();
+  return std::optional<nlohmann::json>(control);
+}
+
+}  // namespace pgshift
