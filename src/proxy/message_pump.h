@@ -75,6 +75,15 @@ class MessagePump {
   bool client_writable() const { return down_.sink_writable; }
   // The backend's stream is between messages (a composed message may go to the client).
   bool backend_at_boundary() const { return down_.decoder.AtBoundary(); }
+  // Every byte read from the backend is part of a whole message already decided: none of its
+  // stream would be lost with the buffer (the backend may then serve another session).
+  bool backend_input_decided() const {
+    return down_.decoder.AtBoundary() && down_.buffer.size() == down_.decoder.forwardable();
+  }
+  // The client's stream toward the backend is between messages, everything decided sent.
+  bool to_backend_at_boundary() const {
+    return up_.decoder.AtBoundary() && up_.decoder.forwardable() == 0;
+  }
 
   // Writes a direction's decided bytes once, or with `batched` (io_uring sends) asks to be
   // queued: kQueue the first time until the send is done (TakeSend / SendDone).

@@ -61,7 +61,18 @@ namespace pgshift::proxy {
     "Client connections refused at accept (max_client_connections, "                            \
     "max_pending_handshakes_per_address)")                                                      \
   X(kAcceptBackoffs, "pgshift_proxy_accept_backoffs_total", "counter",                          \
-    "Times a worker stopped accepting for a moment for want of file descriptors")
+    "Times a worker stopped accepting for a moment for want of file descriptors")               \
+  X(kPoolIdleBackends, "pgshift_proxy_pool_idle_backends", "gauge",                             \
+    "Idle, reset backend connections the pool holds for new sessions")                          \
+  X(kPoolHits, "pgshift_proxy_pool_hits_total", "counter",                                      \
+    "Sessions handed a pooled backend instead of a new login")                                  \
+  X(kPoolMisses, "pgshift_proxy_pool_misses_total", "counter",                                  \
+    "Sessions that found no pooled backend to take (then a new login)")                         \
+  X(kPoolResets, "pgshift_proxy_pool_resets_total", "counter",                                  \
+    "Backends reset (DISCARD ALL) after their session, to go back to the pool")                 \
+  X(kPoolDiscards, "pgshift_proxy_pool_discards_total", "counter",                              \
+    "Backends closed instead of pooled (state a reset cannot clear, failed reset, pool full, "  \
+    "old route, pause, idle timeout, found dead)")
 
 enum class Metric {
 #define PGSHIFT_METRIC_ENUM(id, name, type, help) id,

@@ -24,6 +24,7 @@ PauseController::~PauseController() {
 void PauseController::Release(ClusterControl& c) {
   if (!c.paused.load()) return;
   c.paused.store(false);
+  ctx_.backend_pool.Reopen(c.name);
   ++c.generation;
   auto held =
       std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - c.paused_since);
@@ -57,6 +58,9 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
     // Until drained, the deadline bounds the pause; the watchdog enforces it too.
     if (!c->paused.load()) {
       c->paused.store(true);  // seq_cst: see cluster_control.h
+      // No idle backend of the cluster survives the pause: the fence then has fewer sessions
+      // to end, and none is handed out on the other side of a switch.
+      ctx_.backend_pool.Suspend(cluster);
       ++c->generation;
       c->paused_since = steady_clock::now();
       c->lease_end = end;
@@ -121,6 +125,7 @@ Result<SwitchOutcome> PauseController::Switch(const std::string& cluster, const 
   ASSIGN_OR_RETURN(auto table, ctx_.routes.Switch(cluster, host, port, version));
   (void)table;
   c->route_version.store(version, std::memory_order_release);
+  ctx_.backend_pool.RouteChanged(cluster, version);  // the pool follows the route
   c->metrics.Add(Metric::kSwitches);
   spdlog::info("proxy: cluster {} switched to {}:{} (version {})", cluster, host, port, version);
   ctx_.KickCluster(cluster);

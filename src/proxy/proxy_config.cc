@@ -152,10 +152,29 @@ Status SetProxyKey(ProxyConfig& c, const Where& w, const std::string& v) {
                                    : c.max_pending_handshakes_per_address) = n;
     return Status::Ok();
   }
+  if (k == "pool_size") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 0 || n > 10000) {
+      return w.Error("'" + v + "' is not a pool size (0-10000 idle backends; 0 disables)");
+    }
+    c.pool_size = n;
+    return Status::Ok();
+  }
+  if (k == "pool_idle_timeout") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 86400) {
+      return w.Error("'" + v + "' is not an idle timeout in seconds (1-86400)");
+    }
+    c.pool_idle_timeout_s = n;
+    return Status::Ok();
+  }
   return w.Error(
       "unknown key in [proxy] (expected listen, admin_listen, admin_token_file, "
       "admin_tls_cert, admin_tls_key, client_tls, tls_cert, tls_key, client_ca, threads, "
-      "buffer_kb, io_engine, max_client_connections, max_pending_handshakes_per_address)");
+      "buffer_kb, io_engine, max_client_connections, max_pending_handshakes_per_address, "
+      "pool_size, pool_idle_timeout)");
 }
 
 // Backend authentication keys: auth_methods, tls (on/off/verify-full), tls_ca_file,

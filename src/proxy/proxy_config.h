@@ -82,6 +82,10 @@ struct ProxyConfig {
   // those of one address still in their handshake (docs/proxy.md, "Limits").
   int max_client_connections = 4096;
   int max_pending_handshakes_per_address = 128;
+  // The backend pool (backend_pool.h): idle backends kept per cluster and startup key (0: no
+  // pooling), and how long one may wait idle before it is closed.
+  int pool_size = 8;
+  int pool_idle_timeout_s = 60;
   std::map<std::string, ClusterConfig> clusters;
   std::map<std::string, IdentityConfig> identities;
   // Things worth an operator's attention that do not stop the proxy (e.g. a secret file

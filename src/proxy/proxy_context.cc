@@ -1,6 +1,7 @@
 // Shared proxy state construction and cluster kicks.
 #include "proxy/proxy_context.h"
 
+#include "common/clock.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
 
@@ -15,7 +16,11 @@ std::shared_ptr<const RouteTable> InitialRoutes(const ProxyConfig& c) {
 
 }  // namespace
 
-ProxyContext::ProxyContext(ProxyConfig c) : config(std::move(c)), routes(InitialRoutes(config)) {
+ProxyContext::ProxyContext(ProxyConfig c)
+    : config(std::move(c)),
+      routes(InitialRoutes(config)),
+      backend_pool({size_t(config.pool_size), std::chrono::seconds(config.pool_idle_timeout_s)},
+                   Clock::Real(), metrics) {
   for (const auto& [name, cl] : config.clusters) {
     clusters[name] = std::make_unique<ClusterControl>(name, metrics.For(name));
   }

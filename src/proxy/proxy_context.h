@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/backend_pool.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/cluster_control.h"
 #include "proxy/metrics.h"
@@ -35,7 +36,10 @@ struct ProxyContext {
   CancelRegistry cancels;
   SslCtxPtr client_tls{nullptr, &SSL_CTX_free};
   SslCtxPtr backend_tls{nullptr, &SSL_CTX_free};
-  std::unique_ptr<TaskPool> pool;  // blocking backend logins and cancels
+  // Idle backends between client sessions. Declared before `pool`: the reset tasks still
+  // running at shutdown give backends back to it.
+  BackendPool backend_pool;
+  std::unique_ptr<TaskPool> pool;  // blocking backend logins, resets and cancels
   std::vector<Worker*> workers;
   std::atomic<uint64_t> next_session_id{1};
 

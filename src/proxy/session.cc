@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "proxy/admission.h"
+#include "proxy/backend_reset.h"
 #include "proxy/proxy_context.h"
 
 namespace pgshift::proxy {
@@ -213,6 +214,9 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
     if (type == t::kQuery) metrics_->Add(Metric::kQueries);
     return MessageAction::kForward;
   }
+  // The client's goodbye is the pool's to act on: the backend it had may serve the next
+  // session (Close -> ReturnBackendToPool), so it must not hear the Terminate.
+  if (type == t::kTerminate && ctx_.backend_pool.enabled()) return MessageAction::kClose;
   if (!Busy()) {
     // This message starts new work: the point where a pause or a switch takes effect.
     if (RouteStale() || (move_.backend_lost() && !cluster_->paused.load())) {
@@ -429,9 +433,37 @@ std::shared_ptr<BackendLogin> Session::LoginJob(const Endpoint& endpoint) const 
   return job;
 }
 
+PoolKey Session::PoolKeyOf() const {
+  PoolKey key{cluster_->name, cluster_config_->user, cluster_config_->database, {}};
+  for (const auto& [k, v] : startup_params_) {
+    if (k != "user" && k != "database") key.options[k] = v;
+  }
+  return key;
+}
+
+bool Session::LoginFromPool(const Endpoint& endpoint) {
+  if (replication_ || !ctx_.backend_pool.enabled()) return false;
+  std::optional<BackendLink> link = ctx_.backend_pool.Take(PoolKeyOf(), endpoint.version);
+  if (!link) return false;
+  // Completed from the loop, as a login from the connector pool is: this may run inside a
+  // pump round, which OnBackendLogin must not re-enter.
+  auto result = std::make_shared<Result<BackendLink>>(std::move(*link));
+  uint64_t id = id_;
+  worker_.Post([id, result, endpoint](Worker& worker) {
+    if (Session* s = worker.Find(id)) {
+      s->OnBackendLogin(std::move(*result), endpoint);
+    } else if (result->ok()) {
+      CloseBackendLink(**result);  // the client left meanwhile: its state is clean, but rare
+    }
+  });
+  return true;
+}
+
 void Session::StartLogin() {
   stage_ = Stage::kConnecting;
-  auto job = LoginJob(ctx_.routes.Get()->routes.at(cluster_->name));
+  Endpoint endpoint = ctx_.routes.Get()->routes.at(cluster_->name);
+  if (LoginFromPool(endpoint)) return;
+  auto job = LoginJob(endpoint);
   Worker* w = &worker_;
   uint64_t id = id_;
   SSL_CTX* tls = ctx_.backend_tls.get();
@@ -518,6 +550,9 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   }
   pump_.AttachBackend(std::move(l.transport));
   worker_.Watch(pump_.backend().fd(), &backend_tag_);
+  backend_parameters_ = l.parameters;
+  backend_pid_ = l.pid;
+  backend_secret_ = l.secret;
   endpoint_ = endpoint;
   route_version_ = endpoint.version;
   move_.LoggedIn();
@@ -623,8 +658,44 @@ void Session::Linger() {
 
 void Session::Close() {
   if (stage_ == Stage::kClosed) return;
+  ReturnBackendToPool();
   Release();
   worker_.Retire(this);
+}
+
+void Session::ReturnBackendToPool() {
+  BackendPool& pool = ctx_.backend_pool;
+  if (!pool.enabled() || replication_ || !cluster_ || !pump_.backend().open()) return;
+  bool clean_boundary = pump_.to_backend_at_boundary() && pump_.backend_input_decided();
+  auto link = std::make_shared<BackendLink>();
+  // Only a backend idle between transactions, with nothing of either stream in flight, on the
+  // current route and outside a pause, can be reset into a fresh session; any other is closed
+  // (an open or failed transaction, COPY, a half-sent message, a switch due, a fence coming).
+  bool reusable = stage_ == Stage::kReady && !Busy() && clean_boundary && !RouteStale() &&
+                  !cluster_->paused.load() && !move_.has_standby_link();
+  link->transport = DetachBackend();
+  if (info_) info_->backend_pid.store(0);
+  if (!reusable) {
+    // Terminate only between messages: mid-message it would be read as part of the message.
+    if (clean_boundary) CloseBackendLink(*link);
+    pool.CountDiscard(cluster_->name);
+    return;
+  }
+  link->parameters = backend_parameters_;
+  link->pid = backend_pid_;
+  link->secret = backend_secret_;
+  ctx_.pool->Submit([&pool, link, key = PoolKeyOf(), version = route_version_, metrics = metrics_,
+                     timeout = ctx_.config.connect_timeout_ms] {
+    Status reset = ResetBackendForReuse(key.cluster, *link, timeout);
+    if (!reset.ok()) {
+      spdlog::info("proxy: backend not pooled: {}", reset.message());
+      CloseBackendLink(*link);
+      pool.CountDiscard(key.cluster);
+      return;
+    }
+    metrics->Add(Metric::kPoolResets);
+    pool.Put(key, std::move(*link), version);
+  });
 }
 
 void Session::Release() {

@@ -12,9 +12,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proxy/backend_login.h"
 #include "proxy/backend_move.h"
+#include "proxy/backend_pool.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/carried_state.h"
 #include "proxy/cluster_control.h"
@@ -134,8 +137,17 @@ class Session {
   void Reject(const char* sqlstate, const std::string& message);
   // Sends a FATAL error (when the stream is at a message boundary) then closes.
   void End(const char* sqlstate, const std::string& message);
-  void Linger();   // after the last words to the client: half-close, drain, then Close
-  void Close();    // releases everything and retires the session
+  void Linger();  // after the last words to the client: half-close, drain, then Close
+  void Close();   // releases everything and retires the session
+  // The backend pool's key for this session's backends: cluster, role, database and the
+  // client's other startup parameters.
+  PoolKey PoolKeyOf() const;
+  // Takes an idle backend from the pool for this session's login; false if none.
+  bool LoginFromPool(const Endpoint& endpoint);
+  // At the session's end: hands its backend to a reset task that puts it back in the pool when
+  // the session left it idle, at a message boundary, on the current route and not paused;
+  // else closes it (politely where the stream allows).
+  void ReturnBackendToPool();
   void Release();  // closes sockets and deregisters (idempotent)
   bool Busy() const { return work_.Busy(); }
   void SetCountedBusy(bool busy);
@@ -176,6 +188,9 @@ class Session {
   std::optional<ProxyKey> key_;  // once issued to the client
   std::shared_ptr<SessionInfo> info_;
   ClusterMetrics* metrics_ = nullptr;
+  // What the current backend's login reported, kept for the next session the pool gives it to.
+  std::vector<std::pair<std::string, std::string>> backend_parameters_;
+  uint32_t backend_pid_ = 0, backend_secret_ = 0;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point lingering_since_{};
 };

@@ -260,6 +260,7 @@ void Worker::Sweep() {
     s->CheckLoginDeadline(now, std::chrono::seconds(30));
     s->CloseRetiredBackend(now);
   }
+  if (index_ == 0) ctx_.backend_pool.ExpireIdle();  // one worker ages the shared pool
 }
 
 void Worker::Run() {

@@ -49,8 +49,8 @@ ProxyHarness::ProxyHarness(HarnessOptions options) {
       "\nadmin_token_file = admin.token\nthreads = " + std::to_string(options.threads) +
       "\nclient_tls = " + (options.client_tls ? "on" : "off") + IoEngineLine(options.io_engine) +
       "\ntls_cert = " + pki.server_cert() + "\ntls_key = " + pki.server_key() +
-      "\nclient_ca = " + pki.ca_cert() +
-      "\n\n[cluster orders]\nhost = 127.0.0.1\nport = " + std::to_string(primary->port()) +
+      "\nclient_ca = " + pki.ca_cert() + "\n" + options.proxy_config +
+      "\n[cluster orders]\nhost = 127.0.0.1\nport = " + std::to_string(primary->port()) +
       "\ndatabase = appdb\nuser = app\npassword_file = app.password\n\n"
       "[identity svc-orders]\ndatabases = orders\nroles = app\nreplication = on\n\n"
       "[identity spiffe://example.org/billing]\ndatabases = *\nroles = *\n\n"

@@ -26,6 +26,7 @@ struct HarnessOptions {
   int threads = 2;
   std::string io_engine;     // empty: PGSHIFT_TEST_IO_ENGINE, else the proxy's default
   std::string extra_config;  // appended to the config file (more clusters, identities)
+  std::string proxy_config;  // more lines of [proxy] (e.g. "pool_size = 0\n")
 };
 
 class ProxyHarness {

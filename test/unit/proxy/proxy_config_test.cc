@@ -284,5 +284,25 @@ TEST_F(ProxyConfigTest, ReadsTheConnectionCapsAndRejectsBadOnes) {
       << bad.status().message();
 }
 
+TEST_F(ProxyConfigTest, ReadsThePoolSettingsAndRejectsBadOnes) {
+  auto defaults = ParseProxyConfig(Base(), "p.ini");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->pool_size, 8);
+  EXPECT_EQ(defaults->pool_idle_timeout_s, 60);
+  auto c =
+      ParseProxyConfig(Base() + "\n[proxy]\npool_size = 0\npool_idle_timeout = 300\n", "p.ini");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->pool_size, 0);  // pooling off
+  EXPECT_EQ(c->pool_idle_timeout_s, 300);
+  for (const char* bad_line :
+       {"pool_size = -1", "pool_size = lots", "pool_idle_timeout = 0", "pool_idle_timeout = 5s"}) {
+    auto bad = ParseProxyConfig(Base() + "\n[proxy]\n" + bad_line + "\n", "p.ini");
+    ASSERT_FALSE(bad.ok()) << bad_line;
+    std::string key = std::string(bad_line).substr(0, std::string(bad_line).find(' '));
+    EXPECT_NE(bad.status().message().find(key + ": '"), std::string::npos)
+        << bad.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace pgshift::proxy
