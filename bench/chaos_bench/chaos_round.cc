@@ -22,6 +22,7 @@
 #include "demo/commit_checker.h"
 #include "demo/endpoint.h"
 #include "demo/pgbench_load.h"
+#include "network_cut.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
 #include "proxy/dev_pki.h"
@@ -143,7 +144,10 @@ class Round {
                      .consumer_port = consumer_port_,
                      .pgbench_output = dir_ + "/pgbench.out",
                      .engine_outputs = engine_outputs_,
-                     .ended_in_time = ended_in_time_};
+                     .ended_in_time = ended_in_time_,
+                     .rollback_accepted = rollback_accepted_,
+                     .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence,
+                     .pause_lease = std::chrono::milliseconds(settings_.pause_lease_ms)};
     for (auto& p : proxies_) in.proxies.push_back(p.get());
     out["verdict"] = JudgeRound(in);
     out["seconds"] = Since(t0);
@@ -380,6 +384,7 @@ class Round {
     if (!rollback_requested_ && (before || after)) {
       rollback_requested_ = true;
       Status s = control_->RequestRollback(kName, {.keep_target_writes = after});
+      rollback_accepted_ = s.ok();
       Act(fmt::format("rollback requested in {}{}: {}", to, after ? " (keeping target writes)" : "",
                       s.ok() ? "ok" : s.message()));
     }
@@ -389,6 +394,7 @@ class Round {
       case Fault::kKill9Proxy:
       case Fault::kTargetCrash:
       case Fault::kSourceCrashAfterFence:
+      case Fault::kNetworkCut:
         fault_fired_ = true;
         fault_thread_ = std::thread([this] { InjectTimedFault(); });
         break;
@@ -437,6 +443,15 @@ class Round {
         Status s = inst->Start();
         Act(fmt::format("{} started again: {}", target ? "target" : "source",
                         s.ok() ? "ok" : s.message()));
+        break;
+      }
+      case Fault::kNetworkCut: {
+        Status s = cut_.Cut(target_port_);
+        Act(fmt::format("network to the target cut in {} for {} ms: {}", plan_.trigger_phase,
+                        plan_.hold_ms, s.ok() ? "ok" : s.message()));
+        std::this_thread::sleep_for(hold);
+        cut_.Restore();
+        Act("network to the target restored");
         break;
       }
       default:
@@ -530,6 +545,7 @@ class Round {
 
   void Teardown() {
     if (fault_thread_.joinable()) fault_thread_.join();
+    cut_.Restore();
     {
       std::lock_guard<std::mutex> l(engine_mu_);
       if (engine_ && engine_->Running()) {
@@ -576,9 +592,11 @@ class Round {
   std::vector<int> engine_exits_;
   std::vector<std::string> phases_seen_;
   bool rollback_requested_ = false;
+  bool rollback_accepted_ = false;
   bool fault_fired_ = false;
   bool ended_in_time_ = true;
   std::thread fault_thread_;
+  NetworkCut cut_;
   std::mutex log_mu_;
   json actions_ = json::array();
 };

@@ -18,6 +18,7 @@ constexpr FaultEntry kFaults[] = {
     {Fault::kTargetCrash, "target_crash"},
     {Fault::kSourceCrashAfterFence, "source_crash_after_fence"},
     {Fault::kCdcFrozen, "cdc_frozen"},
+    {Fault::kNetworkCut, "network_cut"},
     {Fault::kWriterAround, "writer_around"},
 };
 
@@ -146,6 +147,15 @@ FaultPlan DrawPlan(uint64_t round_seed, int round, const std::vector<Fault>& all
       p.trigger_phase = "pausing";
       // Half of the rounds thaw within the CDC timeout, half after it.
       p.hold_ms = coin ? cdc_timeout_ms / 2 : cdc_timeout_ms + 5000;
+      break;
+    case Fault::kNetworkCut:
+      // Inside the held window once the target matters (draining onwards), or while verifying;
+      // half of the cuts heal within the drain timeout, half outlast it.
+      p.moment = m == Moment::kVerification ? Moment::kVerification : Moment::kHeldWindow;
+      p.trigger_phase = m == Moment::kVerification ? "verifying"
+                        : held == "fencing"        ? "draining"
+                                                   : held;
+      p.hold_ms = coin ? 3000 : 12000;
       break;
     case Fault::kWriterAround:
       p.moment = Moment::kThroughout;

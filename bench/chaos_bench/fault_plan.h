@@ -20,6 +20,7 @@ enum class Fault {
   kTargetCrash,            // the target's postmaster stopped immediate, then started
   kSourceCrashAfterFence,  // the source's postmaster stopped immediate after the fence
   kCdcFrozen,              // pg_recvlogical SIGSTOPped across the cutover, SIGCONT later
+  kNetworkCut,             // TCP to the target's port dropped on loopback, then restored
   kWriterAround,           // a writer straight to the source and target addresses
 };
 

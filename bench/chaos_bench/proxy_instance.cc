@@ -37,7 +37,7 @@ std::string ProxyInstance::admin_address() const {
 
 Status ProxyInstance::Launch() {
   ProcessOptions po;
-  po.stdout_path = fmt::format("{}.log", config_path_);
+  po.stdout_path = log_path();
   ASSIGN_OR_RETURN(ChildProcess c,
                    ChildProcess::Start({binary_, "proxy", "--config", config_path_}, po));
   process_.emplace(std::move(c));

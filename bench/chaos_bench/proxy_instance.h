@@ -32,6 +32,7 @@ class ProxyInstance {
   void Resume();  // SIGCONT
   bool Running();
   std::string admin_address() const;
+  std::string log_path() const { return config_path_ + ".log"; }
   // The route of `cluster` as the admin API reports it.
   Result<ProxyRoute> Route(const std::string& cluster) const;
 

@@ -93,6 +93,12 @@ json JudgeRound(VerdictInputs& in) {
               Tail(ReadFile(in.engine_outputs.empty() ? "" : in.engine_outputs.back()), 1500)}});
   }
 
+  if (in.rollback_accepted && completed) {
+    violate("rollback_request_lost",
+            {{"why", "a rollback request was accepted (CanRollback) and the migration completed"},
+             {"last_events", v.value("last_events", json::array())}});
+  }
+
   // Exactly one writable cluster (I1), and it is the one the final state names.
   std::optional<LocalInstance> target;
   if (fs::exists(in.target_dir + "/PG_VERSION")) {
@@ -143,8 +149,17 @@ json JudgeRound(VerdictInputs& in) {
                             {"writable_port", w->port()}});
     }
     if (r->paused) {
-      v["leftovers"] = v["leftovers"].get<int>() + 1;
-      violate("paused_route", {{"proxy", p->admin_address()}});
+      // Paused after the migration ended: a pause that lapses by itself (a request the proxy
+      // took late, e.g. after a SIGSTOP) is told apart from one that stays.
+      std::this_thread::sleep_for(in.pause_lease + std::chrono::seconds(1));
+      auto again = p->Route(in.cluster);
+      bool stays = !again.ok() || again->paused;
+      if (stays) v["leftovers"] = v["leftovers"].get<int>() + 1;
+      violate(stays ? "paused_route" : "stale_pause_after_end",
+              {{"proxy", p->admin_address()},
+               {"paused_when_checked", true},
+               {"paused_after_lease", stays},
+               {"proxy_log_tail", Tail(ReadFile(p->log_path()), 1500)}});
     }
   }
   v["routes"] = routes;
@@ -219,7 +234,8 @@ json JudgeRound(VerdictInputs& in) {
     v["cdc_missing"] = rep.missing;
     v["cdc_duplicated"] = rep.duplicated;
     v["cdc_out_of_order"] = rep.out_of_order;
-    if (!rep.ok()) {
+    cdc["duplicates_allowed"] = in.duplicates_allowed;
+    if (rep.missing > 0 || rep.out_of_order > 0 || (rep.duplicated > 0 && !in.duplicates_allowed)) {
       violate("cdc", {{"missing", rep.missing},
                       {"duplicated", rep.duplicated},
                       {"out_of_order", rep.out_of_order},

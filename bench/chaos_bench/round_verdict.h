@@ -35,6 +35,15 @@ struct VerdictInputs {
   std::string pgbench_output;
   std::vector<std::string> engine_outputs;
   bool ended_in_time = true;
+  // The round asked for a rollback and the store accepted the request (CanRollback held):
+  // the migration must then end rolled back, not completed.
+  bool rollback_accepted = false;
+  // The consumer's server crashed under it: PostgreSQL persists a slot's position only at a
+  // checkpoint, so the restarted pg_recvlogical re-reads from an older one. Duplicates are then
+  // the consumer re-reading (allowed by I4), counted but not a violation.
+  bool duplicates_allowed = false;
+  // How long a proxy's pause lapses by itself: a proxy found paused is asked again after it.
+  std::chrono::milliseconds pause_lease{4000};
   std::vector<ProxyInstance*> proxies;
 };
 
