@@ -59,6 +59,7 @@ json EmptyTally() {
 int Main(int argc, char** argv) {
   int rounds = 12;
   bool quick = false;
+  double minutes = 0;  // > 0: start no round after this long (a time-boxed campaign)
   bool plan_only = false;  // print each round's draw and run nothing (to check a replay)
   uint64_t seed = std::random_device{}();
   std::string dir, binary, faults_arg, rounds_out;
@@ -71,6 +72,8 @@ int Main(int argc, char** argv) {
       seed = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--faults") {
       faults_arg = next();
+    } else if (a == "--minutes") {
+      minutes = std::atof(next().c_str());
     } else if (a == "--plan-only") {
       plan_only = true;
     } else if (a == "--quick") {
@@ -128,6 +131,11 @@ int Main(int argc, char** argv) {
   int ran = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (int r = 0; r < rounds && !g_interrupted; ++r) {
+    if (minutes > 0 &&
+        std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(minutes * 60)) {
+      Say(fmt::format("{} minutes passed: no more rounds", minutes));
+      break;
+    }
     uint64_t round_seed = RoundSeed(seed, r);
     // --quick cycles through the kinds so that 12 rounds cover each of them.
     std::optional<Fault> given;
