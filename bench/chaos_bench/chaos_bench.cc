@@ -59,7 +59,7 @@ json EmptyTally() {
 int Main(int argc, char** argv) {
   int rounds = 12;
   bool quick = false;
-  double minutes = 0;  // > 0: start no round after this long (a time-boxed campaign)
+  double minutes = 0;      // > 0: start no round after this long (a time-boxed campaign)
   bool plan_only = false;  // print each round's draw and run nothing (to check a replay)
   uint64_t seed = std::random_device{}();
   std::string dir, binary, faults_arg, rounds_out;

@@ -59,6 +59,29 @@ uint64_t PgbenchAborts(const std::string& path) {
   return n;
 }
 
+// The first acknowledged rows the consumer never received, with the time each was inserted
+// (the ledger's `at`, epoch seconds) to set beside the migration's events: a row written
+// between the promotion and the slot handover tells a different story than one before the fence.
+json MissingRowsWithTimes(VerdictInputs& in, LocalInstance& w,
+                          const std::vector<demo::LedgerCommit>& acked) {
+  json out = json::array();
+  auto got = in.consumer.Received();
+  if (!got.ok()) return out;
+  std::set<demo::LedgerCommit> received(got->inserts.begin(), got->inserts.end());
+  auto c = PgConnection::Connect(w.Conn());
+  if (!c.ok()) return out;
+  for (const auto& a : acked) {
+    if (received.count(a)) continue;
+    auto at =
+        c->QueryValue(fmt::format("SELECT extract(epoch FROM at)::text FROM {} WHERE client "
+                                  "= {} AND seq = {}",
+                                  demo::kLedgerTable, a.client, a.seq));
+    out.push_back({{"client", a.client}, {"seq", a.seq}, {"at", at.ok() ? *at : "?"}});
+    if (out.size() >= 8) break;
+  }
+  return out;
+}
+
 }  // namespace
 
 json JudgeRound(VerdictInputs& in) {
@@ -235,11 +258,14 @@ json JudgeRound(VerdictInputs& in) {
     v["cdc_duplicated"] = rep.duplicated;
     v["cdc_out_of_order"] = rep.out_of_order;
     cdc["duplicates_allowed"] = in.duplicates_allowed;
+    json missing_rows = json::array();
+    if (rep.missing > 0) missing_rows = MissingRowsWithTimes(in, *w, acked);
     if (rep.missing > 0 || rep.out_of_order > 0 || (rep.duplicated > 0 && !in.duplicates_allowed)) {
       violate("cdc", {{"missing", rep.missing},
                       {"duplicated", rep.duplicated},
                       {"out_of_order", rep.out_of_order},
-                      {"first_problem", rep.first_problem}});
+                      {"first_problem", rep.first_problem},
+                      {"missing_rows", missing_rows}});
     }
   }
   v["cdc"] = cdc;
