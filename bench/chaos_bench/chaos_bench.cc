@@ -227,6 +227,7 @@ int Main(int argc, char** argv) {
         {"pause_lease_ms", settings.pause_lease_ms},
         {"cdc_timeout_ms", settings.cdc_timeout_ms},
         {"end_deadline_s", settings.end_deadline.count()}}},
+      {"skipped_faults", skipped},
       {"by_fault", by_fault},
       {"violations", violations}};
   std::cout << out.dump() << std::endl;
