@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -62,7 +63,7 @@ int Main(int argc, char** argv) {
   double minutes = 0;      // > 0: start no round after this long (a time-boxed campaign)
   bool plan_only = false;  // print each round's draw and run nothing (to check a replay)
   uint64_t seed = std::random_device{}();
-  std::string dir, binary, faults_arg, rounds_out;
+  std::string dir, binary, faults_arg, rounds_out, result_path;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -84,9 +85,12 @@ int Main(int argc, char** argv) {
       binary = next();
     } else if (a == "--rounds-log") {
       rounds_out = next();
+    } else if (a == "--result") {
+      result_path = next();
     } else {
-      std::cerr << "usage: chaos_bench [--rounds N] [--seed S] [--faults a,b] [--quick] "
-                   "[--plan-only] --dir EMPTY_DIR --pgshift BINARY [--rounds-log FILE]\n";
+      std::cerr
+          << "usage: chaos_bench [--rounds N] [--seed S] [--faults a,b] [--quick] "
+             "[--plan-only] --dir EMPTY_DIR --pgshift BINARY [--rounds-log FILE] [--result FILE]\n";
       return 2;
     }
   }
@@ -130,6 +134,34 @@ int Main(int argc, char** argv) {
   if (!rounds_out.empty()) rounds_log.open(rounds_out, std::ios::app);
   int ran = 0;
   auto t0 = std::chrono::steady_clock::now();
+  auto Summary = [&]() -> json {
+    return json{
+        {"bench", "chaos"},
+        {"rounds", ran},
+        {"rounds_wanted", rounds},
+        {"seed", seed},
+        {"quick", quick},
+        {"interrupted", g_interrupted.load()},
+        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+        {"setup",
+         {{"load",
+           "pgbench -c 4 -j 2 TPC-B-like scale 1 + 2 ledger writers, through "
+           "pgshift proxy (mutual TLS); pg_recvlogical test_decoding consumer"},
+          {"pause_lease_ms", settings.pause_lease_ms},
+          {"cdc_timeout_ms", settings.cdc_timeout_ms},
+          {"end_deadline_s", settings.end_deadline.count()}}},
+        {"skipped_faults", skipped},
+        {"by_fault", by_fault},
+        {"violations", violations}};
+  };
+  // Rewritten after every round, so that a campaign killed half way keeps its figures.
+  auto WriteResult = [&](const json& j) {
+    if (result_path.empty()) return;
+    std::string tmp = result_path + ".tmp";
+    std::ofstream(tmp) << j.dump() << "\n";
+    std::error_code ec;
+    fs::rename(tmp, result_path, ec);
+  };
   for (int r = 0; r < rounds && !g_interrupted; ++r) {
     if (minutes > 0 &&
         std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(minutes * 60)) {
@@ -170,6 +202,10 @@ int Main(int argc, char** argv) {
     if (g_interrupted) break;
     ++ran;
     if (rounds_log) rounds_log << res.dump() << "\n" << std::flush;
+    struct WriteAtEnd {
+      std::function<void()> f;
+      ~WriteAtEnd() { f(); }
+    } write_at_end{[&] { WriteResult(Summary()); }};
     json& t = by_fault[std::string(FaultName(plan.fault))];
     t["rounds"] = t["rounds"].get<int>() + 1;
     auto base = [&](json ev) {
@@ -212,24 +248,8 @@ int Main(int argc, char** argv) {
         v.value("leftovers", 0), v.value("failed_transactions", 0), v["violations"].size()));
   }
   if (plan_only) return 0;
-  json out = {
-      {"bench", "chaos"},
-      {"rounds", ran},
-      {"rounds_wanted", rounds},
-      {"seed", seed},
-      {"quick", quick},
-      {"interrupted", g_interrupted.load()},
-      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
-      {"setup",
-       {{"load",
-         "pgbench -c 4 -j 2 TPC-B-like scale 1 + 2 ledger writers, through "
-         "pgshift proxy (mutual TLS); pg_recvlogical test_decoding consumer"},
-        {"pause_lease_ms", settings.pause_lease_ms},
-        {"cdc_timeout_ms", settings.cdc_timeout_ms},
-        {"end_deadline_s", settings.end_deadline.count()}}},
-      {"skipped_faults", skipped},
-      {"by_fault", by_fault},
-      {"violations", violations}};
+  json out = Summary();
+  WriteResult(out);
   std::cout << out.dump() << std::endl;
   return violations.empty() ? 0 : 1;
 }

@@ -76,6 +76,22 @@ Status HandToPostgres(const std::string& path) {
   return Status::Ok();
 }
 
+// What the engine logged (its lines that are not the JSON progress or the final status): the
+// error it stopped on, when it stopped on one.
+nlohmann::json EngineLogLines(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '{' || line[0] == '}' || line[0] == ' ' || line[0] == ']') {
+      continue;
+    }
+    lines.push_back(line.substr(0, 600));
+  }
+  if (lines.size() > 12) lines.erase(lines.begin(), lines.end() - 12);
+  return lines;
+}
+
 // The pg_recvlogical this process started (a child of ours): a fault freezes it by process id.
 std::optional<pid_t> OurRecvlogical() {
   for (const auto& e : fs::directory_iterator("/proc")) {
@@ -145,6 +161,7 @@ class Round {
                      .pgbench_output = dir_ + "/pgbench.out",
                      .engine_outputs = engine_outputs_,
                      .ended_in_time = ended_in_time_,
+                     .engine_gave_up = gave_up_,
                      .rollback_accepted = rollback_accepted_,
                      .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence,
                      .pause_lease = std::chrono::milliseconds(settings_.pause_lease_ms)};
@@ -514,8 +531,17 @@ class Round {
           RETURN_IF_ERROR(LaunchEngine(false));
           continue;
         }
-        ended_in_time_ = false;
+        gave_up_.push_back({{"exit", *code},
+                            {"phase", phase},
+                            {"engine_log", EngineLogLines(engine_outputs_.back())}});
         Act(fmt::format("engine exited {} leaving the migration in {}", *code, phase));
+        if (!operator_rerun_) {
+          // As an operator would: run it once more (I5: a re-run completes or rolls back).
+          operator_rerun_ = true;
+          RETURN_IF_ERROR(LaunchEngine(false));
+          continue;
+        }
+        ended_in_time_ = false;
         break;
       }
       if (std::chrono::steady_clock::now() > deadline || Interrupted()) {
@@ -597,6 +623,8 @@ class Round {
   std::vector<int> engine_exits_;
   std::vector<std::string> phases_seen_;
   bool rollback_requested_ = false;
+  bool operator_rerun_ = false;
+  json gave_up_ = json::array();  // unplanned engine exits before a final state
   bool rollback_accepted_ = false;
   bool fault_fired_ = false;
   bool ended_in_time_ = true;

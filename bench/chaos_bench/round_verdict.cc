@@ -116,6 +116,10 @@ json JudgeRound(VerdictInputs& in) {
               Tail(ReadFile(in.engine_outputs.empty() ? "" : in.engine_outputs.back()), 1500)}});
   }
 
+  if (!in.engine_gave_up.empty() && (completed || rolled_back) && in.ended_in_time) {
+    // It ended, but only because the round ran the engine again: the engine gave up on its own.
+    violate("engine_gave_up", {{"exits", in.engine_gave_up}, {"final_phase", phase}});
+  }
   if (in.rollback_accepted && completed) {
     violate("rollback_request_lost",
             {{"why", "a rollback request was accepted (CanRollback) and the migration completed"},

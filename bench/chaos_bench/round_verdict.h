@@ -35,6 +35,9 @@ struct VerdictInputs {
   std::string pgbench_output;
   std::vector<std::string> engine_outputs;
   bool ended_in_time = true;
+  // `migrate run` exits that left the migration unfinished (not the fault's kill -9), each with
+  // the engine's log lines; the round ran it once more, as an operator would.
+  nlohmann::json engine_gave_up = nlohmann::json::array();
   // The round asked for a rollback and the store accepted the request (CanRollback held):
   // the migration must then end rolled back, not completed.
   bool rollback_accepted = false;
