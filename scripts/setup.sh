@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev liburing-dev libcpp-httplib-dev
   postgresql-15 postgresql-client-15
   pgbouncer haproxy openssl util-linux procps
+  nftables  # bench/chaos's network_cut fault (loopback packet filter rules)
   chromium  # the browser tests drive Debian's chromium (never a browser npm downloads)
 )
 # Node only when the machine has no npm of its own: a developer's newer Node is kept (the

@@ -1,0 +1,260 @@
+// chaos_bench: the compiled half of bench/chaos. Runs chaos rounds one after another (each a
+// real migration through `pgshift proxy` under load with one seeded fault, see chaos_round.h),
+// sums the checker's verdicts per fault kind and prints ONE JSON object on stdout; progress
+// and each round's summary line go to stderr. SIGINT/SIGTERM end the round in progress
+// early; everything it started is stopped before the process exits.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "chaos_round.h"
+#include "common/log.h"
+#include "fault_plan.h"
+#include "network_cut.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace pgshift::chaos {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void OnSignal(int) { g_interrupted = true; }
+
+void Say(const std::string& msg) { std::cerr << "chaos: " << msg << std::endl; }
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s) {
+    if (ch == sep) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+json EmptyTally() {
+  return {{"rounds", 0},       {"completed", 0},      {"rolled_back", 0},
+          {"stuck", 0},        {"lost_commits", 0},   {"split_brain", 0},
+          {"cdc_missing", 0},  {"cdc_duplicated", 0}, {"cdc_out_of_order", 0},
+          {"leftovers", 0},    {"misrouted", 0},      {"failed_transactions", 0},
+          {"setup_errors", 0}, {"violations", 0}};
+}
+
+int Main(int argc, char** argv) {
+  int rounds = 12;
+  bool quick = false;
+  double minutes = 0;      // > 0: start no round after this long (a time-boxed campaign)
+  bool plan_only = false;  // print each round's draw and run nothing (to check a replay)
+  uint64_t seed = std::random_device{}();
+  std::string dir, binary, faults_arg, rounds_out, result_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--rounds") {
+      rounds = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--seed") {
+      seed = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--faults") {
+      faults_arg = next();
+    } else if (a == "--minutes") {
+      minutes = std::atof(next().c_str());
+    } else if (a == "--plan-only") {
+      plan_only = true;
+    } else if (a == "--quick") {
+      quick = true;
+    } else if (a == "--dir") {
+      dir = next();
+    } else if (a == "--pgshift") {
+      binary = next();
+    } else if (a == "--rounds-log") {
+      rounds_out = next();
+    } else if (a == "--result") {
+      result_path = next();
+    } else {
+      std::cerr
+          << "usage: chaos_bench [--rounds N] [--seed S] [--faults a,b] [--quick] "
+             "[--plan-only] --dir EMPTY_DIR --pgshift BINARY [--rounds-log FILE] [--result FILE]\n";
+      return 2;
+    }
+  }
+  if (dir.empty() || binary.empty()) {
+    std::cerr << "chaos_bench: --dir and --pgshift are required (bench/chaos passes them)\n";
+    return 2;
+  }
+  std::vector<Fault> faults;
+  for (const auto& name : Split(faults_arg, ',')) {
+    auto f = ParseFault(name);
+    if (!f) {
+      std::cerr << "chaos_bench: unknown fault '" << name << "'\n";
+      return 2;
+    }
+    faults.push_back(*f);
+  }
+  if (faults.empty()) faults = AllFaults();
+  json skipped = json::array();
+  if (std::find(faults.begin(), faults.end(), Fault::kNetworkCut) != faults.end() &&
+      !NetworkCut::Available()) {
+    // Packet filter rules need nft (scripts/setup.sh installs nftables) and CAP_NET_ADMIN.
+    faults.erase(std::find(faults.begin(), faults.end(), Fault::kNetworkCut));
+    skipped.push_back({{"fault", "network_cut"}, {"why", "nft cannot add a table here"}});
+    Say("network_cut skipped: nft cannot add a table here");
+    if (faults.empty()) return 2;
+  }
+  if (quick && std::find(argv, argv + argc, std::string("--rounds")) == argv + argc) rounds = 12;
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  InitLogging();
+
+  RoundSettings settings;
+  settings.pgshift_binary = binary;
+  settings.interrupted = &g_interrupted;
+
+  json by_fault = json::object();
+  for (Fault f : faults) by_fault[std::string(FaultName(f))] = EmptyTally();
+  json violations = json::array();
+  std::ofstream rounds_log;
+  if (!rounds_out.empty()) rounds_log.open(rounds_out, std::ios::app);
+  int ran = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  auto Summary = [&]() -> json {
+    return json{
+        {"bench", "chaos"},
+        {"rounds", ran},
+        {"rounds_wanted", rounds},
+        {"seed", seed},
+        {"quick", quick},
+        {"interrupted", g_interrupted.load()},
+        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+        {"setup",
+         {{"load",
+           "pgbench -c 4 -j 2 TPC-B-like scale 1 + 2 ledger writers, through "
+           "pgshift proxy (mutual TLS); pg_recvlogical test_decoding consumer"},
+          {"pause_lease_ms", settings.pause_lease_ms},
+          {"cdc_timeout_ms", settings.cdc_timeout_ms},
+          {"end_deadline_s", settings.end_deadline.count()}}},
+        {"skipped_faults", skipped},
+        {"by_fault", by_fault},
+        {"violations", violations}};
+  };
+  // Rewritten after every round, so that a campaign killed half way keeps its figures.
+  auto WriteResult = [&](const json& j) {
+    if (result_path.empty()) return;
+    std::string tmp = result_path + ".tmp";
+    std::ofstream(tmp) << j.dump() << "\n";
+    std::error_code ec;
+    fs::rename(tmp, result_path, ec);
+  };
+  for (int r = 0; r < rounds && !g_interrupted; ++r) {
+    if (minutes > 0 &&
+        std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(minutes * 60)) {
+      Say(fmt::format("{} minutes passed: no more rounds", minutes));
+      break;
+    }
+    uint64_t round_seed = RoundSeed(seed, r);
+    // --quick cycles through the kinds so that 12 rounds cover each of them.
+    std::optional<Fault> given;
+    if (quick) given = faults[r % faults.size()];
+    FaultPlan plan =
+        DrawPlan(round_seed, r, faults, given, settings.pause_lease_ms, settings.cdc_timeout_ms);
+    if (plan_only) {
+      std::cout << json{{"round", r},
+                        {"seed", round_seed},
+                        {"fault", FaultName(plan.fault)},
+                        {"moment", MomentName(plan.moment)},
+                        {"trigger_phase", plan.trigger_phase},
+                        {"ending", EndingName(plan.ending)},
+                        {"hold_ms", plan.hold_ms}}
+                       .dump()
+                << std::endl;
+      continue;
+    }
+    settings.dir = fmt::format("{}/round-{}", dir, r);
+    Say(fmt::format("round {}/{} seed {}: {} at {} ({}), ending {}", r + 1, rounds, round_seed,
+                    FaultName(plan.fault), MomentName(plan.moment), plan.trigger_phase,
+                    EndingName(plan.ending)));
+    json res;
+    try {
+      res = RunRound(plan, settings);
+    } catch (const std::exception& e) {
+      // A bug of the bench, not a verdict: reported as the round's setup error.
+      res = {{"setup_error", std::string("chaos_bench: ") + e.what()}};
+    }
+    std::error_code ec;
+    fs::remove_all(settings.dir, ec);
+    if (g_interrupted) break;
+    ++ran;
+    if (rounds_log) rounds_log << res.dump() << "\n" << std::flush;
+    struct WriteAtEnd {
+      std::function<void()> f;
+      ~WriteAtEnd() { f(); }
+    } write_at_end{[&] { WriteResult(Summary()); }};
+    json& t = by_fault[std::string(FaultName(plan.fault))];
+    t["rounds"] = t["rounds"].get<int>() + 1;
+    auto base = [&](json ev) {
+      return json{{"round", r},
+                  {"seed", round_seed},
+                  {"fault", FaultName(plan.fault)},
+                  {"moment", MomentName(plan.moment)},
+                  {"trigger_phase", plan.trigger_phase},
+                  {"ending", EndingName(plan.ending)},
+                  {"replay", fmt::format("bench/chaos --seed {} --rounds 1 --faults {}", round_seed,
+                                         FaultName(plan.fault))},
+                  {"evidence", std::move(ev)}};
+    };
+    if (res.contains("setup_error")) {
+      t["setup_errors"] = t["setup_errors"].get<int>() + 1;
+      Say("round " + std::to_string(r + 1) +
+          " setup failed: " + res["setup_error"].get<std::string>());
+      continue;
+    }
+    const json& v = res["verdict"];
+    for (const char* k :
+         {"completed", "rolled_back", "stuck", "lost_commits", "split_brain", "cdc_missing",
+          "cdc_duplicated", "cdc_out_of_order", "leftovers", "misrouted", "failed_transactions"}) {
+      t[k] = t[k].get<uint64_t>() + v.value(k, uint64_t{0});
+    }
+    for (const auto& viol : v["violations"]) {
+      t["violations"] = t["violations"].get<int>() + 1;
+      json e = base(viol["evidence"]);
+      e["kind"] = viol["kind"];
+      e["final_phase"] = v.value("final_phase", "");
+      e["phases_seen"] = res.value("phases_seen", json::array());
+      e["actions"] = res.value("actions", json::array());
+      violations.push_back(e);
+    }
+    Say(fmt::format(
+        "round {} seed {}: {} in {:.1f} s, lost {}, cdc missing {} dup {}, "
+        "leftovers {}, failed tx {}, violations {}",
+        r + 1, round_seed, v.value("final_phase", "?"), res.value("seconds", 0.0),
+        v.value("lost_commits", 0), v.value("cdc_missing", 0), v.value("cdc_duplicated", 0),
+        v.value("leftovers", 0), v.value("failed_transactions", 0), v["violations"].size()));
+  }
+  if (plan_only) return 0;
+  json out = Summary();
+  WriteResult(out);
+  std::cout << out.dump() << std::endl;
+  return violations.empty() ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace pgshift::chaos
+
+int main(int argc, char** argv) { return pgshift::chaos::Main(argc, argv); }

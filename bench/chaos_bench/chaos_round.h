@@ -1,0 +1,31 @@
+// ChaosRound: one round of the chaos campaign. A fresh local source under load (pgbench
+// TPC-B-like and a ledger writer through `pgshift proxy` with mutual TLS, a pg_recvlogical
+// consumer on a test_decoding slot), one real migration driven by `pgshift migrate run`
+// processes, the round's fault injected when the engine enters the plan's phase, and the
+// round's ending requested the same way. Then the checker asks the servers themselves
+// (see round_verdict.h). Everything the round starts is stopped before Run returns.
+#pragma once
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "fault_plan.h"
+
+namespace pgshift::chaos {
+
+struct RoundSettings {
+  std::string pgshift_binary;
+  std::string dir;  // the round's own empty directory
+  int pause_lease_ms = 4000;
+  int cdc_timeout_ms = 10000;
+  std::chrono::seconds end_deadline{150};  // from the cutover request to a final state
+  const std::atomic<bool>* interrupted = nullptr;
+};
+
+// The round's outcome as JSON: the plan, what happened (phases seen, final state, seconds),
+// the checker's counts and its violations ({"kind", "evidence"}). A round that could not be
+// set up has "setup_error" instead of a verdict.
+nlohmann::json RunRound(const FaultPlan& plan, const RoundSettings& settings);
+
+}  // namespace pgshift::chaos
