@@ -36,6 +36,7 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());
   }
+  ctx.progress().Update({Phase::kFencing, "fence holds on " + s.source.Label()});
   auto marking = ctx.clock().Now();
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, ListLogicalSlots(*source));
   // One prepared since the quiesce step looked would hold the slot handover forever. The
