@@ -443,6 +443,8 @@ class CutoverClock : public ProgressSink {
     if (u.phase == Phase::kPausing && u.message.rfind("pausing", 0) == 0) Mark("pause_sent");
     if (u.phase == Phase::kFencing && u.message.rfind("fence holds", 0) == 0) Mark("fence_holds");
     if (u.phase == Phase::kDraining && u.message.rfind("replayed", 0) == 0) Mark("replayed");
+    if (u.phase == Phase::kPromoting) Mark("promote_step_signals");  // early switch started
+    if (u.phase == Phase::kSwitching) Mark("switch_step_began");
   }
   void Transition(Phase, Phase to, const std::string&) override {
     if (to == Phase::kPausing) began_us = WallUs();
