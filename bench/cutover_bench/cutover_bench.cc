@@ -15,9 +15,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -128,7 +130,15 @@ Result<LocalInstance> StartPrimary(const std::string& data_dir, const std::strin
   spec.data_dir = data_dir;
   spec.port = port;
   spec.superuser_password = password;
-  spec.settings = {{"max_connections", "100"}, {"max_prepared_transactions", "10"}};
+  spec.settings = {{"max_connections", "100"},
+                   {"max_prepared_transactions", "10"},
+                   // The promotion as the server saw it is read from the new primary's log:
+                   // LOG level with millisecond UTC timestamps. postgresql.conf travels to
+                   // every replica with pg_basebackup.
+                   {"log_min_messages", "log"},
+                   {"log_line_prefix", "%m [%p] "},
+                   {"log_timezone", "UTC"},
+                   {"log_checkpoints", "on"}};
   ASSIGN_OR_RETURN(LocalInstance inst, LocalInstance::Init(spec));
   RETURN_IF_ERROR(inst.Start());
   {
@@ -177,19 +187,21 @@ TxLog ReadTxLogs(const std::string& dir, const std::string& stem) {
 struct Gap {
   double ms = 0;
   double starts_ms = 0;  // relative to `from`
+  int64_t begin_us = 0;  // the last commit before the gap
+  int64_t end_us = 0;    // the first commit after it
 };
 Gap LongestGap(const std::vector<int64_t>& sorted, int64_t from, int64_t to, bool load_died) {
   Gap g;
   for (size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i] < from || sorted[i - 1] > to) continue;
     double ms = (sorted[i] - sorted[i - 1]) / 1000.0;
-    if (ms > g.ms) g = {ms, (sorted[i - 1] - from) / 1000.0};
+    if (ms > g.ms) g = {ms, (sorted[i - 1] - from) / 1000.0, sorted[i - 1], sorted[i]};
   }
   // The load died before the window's end: the gap runs at least until then. (A pgbench that
   // ended cleanly on -T simply has no commits after its end, which is no gap.)
   int64_t last = sorted.empty() ? from : std::max(from, sorted.back());
   if (load_died && last < to && (to - last) / 1000.0 > g.ms) {
-    g = {(to - last) / 1000.0, (last - from) / 1000.0};
+    g = {(to - last) / 1000.0, (last - from) / 1000.0, last, to};
   }
   return g;
 }
@@ -271,8 +283,101 @@ class RunLoad {
   std::optional<ChildProcess> pgbench_;
 };
 
+// The promotion as the new primary's server log tells it (log_line_prefix '%m', UTC): from
+// "received promote request" to the first line logged once recovery has ended: the
+// end-of-recovery checkpoint the startup process requests as it leaves recovery ("checkpoint
+// starting: force") or "database system is ready to accept connections", whichever comes
+// first (the postmaster logs the latter only once it has reaped the startup process, 10-20 ms
+// later on a busy host, after clients already write); "archive recovery complete" (just before
+// the end-of-recovery WAL record) if neither is there. The log may begin with lines copied
+// from the server it was cloned from, so the last promote request counts.
+struct ServerPromotion {
+  int64_t requested_us = 0;
+  int64_t archive_complete_us = 0;
+  int64_t ready_us = 0;
+  // The end-of-recovery checkpoint the promoted server starts (log_checkpoints), if logged.
+  int64_t checkpoint_started_us = 0;
+  int64_t checkpoint_done_us = 0;
+  std::string checkpoint_done_line;
+  std::vector<std::string> lines;  // the log from the promote request on (a few lines)
+  int64_t end_us() const {
+    int64_t out = ready_us;
+    if (checkpoint_started_us && (!out || checkpoint_started_us < out)) out = checkpoint_started_us;
+    return out ? out : archive_complete_us;
+  }
+  bool found() const { return requested_us && end_us(); }
+  double ms() const { return found() ? (end_us() - requested_us) / 1000.0 : 0; }
+};
+
+// "2026-11-29 12:01:02.345 UTC [123] LOG:  ..." -> epoch microseconds; 0 if not such a line.
+int64_t LogLineUs(const std::string& line) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+  if (std::sscanf(line.c_str(), "%d-%d-%d %d:%d:%d.%d UTC", &y, &mo, &d, &h, &mi, &sec, &ms) != 7) {
+    return 0;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000 + ms * 1000;
+}
+
+ServerPromotion ReadServerPromotion(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/server.log");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  ServerPromotion p;
+  size_t from = lines.size();
+  for (size_t i = lines.size(); i-- > 0;) {
+    if (lines[i].find("received promote request") != std::string::npos) {
+      from = i;
+      p.requested_us = LogLineUs(lines[i]);
+      break;
+    }
+  }
+  for (size_t i = from + 1; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    int64_t at = LogLineUs(l);
+    if (p.lines.size() < 12) p.lines.push_back(l);
+    if (!p.archive_complete_us && l.find("archive recovery complete") != std::string::npos) {
+      p.archive_complete_us = at;
+    } else if (!p.ready_us && l.find("ready to accept connections") != std::string::npos) {
+      p.ready_us = at;
+    } else if (!p.checkpoint_started_us && l.find("checkpoint starting:") != std::string::npos) {
+      p.checkpoint_started_us = at;
+    } else if (p.checkpoint_started_us && !p.checkpoint_done_us &&
+               l.find("checkpoint complete:") != std::string::npos) {
+      p.checkpoint_done_us = at;
+      auto pos = l.find("checkpoint complete:");
+      p.checkpoint_done_line = l.substr(pos);
+    }
+  }
+  return p;
+}
+
+// Stage times of one cutover, each in ms from the last commit before the gap (negative:
+// before it), plus the time each stage took after the previous one.
+json Timeline(const std::vector<std::pair<std::string, int64_t>>& events, int64_t gap_begin_us) {
+  json at = json::object(), took = json::object();
+  int64_t prev = 0;
+  for (const auto& [name, us] : events) {
+    if (us == 0) continue;
+    at[name] = std::round((us - gap_begin_us) / 100.0) / 10;
+    if (prev) took[name] = std::round((us - prev) / 100.0) / 10;
+    prev = us;
+  }
+  return {{"at_ms", at}, {"stage_ms", took}};
+}
+
 // What both sides report per run.
-json RunJson(const RunLoad::Outcome& r, int64_t cut_begin_us, int64_t cut_end_us, uint64_t lost) {
+// `events`: the side's own stage times (absolute), merged with the promotion's and the gap's.
+json RunJson(const RunLoad::Outcome& r, int64_t cut_begin_us, int64_t cut_end_us, uint64_t lost,
+             const ServerPromotion& promotion,
+             std::vector<std::pair<std::string, int64_t>> events) {
   uint64_t pgbench_failed = r.pgbench.failed + r.pgbench.aborted_clients;
   if (!r.pgbench.summary_seen) pgbench_failed = std::max<uint64_t>(pgbench_failed, 1);
   bool died = pgbench_failed > 0 || r.pgbench_exit.value_or(-1) != 0;
@@ -280,8 +385,33 @@ json RunJson(const RunLoad::Outcome& r, int64_t cut_begin_us, int64_t cut_end_us
       LongestGap(r.tx.completions_us, cut_begin_us - kGapWindowUs, cut_end_us + kGapWindowUs, died);
   bool covered = !r.tx.completions_us.empty() && r.tx.completions_us.front() < cut_begin_us &&
                  r.tx.completions_us.back() > cut_end_us;
+  events.push_back({"promote_requested_server", promotion.requested_us});
+  events.push_back({"promoted_server", promotion.end_us()});
+  events.push_back({"first_commit", g.end_us});
+  std::stable_sort(events.begin(), events.end(),
+                   [](const auto& a, const auto& b) { return a.second < b.second; });
+  json promotion_json = {
+      {"found_in_log", promotion.found()},
+      {"request_to_archive_complete_ms",
+       promotion.archive_complete_us && promotion.requested_us
+           ? (promotion.archive_complete_us - promotion.requested_us) / 1000.0
+           : 0.0},
+      {"request_to_ready_ms", promotion.ready_us && promotion.requested_us
+                                  ? (promotion.ready_us - promotion.requested_us) / 1000.0
+                                  : 0.0},
+      {"end_of_recovery_checkpoint_ms",
+       promotion.checkpoint_done_us
+           ? (promotion.checkpoint_done_us - promotion.checkpoint_started_us) / 1000.0
+           : -1.0},
+      {"end_of_recovery_checkpoint", promotion.checkpoint_done_line},
+      {"log", promotion.lines}};
   return {
       {"gap_ms", g.ms},
+      // As the server saw it (server log); the rest of the gap is the cutover's own overhead.
+      {"promote_ms", promotion.ms()},
+      {"overhead_ms", promotion.found() ? g.ms - promotion.ms() : g.ms},
+      {"promotion", promotion_json},
+      {"held_window", Timeline(events, g.begin_us)},
       // false: pgbench was not committing on both sides of the cutover; the gap is not valid
       {"load_spans_cutover", covered},
       {"gap_starts_ms_after_cutover_began", g.starts_ms - kGapWindowUs / 1000.0},
@@ -305,18 +435,38 @@ json RunJson(const RunLoad::Outcome& r, int64_t cut_begin_us, int64_t cut_end_us
 
 // ---- pgshift: pgshift proxy (mutual TLS) in front, the engine migrates ----
 
-// Remembers when the engine began pausing and when sessions were switched and resumed.
+// Remembers when the engine began pausing and when sessions were switched and resumed, and
+// the wall time of each stage of the held window (the first time each was reported).
 class CutoverClock : public ProgressSink {
  public:
-  void Update(const ProgressUpdate&) override {}
+  void Update(const ProgressUpdate& u) override {
+    if (u.phase == Phase::kPausing && u.message.rfind("pausing", 0) == 0) Mark("pause_sent");
+    if (u.phase == Phase::kFencing && u.message.rfind("fence holds", 0) == 0) Mark("fence_holds");
+    if (u.phase == Phase::kDraining && u.message.rfind("replayed", 0) == 0) Mark("replayed");
+    if (u.phase == Phase::kPromoting) Mark("promote_step_signals");  // early switch started
+    if (u.phase == Phase::kSwitching) Mark("switch_step_began");
+  }
   void Transition(Phase, Phase to, const std::string&) override {
     if (to == Phase::kPausing) began_us = WallUs();
     if (to == Phase::kVerifying || to == Phase::kRolledBack || to == Phase::kFailed) {
       ended_us = WallUs();
     }
+    if (to == Phase::kFencing) Mark("pause_reached");
+    if (to == Phase::kDraining) Mark("final_lsn_recorded");
+    if (to == Phase::kPromoting) Mark("promotion_intent_recorded");
+    if (to == Phase::kSlotHandover) Mark("promoted_recorded");
+    if (to == Phase::kSwitching) Mark("slots_recorded");
+    if (to == Phase::kVerifying) Mark("resumed_recorded");
+  }
+  void Mark(const std::string& name) {
+    for (const auto& e : events) {
+      if (e.first == name) return;
+    }
+    events.push_back({name, WallUs()});
   }
   int64_t began_us = 0;
   int64_t ended_us = 0;
+  std::vector<std::pair<std::string, int64_t>> events;
 };
 
 class PgshiftSide {
@@ -378,18 +528,19 @@ class PgshiftSide {
     int64_t requested = WallUs();
     RETURN_IF_ERROR(store_->RequestCutover(name, Clock::Real().WallSeconds()));
     Engine engine(*store_, Clock::Real(), clock);
+    clock.events.clear();  // the stages of the cutover only, not of the replica's build
     auto ran = engine.Run(name, {.wait_at_gate = false});
     RunLoad::Outcome r = load->Finish();
     ConnInfo new_primary = primary_->Conn().With("port", std::to_string(spec.target_port));
     ASSIGN_OR_RETURN(uint64_t lost, load->ledger().CountLostCommits(new_primary));
     int64_t began = clock.began_us ? clock.began_us : requested;
     int64_t ended = clock.ended_us ? clock.ended_us : WallUs();
-    json out = RunJson(r, began, ended, lost);
+    json out = RunJson(r, began, ended, lost, ReadServerPromotion(spec.target_dir), clock.events);
     ASSIGN_OR_RETURN(MigrationRecord record, store_->Get(name));
     ASSIGN_OR_RETURN(auto events, store_->Events(name));
     json status = MigrationStatusJson(record, events);
     out["engine_state"] = status.value("state", "");
-    out["promote_ms"] = status.value("promote_ms", 0);
+    out["engine_promote_ms"] = status.value("promote_ms", 0);  // pg_promote to the poll seeing it
     json phases = json::object();
     for (const auto& ph : status.value("phases", json::array())) {
       std::string n = ph.value("name", "");
@@ -528,7 +679,8 @@ class BouncerSide {
     int64_t ended = WallUs();
     RunLoad::Outcome r = load->Finish();
     ASSIGN_OR_RETURN(uint64_t lost, load->ledger().CountLostCommits(replica_->Conn()));
-    json out = RunJson(r, began, ended, lost);
+    json out =
+        RunJson(r, began, ended, lost, ReadServerPromotion(replica_->data_dir()), step_events_);
     out["steps_ms"] = steps_;
     out["pgbouncer_log_warnings"] = NewBouncerWarnings();
     if (!cut.ok()) return cut.Context(fmt::format("run-{}: the cutover by hand failed", i));
@@ -624,10 +776,12 @@ class BouncerSide {
   // the source's last LSN, promote, point PgBouncer at the new primary, RELOAD, RESUME.
   Status Cutover(PgConnection& admin, PgConnection& src, PgConnection& dst, int new_port) {
     steps_ = json::object();
+    step_events_.clear();
     int64_t t = WallUs();
     auto step = [&](const char* name) {
       int64_t now = WallUs();
       steps_[name] = (now - t) / 1000.0;
+      step_events_.push_back({name, now});
       t = now;
     };
     RETURN_IF_ERROR(admin.Exec("PAUSE appdb"));
@@ -643,7 +797,18 @@ class BouncerSide {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     step("catch_up");
-    RETURN_IF_ERROR(dst.Exec("SELECT pg_promote(true, 60)"));
+    // As the best operator would: pg_promote(true) waits in 100 ms ticks, so signal the
+    // promotion without waiting and poll for its end every millisecond.
+    ASSIGN_OR_RETURN(std::string signalled, dst.QueryValue("SELECT pg_promote(false)"));
+    if (signalled != "t") return Unavailable("pg_promote(false) did not signal the postmaster");
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);;) {
+      ASSIGN_OR_RETURN(std::string recovering, dst.QueryValue("SELECT pg_is_in_recovery()"));
+      if (recovering == "f") break;
+      if (std::chrono::steady_clock::now() > until) {
+        return Unavailable("the replica was still in recovery 60 s after pg_promote(false)");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     step("promote");
     RETURN_IF_ERROR(WriteIni(new_port));
     RETURN_IF_ERROR(admin.Exec("RELOAD"));
@@ -676,6 +841,7 @@ class BouncerSide {
   std::optional<LocalInstance> primary_, replica_;
   std::optional<ChildProcess> bouncer_;
   json steps_;
+  std::vector<std::pair<std::string, int64_t>> step_events_;  // each step's end, wall time
 };
 
 double Median(std::vector<double> v) {
@@ -686,7 +852,8 @@ double Median(std::vector<double> v) {
 }
 
 json Summary(const json& runs, int wanted) {
-  std::vector<double> gaps, cutovers;
+  std::vector<double> gaps, cutovers, promotes, overheads;
+  std::map<std::string, std::vector<double>> stages;
   uint64_t failed = 0, lost = 0;
   for (const auto& r : runs) {
     if (!r.contains("gap_ms")) continue;
@@ -695,12 +862,28 @@ json Summary(const json& runs, int wanted) {
     if (r.value("load_spans_cutover", false)) {  // else the gap is not measured
       gaps.push_back(r["gap_ms"].get<double>());
       cutovers.push_back(r["cutover_ms"].get<double>());
+      promotes.push_back(r["promote_ms"].get<double>());
+      overheads.push_back(r["overhead_ms"].get<double>());
+      for (const auto& [name, ms] : r["held_window"]["stage_ms"].items()) {
+        stages[name].push_back(ms.get<double>());
+      }
     }
   }
   json gap_list = json::array();
   for (double g : gaps) gap_list.push_back(std::round(g * 10) / 10);
+  auto max_of = [](const std::vector<double>& v) {
+    return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+  };
+  json stage_medians = json::object();
+  for (const auto& [name, v] : stages) stage_medians[name] = Median(v);
   return {{"gap_ms_median", Median(gaps)},
-          {"gap_ms_max", gaps.empty() ? 0 : *std::max_element(gaps.begin(), gaps.end())},
+          {"gap_ms_max", max_of(gaps)},
+          {"promote_ms_median", Median(promotes)},
+          {"promote_ms_max", max_of(promotes)},
+          {"overhead_ms_median", Median(overheads)},
+          {"overhead_ms_max", max_of(overheads)},
+          // each stage's time after the one before it (held_window.stage_ms of every run)
+          {"stage_ms_median", stage_medians},
           {"cutover_ms_median", Median(cutovers)},
           {"failed_transactions", failed},
           {"lost_commits", lost},
@@ -713,10 +896,13 @@ json Summary(const json& runs, int wanted) {
 int Main(int argc, char** argv) {
   int runs = 20;
   std::string dir;
-  std::string only;  // one side alone, for working on it; the JSON then lacks the other
+  std::string only;    // one side alone, for working on it; the JSON then lacks the other
+  bool tmpfs = false;  // bench/cutover mounted a tmpfs on --dir: labels the JSON only
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       runs = 3;
+    } else if (std::strcmp(argv[i], "--tmpfs") == 0) {
+      tmpfs = true;
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
@@ -729,7 +915,8 @@ int Main(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::cerr << "usage: cutover_bench [--quick | --runs N] [--only SIDE] [--dir EMPTY_DIR]\n";
+      std::cerr << "usage: cutover_bench [--quick | --runs N] [--only SIDE] [--tmpfs] "
+                   "[--dir EMPTY_DIR]\n";
       return 2;
     }
   }
@@ -781,7 +968,9 @@ int Main(int argc, char** argv) {
   json out = {
       {"bench", "cutover"},
       {"setup",
-       {{"pgbench",
+       {{"data_directories", tmpfs ? "tmpfs (bench/cutover --tmpfs): the disk is not the floor"
+                                   : "the work directory's disk"},
+        {"pgbench",
          fmt::format("-c {} -j 2 TPC-B-like, scale 1, per-transaction log, -T {} (pgshift) "
                      "/ {} (pgbouncer); the cutover starts 0.5 s after pgbench's first "
                      "progress line",
@@ -796,7 +985,8 @@ int Main(int argc, char** argv) {
         {"pgbouncer_by_hand",
          "PgBouncer 1.18 transaction pooling; libpq script: PAUSE, ALTER SYSTEM SET "
          "default_transaction_read_only=on + pg_reload_conf(), wait replay >= source "
-         "pg_current_wal_lsn(), pg_promote(), rewrite pgbouncer.ini, RELOAD, RESUME"}}},
+         "pg_current_wal_lsn(), pg_promote(false) + 1 ms poll of pg_is_in_recovery(), rewrite "
+         "pgbouncer.ini, RELOAD, RESUME"}}},
       {"pgshift", Summary(pg_runs, runs)},
       {"pgbouncer_by_hand", Summary(bn_runs, runs)},
       {"errors", errors},

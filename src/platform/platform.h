@@ -42,6 +42,10 @@ struct FenceOptions {
   // (PostgreSQL 15 runs COMMIT PREPARED on a read-only server). Off only where a commit after
   // the fence loses nothing that matters: a rollback fencing the target it abandons.
   bool prepared_need_block = true;
+  // The read-only layer's ALTER SYSTEM was already written on this node by StageReadOnlyFence
+  // (source_fence.h) in this process: the fence only reloads to put it in force (and checks
+  // that it is, as always).
+  bool read_only_staged = false;
 };
 
 struct FenceReport {

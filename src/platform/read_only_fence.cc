@@ -18,13 +18,20 @@ Status ExemptSessionFromReadOnly(PgConnection& conn) {
   return conn.Exec("SET default_transaction_read_only = off");
 }
 
-Status EnableServerReadOnly(PgConnection& conn) {
+Status StageServerReadOnly(PgConnection& conn) {
   Status st = conn.Exec("ALTER SYSTEM SET default_transaction_read_only = on");
   if (!st.ok()) {
     return st.Context(
         "fence read-only (the orchestrator role needs: GRANT ALTER SYSTEM ON PARAMETER "
         "default_transaction_read_only)");
   }
+  return Status::Ok();
+}
+
+Status ReloadServerConfiguration(PgConnection& conn) { return Reload(conn); }
+
+Status EnableServerReadOnly(PgConnection& conn) {
+  RETURN_IF_ERROR(StageServerReadOnly(conn));
   return Reload(conn);
 }
 

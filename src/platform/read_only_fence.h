@@ -17,6 +17,13 @@ namespace pgshift {
 Status ExemptSessionFromReadOnly(PgConnection& conn);
 // ALTER SYSTEM SET default_transaction_read_only = on; pg_reload_conf().
 Status EnableServerReadOnly(PgConnection& conn);
+// The first half of EnableServerReadOnly: ALTER SYSTEM only. Writing and fsyncing
+// postgresql.auto.conf takes 10-30 ms on a busy host, but the setting is not in force until
+// the next configuration reload (ReloadServerConfiguration), so it can be written before
+// traffic is held and put in force after.
+Status StageServerReadOnly(PgConnection& conn);
+// pg_reload_conf(): puts whatever was staged (and pg_hba.conf) in force.
+Status ReloadServerConfiguration(PgConnection& conn);
 // ALTER SYSTEM RESET default_transaction_read_only; pg_reload_conf().
 Status DisableServerReadOnly(PgConnection& conn);
 // Polls until the server-wide value (what new sessions get) is `on`: once this session has

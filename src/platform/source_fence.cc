@@ -73,7 +73,9 @@ Status CheckNoPreparedWithoutBlock(const PgConnection& source, const FenceOption
 
 Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                              ConnectionBlock& block, Clock& clock) {
-  RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
+  // Staged: StageReadOnlyFence checked the role before traffic was held (a round trip less
+  // inside the held window); the checks below and the wait for read-only still run.
+  if (!options.read_only_staged) RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
   ASSIGN_OR_RETURN(PreparedTransactions before, ReadPreparedTransactions(source));
   RETURN_IF_ERROR(CheckNoPreparedWithoutBlock(source, options, block, before, /*changed=*/false));
   Deadline deadline(clock, options.deadline);
@@ -91,7 +93,10 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
     RETURN_IF_ERROR(block.Block(options, deadline));
     applied(block.name());
   }
-  RETURN_IF_ERROR(EnableServerReadOnly(source));
+  // Staged (written before the pause): the reload alone puts it in force, with the connection
+  // block; the wait below checks that it is, staged or not.
+  RETURN_IF_ERROR(options.read_only_staged ? ReloadServerConfiguration(source)
+                                           : EnableServerReadOnly(source));
   RETURN_IF_ERROR(WaitServerReadOnly(source, true, deadline, clock));
   applied("read_only");
 
@@ -122,6 +127,12 @@ Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
       source.info().Label(), report.terminated_backends, report.held_by_router,
       report.prepared_transactions);
   return report;
+}
+
+Status StageReadOnlyFence(PgConnection& source, const FenceOptions& options) {
+  RETURN_IF_ERROR(CheckOrchestratorRole(source, options));
+  RETURN_IF_ERROR(ExemptSessionFromReadOnly(source));
+  return StageServerReadOnly(source);
 }
 
 Status RunUnfence(PgConnection& source, const FenceOptions& options, ConnectionBlock& block,

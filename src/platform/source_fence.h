@@ -28,6 +28,12 @@ class ConnectionBlock {
 // through a gap cannot write), then the verification the Platform contract describes.
 Result<FenceReport> RunFence(PgConnection& source, const FenceOptions& options,
                              ConnectionBlock& block, Clock& clock);
+// The part of the fence that may run before traffic is held because it changes nothing in
+// force: checks the orchestrator role's rights and writes the read-only layer's ALTER SYSTEM
+// without reloading (read_only_fence.h). RunFence with options.read_only_staged then only
+// reloads; the reload, the termination and the final LSN keep their order. Undone by
+// RunUnfence like a fence in force.
+Status StageReadOnlyFence(PgConnection& source, const FenceOptions& options);
 // Read-only off first (and in force), then connections let back in.
 Status RunUnfence(PgConnection& source, const FenceOptions& options, ConnectionBlock& block,
                   Clock& clock);

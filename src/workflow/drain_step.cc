@@ -23,6 +23,7 @@ Result<StepOutcome> RunDrain(MigrationContext& ctx) {
   ctx.progress().Update({Phase::kDraining, "target replaying up to " + final_lsn.ToString()});
   Status replayed = WaitForReplay(*target, final_lsn, s.drain_timeout, ctx.clock());
   if (!replayed.ok()) return FailedPrecondition(s.name + ": drain: " + replayed.message());
+  ctx.progress().Update({Phase::kDraining, "replayed " + final_lsn.ToString() + " on the target"});
 
   bool held = false;
   if (!ctx.held_snapshots().empty()) {

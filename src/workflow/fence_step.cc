@@ -1,7 +1,10 @@
 // Fence: the source stops accepting writes from anyone, then its final LSN is read.
 //
 //   1. apply every fence layer (platform: block new connections, read-only, terminate the
-//      remaining client backends; walsenders stay for replication and CDC);
+//      remaining client backends; walsenders stay for replication and CDC); the read-only
+//      layer's ALTER SYSTEM may have been written by the quiesce step while the pause drained,
+//      and is then only put in force here, by the reload that puts the connection block in
+//      force; nothing of the fence is in force before every session is held;
 //   2. only once the fence holds, list the logical slots and mark the CDC fence point (a
 //      logical message consumers will confirm past);
 //   3. read the final LSN (after the mark) and record it with the slots and the fence report.
@@ -32,10 +35,12 @@ Result<StepOutcome> RunFence(MigrationContext& ctx) {
   FenceOptions options = FenceOptionsOf(s);
   options.held_by_router = ctx.router().HeldBackends();
   options.own_backend_pids = ctx.OwnSourcePids();
+  options.read_only_staged = ctx.read_only_staged();
   auto report = ctx.platform().Fence(*source, options, ctx.clock());
   if (!report.ok()) {
     return FailedPrecondition(s.name + ": fence: " + report.status().message());
   }
+  ctx.progress().Update({Phase::kFencing, "fence holds on " + s.source.Label()});
   auto marking = ctx.clock().Now();
   ASSIGN_OR_RETURN(std::vector<LogicalSlot> slots, ListLogicalSlots(*source));
   // One prepared since the quiesce step looked would hold the slot handover forever. The

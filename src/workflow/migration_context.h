@@ -94,6 +94,9 @@ class MigrationContext {
   // The routers' switch to the target, started in the background at promotion and joined by
   // the switch step (lost on a restart: the switch step then switches itself).
   std::optional<std::future<Status>>& early_switch() { return early_switch_; }
+  // The quiesce step wrote the source's read-only layer while the pause drained (lost on a
+  // restart: the fence then writes it itself).
+  bool& read_only_staged() { return read_only_staged_; }
 
  private:
   Result<PgConnection*> Open(std::optional<PgConnection>& slot, const ConnInfo& info);
@@ -115,6 +118,7 @@ class MigrationContext {
   std::map<std::string, std::optional<PgConnection>> target_dbs_;
   std::vector<HeldSnapshot> held_snapshots_;
   std::optional<std::future<Status>> early_switch_;
+  bool read_only_staged_ = false;
 };
 
 }  // namespace pgshift

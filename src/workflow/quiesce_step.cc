@@ -9,13 +9,19 @@
 //      route version the switch will send;
 //   2. refuse, before anything is held, a cutover whose slot handover could not finish
 //      (prepared transactions with logical slots); pause every proxy (a lease, renewed by the
-//      engine while the cutover runs);
+//      engine while the cutover runs) and, while the pause drains the last transactions, write
+//      the source's read-only layer (ALTER SYSTEM, 10-30 ms of fsync on a busy host) without
+//      putting it in force: the fence step's reload does that once every session is held, so
+//      no transaction starts read-only, and the final LSN still waits for the whole fence (I2);
 //   3. all acknowledged: kFencing. One did not: the pause is released everywhere and the
 //      cutover rolls back with traffic still on the source.
 // Assumes: kPausing. Idempotent: pausing a paused proxy is a no-op.
+#include <future>
+
 #include "cdc/logical_slot.h"
 #include "cdc/slot_handover.h"
 #include "common/log.h"
+#include "platform/source_fence.h"
 #include "workflow/steps.h"
 
 namespace pgshift {
@@ -64,7 +70,21 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
         s.name, prepared.message());
   }
   ctx.progress().Update({Phase::kPausing, "pausing " + ctx.router().Describe()});
+  // Only the source connection is used on the other thread; the pause uses the routers.
+  FenceOptions fence = FenceOptionsOf(s);
+  std::future<Status> staging = std::async(
+      std::launch::async, [source, fence] { return StageReadOnlyFence(*source, fence); });
   Status paused = ctx.router().Pause(s.pause_deadline, s.pause_lease);
+  Status staged = staging.get();
+  // Not staged: the fence writes it itself, inside the held window, as before. Staged but not
+  // paused: the rollback unfences the source, which resets it.
+  ctx.read_only_staged() = staged.ok();
+  if (!staged.ok()) {
+    spdlog::warn(
+        "{}: could not write the read-only fence ahead of the pause ({}); the fence "
+        "writes it inside the held window instead",
+        s.name, staged.message());
+  }
   if (!paused.ok()) {
     return FailedPrecondition(s.name + ": quiesce: " + paused.message());
   }
