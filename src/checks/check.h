@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,12 @@ struct CheckOptions {
   double max_lag_seconds = 5.0;
   // An inactive slot holding back more WAL than this is stale (warn).
   uint64_t stale_slot_bytes = 64 * 1024 * 1024;
+  // The roles the registered proxies log in to the source as: set (even empty) when the
+  // migration has proxies, so that clients_outside_proxy names the others; unset, that check
+  // is not run (without a proxy every client connects directly).
+  std::optional<std::vector<std::string>> proxy_roles;
+  // clients_outside_proxy fails instead of warning (spec direct_clients = "block").
+  bool block_direct_clients = false;
   // Told the phase and the seconds left while sampling; may be empty.
   std::function<void(std::string_view phase, double seconds_left)> progress;
 };

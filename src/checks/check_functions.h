@@ -65,6 +65,15 @@ CheckResult CheckWalRates(const std::vector<ReplicationSample>& samples);
 CheckResult CheckReplicationLag(const std::vector<ReplicationSample>& samples,
                                 uint64_t max_lag_bytes, double max_lag_seconds);
 
+// "clients_outside_proxy": client backends on the source that come neither through a
+// registered proxy (its backend roles, `proxy_roles`) nor from pgshift itself (the connecting
+// role with an application_name starting "pgshift"): address, role, application, database
+// and start of each, as a warning (fail when `block`). The cutover's fence cuts them off and
+// nothing holds them; one that then writes to the target's address directly is kept out
+// until the target's slots exist (I8), but its own errors are its own.
+CheckResult CheckClientsOutsideProxy(const ClusterFacts& source,
+                                     const std::vector<std::string>& proxy_roles, bool block);
+
 // A check that could not be judged because its facts could not be read (fail).
 CheckResult NotJudged(std::string name, const std::string& why, std::string query);
 

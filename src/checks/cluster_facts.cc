@@ -37,6 +37,13 @@ const char* const kWalReceiver =
     "SELECT coalesce(status, '') AS status, coalesce(sender_host, '') AS sender_host, "
     "coalesce(sender_port, 0) AS sender_port, coalesce(received_tli, 0) AS received_tli, "
     "coalesce(slot_name, '') AS slot_name FROM pg_stat_wal_receiver";
+const char* const kClientBackends =
+    "SELECT pid, coalesce(usename, '') AS usename, coalesce(datname, '') AS datname, "
+    "coalesce(application_name, '') AS application_name, "
+    "coalesce(host(client_addr), 'local') AS client_addr, "
+    "coalesce(to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
+    "AS backend_start FROM pg_stat_activity "
+    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY backend_start";
 }  // namespace facts_sql
 
 namespace {
@@ -136,6 +143,16 @@ Status ReadReplication(PgConnection& c, ClusterFacts& f) {
   return Status::Ok();
 }
 
+Status ReadClientBackends(PgConnection& c, ClusterFacts& f) {
+  ASSIGN_OR_RETURN(PgResult r, c.Query(facts_sql::kClientBackends));
+  for (int i = 0; i < r.rows(); ++i) {
+    f.client_backends.push_back({static_cast<int>(r.GetInt(i, "pid")), r.Get(i, "usename"),
+                                 r.Get(i, "datname"), r.Get(i, "application_name"),
+                                 r.Get(i, "client_addr"), r.Get(i, "backend_start")});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string ClusterFacts::Setting(const std::string& name) const {
@@ -155,6 +172,7 @@ Result<ClusterFacts> ReadClusterFacts(PgConnection& conn, const ConnInfo& info,
   if (with_installed_extensions) RETURN_IF_ERROR(ReadInstalledExtensions(conn, info, f));
   RETURN_IF_ERROR(ReadSlots(conn, f));
   RETURN_IF_ERROR(ReadReplication(conn, f));
+  RETURN_IF_ERROR(ReadClientBackends(conn, f));
   return f;
 }
 

@@ -54,6 +54,16 @@ struct WalReceiverFact {
   std::string slot_name;
 };
 
+// A client backend (pg_stat_activity), other than the reading session's own.
+struct ClientBackendFact {
+  int pid = 0;
+  std::string user;
+  std::string database;
+  std::string application_name;
+  std::string client_addr;  // "local" for a Unix socket
+  std::string backend_start;
+};
+
 struct ClusterFacts {
   std::string role;   // "source" or "target"
   std::string label;  // ConnInfo::Label(): names the endpoint without secrets
@@ -76,6 +86,7 @@ struct ClusterFacts {
   std::vector<SlotFact> slots;
   std::vector<WalSenderFact> wal_senders;
   std::optional<WalReceiverFact> wal_receiver;
+  std::vector<ClientBackendFact> client_backends;
 
   // The setting's value, "" when the server did not show it.
   std::string Setting(const std::string& name) const;
@@ -91,6 +102,7 @@ extern const char* const kAvailableExtensionVersions;
 extern const char* const kSlots;
 extern const char* const kWalSenders;
 extern const char* const kWalReceiver;
+extern const char* const kClientBackends;
 }  // namespace facts_sql
 
 // Reads the facts of the server `conn` is connected to. `info` is the same endpoint, used to

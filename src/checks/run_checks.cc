@@ -59,6 +59,9 @@ void JudgeFacts(const ClusterFacts& s, const ClusterFacts& t, const WalProbe& pr
   report.checks.push_back(CheckSettingsDiff(s, t));
   report.checks.push_back(CheckExtensionParity(s, t));
   report.checks.push_back(CheckSlotHealth(s, o.stale_slot_bytes));
+  if (o.proxy_roles) {
+    report.checks.push_back(CheckClientsOutsideProxy(s, *o.proxy_roles, o.block_direct_clients));
+  }
 }
 
 }  // namespace

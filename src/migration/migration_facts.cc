@@ -205,6 +205,8 @@ Status ReadKnown(const std::string& key, const json& v, MigrationFacts& f, bool*
     ASSIGN_OR_RETURN(f.snapshot_held, ReadBool(key, v));
   } else if (key == "promote_ms") {
     ASSIGN_OR_RETURN(f.promote_ms, ReadInt(key, v));
+  } else if (key == "target_fenced") {
+    ASSIGN_OR_RETURN(f.target_fenced, ReadBool(key, v));
   } else if (key == "slots_on_target") {
     ASSIGN_OR_RETURN(f.slots_on_target, ReadSlots(key, v));
   } else if (key == "switched_at") {
@@ -301,6 +303,7 @@ nlohmann::json MigrationFacts::ToJson() const {
   if (fence) j["fence"] = FenceRecordToJson(*fence);
   if (snapshot_held) j["snapshot_held"] = *snapshot_held;
   if (promote_ms) j["promote_ms"] = *promote_ms;
+  if (target_fenced) j["target_fenced"] = true;
   if (slots_on_target) j["slots_on_target"] = slots_json(*slots_on_target);
   if (switched_at) j["switched_at"] = *switched_at;
   if (verify) j["verify"] = *verify;

@@ -83,6 +83,8 @@ struct MigrationFacts {
   std::optional<FenceRecord> fence;
   std::optional<bool> snapshot_held;  // verification snapshots taken at the drain
   std::optional<int64_t> promote_ms;
+  // The target fence (I8): true from before it is set (intent) until it is lifted.
+  bool target_fenced = false;
   std::optional<std::vector<RecordedSlot>> slots_on_target;
   std::optional<double> switched_at;
 

@@ -31,6 +31,9 @@ nlohmann::json MigrationSpec::ToJson() const {
   };
   if (fence_command) j["fence_command"] = *fence_command;
   if (unfence_command) j["unfence_command"] = *unfence_command;
+  if (target_fence_command) j["target_fence_command"] = *target_fence_command;
+  if (target_unfence_command) j["target_unfence_command"] = *target_unfence_command;
+  j["direct_clients"] = direct_clients;
   if (source_password) j["source_password"] = source_password->ToJson();
   if (target_password) j["target_password"] = target_password->ToJson();
   return j;
@@ -69,6 +72,17 @@ Result<MigrationSpec> MigrationSpec::FromJson(const nlohmann::json& j) {
   s.promote_timeout = ms("promote_timeout_ms", s.promote_timeout);
   if (j.contains("fence_command")) s.fence_command = j["fence_command"].get<std::string>();
   if (j.contains("unfence_command")) s.unfence_command = j["unfence_command"].get<std::string>();
+  if (j.contains("target_fence_command")) {
+    s.target_fence_command = j["target_fence_command"].get<std::string>();
+  }
+  if (j.contains("target_unfence_command")) {
+    s.target_unfence_command = j["target_unfence_command"].get<std::string>();
+  }
+  s.direct_clients = j.value("direct_clients", s.direct_clients);
+  if (s.direct_clients != "warn" && s.direct_clients != "block") {
+    return InvalidArgument("migration spec: direct_clients is '" + s.direct_clients +
+                           "'; expected 'warn' or 'block'");
+  }
   s.router = j.value("router", nlohmann::json{{"kind", "none"}});
   s.rollback_keeps_target_writes = j.value("rollback_keeps_target_writes", false);
   if (j.contains("source_password")) {

@@ -41,6 +41,13 @@ struct MigrationSpec {
   std::chrono::milliseconds promote_timeout{60000};
   std::optional<std::string> fence_command;
   std::optional<std::string> unfence_command;
+  // External platform: the operator's optional commands that keep clients out of the target
+  // from before its promotion until its logical slots exist (DESIGN.md I8).
+  std::optional<std::string> target_fence_command;
+  std::optional<std::string> target_unfence_command;
+  // Clients connected to the source around the proxies (check clients_outside_proxy): "warn"
+  // reports them, "block" makes them a failed gate.
+  std::string direct_clients = "warn";
 
   nlohmann::json router = {{"kind", "none"}};
   bool rollback_keeps_target_writes = false;  // rewind the old source behind the new primary

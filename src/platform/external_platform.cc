@@ -75,6 +75,29 @@ class ExternalPlatform : public Platform {
 
   bool CanRewind() const override { return false; }
 
+  // The operator's target fence command (if any) first: it keeps new connections out, then
+  // the SQL layers stop those already in.
+  Status FenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                     Clock& clock) override {
+    if (options.fence_command) {
+      RETURN_IF_ERROR(
+          RunOperatorCommand("target_fence_command", *options.fence_command, options.deadline));
+    }
+    return ApplyTargetReadOnly(target, options, clock);
+  }
+
+  // The unfence command runs even without a fence command, as for the source: after a crash
+  // pgshift cannot know what the operator's command left behind.
+  Status UnfenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                       bool keep_read_only) override {
+    RETURN_IF_ERROR(LiftTargetReadOnly(target, keep_read_only));
+    if (options.unfence_command) {
+      return RunOperatorCommand("target_unfence_command", *options.unfence_command,
+                                std::chrono::minutes(5));
+    }
+    return Status::Ok();
+  }
+
   Status RewindToFollow(const ConnInfo& primary, Clock&) override {
     return FailedPrecondition(
         "the external platform cannot make the old source follow " + primary.Label() +

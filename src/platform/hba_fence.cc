@@ -81,11 +81,22 @@ bool IsEntryType(const std::string& t) {
 }  // namespace
 
 Result<std::string> FencedHba(const std::string& original, const std::string& orchestrator_user) {
-  ASSIGN_OR_RETURN(std::string role, HbaRole(orchestrator_user));
-  std::string out = std::string(kHbaFenceMarker) +
-                    " only replication and the orchestrator role may connect.\n"
-                    "# The original is in " +
-                    kHbaBackupName + "; pgshift puts it back when it unfences or rolls back.\n";
+  return FencedHba(original, std::vector<std::string>{orchestrator_user});
+}
+
+Result<std::string> FencedHba(const std::string& original, const std::vector<std::string>& roles) {
+  std::vector<std::pair<std::string, std::string>> admitted;  // as given, as pg_hba spells it
+  for (const auto& r : roles) {
+    ASSIGN_OR_RETURN(std::string spelled, HbaRole(r));
+    admitted.emplace_back(r, spelled);
+  }
+  std::string out =
+      std::string(kHbaFenceMarker) +
+      (roles.size() == 1 ? " only replication and the orchestrator role may connect.\n"
+                         : " only replication and the roles pgshift admits may "
+                           "connect.\n") +
+      "# The original is in " + kHbaBackupName +
+      "; pgshift puts it back when it unfences or rolls back.\n";
   std::istringstream in(original);
   std::string line;
   while (std::getline(in, line)) {
@@ -97,11 +108,16 @@ Result<std::string> FencedHba(const std::string& original, const std::string& or
     for (const auto& db : SplitList(f[1])) (db == "replication" ? repl : other).push_back(db);
     if (!repl.empty()) out += WithFields(f, JoinList(repl), f[2]) + "\n";
     if (other.empty()) continue;
-    bool admits_orchestrator = false;
-    for (const auto& u : SplitList(f[2])) {
-      if (u == "all" || u == role || u == orchestrator_user) admits_orchestrator = true;
+    std::vector<std::string> kept;
+    for (const auto& [role, spelled] : admitted) {
+      for (const auto& u : SplitList(f[2])) {
+        if (u == "all" || u == spelled || u == role) {
+          kept.push_back(spelled);
+          break;
+        }
+      }
     }
-    if (admits_orchestrator) out += WithFields(f, JoinList(other), role) + "\n";
+    if (!kept.empty()) out += WithFields(f, JoinList(other), JoinList(kept)) + "\n";
   }
   out += "host all all all reject\nlocal all all reject\n";
   return out;
@@ -115,6 +131,10 @@ Status HbaFence::Reload() const {
 }
 
 Status HbaFence::Apply(const std::string& orchestrator_user, bool reload) {
+  return Apply(std::vector<std::string>{orchestrator_user}, reload);
+}
+
+Status HbaFence::Apply(const std::vector<std::string>& roles, bool reload) {
   std::string original;
   if (Applied()) {
     ASSIGN_OR_RETURN(original, ReadTextFile(backup_path()));
@@ -126,7 +146,7 @@ Status HbaFence::Apply(const std::string& orchestrator_user, bool reload) {
     }
     RETURN_IF_ERROR(WriteDataDirFile(backup_path(), original));
   }
-  ASSIGN_OR_RETURN(std::string fenced, FencedHba(original, orchestrator_user));
+  ASSIGN_OR_RETURN(std::string fenced, FencedHba(original, roles));
   RETURN_IF_ERROR(WriteDataDirFile(hba_path(), fenced));
   if (!reload) return Status::Ok();
   return Reload().Context("fence pg_hba.conf");

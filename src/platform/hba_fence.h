@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -18,6 +19,9 @@ inline constexpr const char* kHbaBackupName = "pg_hba.conf.pgshift-orig";
 // reject entries. Pure, so it can be checked without a server. kInvalidArgument for a role
 // name pg_hba.conf cannot express.
 Result<std::string> FencedHba(const std::string& original, const std::string& orchestrator_user);
+// The same with several admitted roles (the target fence: the orchestrator and the proxies'
+// backend roles). An entry is kept, narrowed to the roles it admitted among `roles`.
+Result<std::string> FencedHba(const std::string& original, const std::vector<std::string>& roles);
 
 class HbaFence {
  public:
@@ -29,6 +33,8 @@ class HbaFence {
   // takes effect at the caller's next reload: the fence issues one SQL reload for this and
   // the read-only layer together, sparing a fork of pg_ctl while traffic is held.
   Status Apply(const std::string& orchestrator_user, bool reload = true);
+  // Admitting every role of `roles` (the target fence).
+  Status Apply(const std::vector<std::string>& roles, bool reload);
   // Puts the saved original back, reloads, removes the saved copy. No-op when not fenced.
   Status Lift();
   bool Applied() const;  // a saved original exists

@@ -33,7 +33,8 @@ class LocalPlatform : public Platform {
       : source_dir_(std::move(source_dir)),
         target_dir_(std::move(target_dir)),
         password_(std::move(password)),
-        hba_(source_dir_, password_) {}
+        hba_(source_dir_, password_),
+        target_hba_(target_dir_, password_) {}
 
   std::string_view kind() const override { return "local"; }
 
@@ -66,15 +67,39 @@ class LocalPlatform : public Platform {
     return RewindSourceToFollow(req, clock);
   }
 
+  // pg_hba.conf of the target's data directory (no reload: ApplyTargetReadOnly's reload puts
+  // both in force), then the SQL layers.
+  Status FenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                     Clock& clock) override {
+    RETURN_IF_ERROR(CheckIsDataDirOf(target, target_dir_, "target"));
+    std::vector<std::string> roles{options.orchestrator_user};
+    for (const auto& r : options.admitted_roles) {
+      if (r != options.orchestrator_user) roles.push_back(r);
+    }
+    RETURN_IF_ERROR(target_hba_.Apply(roles, /*reload=*/false).Context("target fence"));
+    return ApplyTargetReadOnly(target, options, clock);
+  }
+
+  // Read-only off first, then connections let back in (as the source's unfence).
+  Status UnfenceTarget(PgConnection& target, const TargetFenceOptions&,
+                       bool keep_read_only) override {
+    RETURN_IF_ERROR(CheckIsDataDirOf(target, target_dir_, "target"));
+    RETURN_IF_ERROR(LiftTargetReadOnly(target, keep_read_only));
+    return target_hba_.Lift();
+  }
+
  private:
   // pg_hba.conf is edited by path: make sure the connection is to the server that reads it.
   Status CheckIsSource(PgConnection& source) {
-    ASSIGN_OR_RETURN(LocalInstance inst, LocalInstance::Attach(source_dir_, password_));
-    ASSIGN_OR_RETURN(std::string port, source.QueryValue("SHOW port"));
+    return CheckIsDataDirOf(source, source_dir_, "source");
+  }
+  Status CheckIsDataDirOf(PgConnection& node, const std::string& dir, const std::string& role) {
+    ASSIGN_OR_RETURN(LocalInstance inst, LocalInstance::Attach(dir, password_));
+    ASSIGN_OR_RETURN(std::string port, node.QueryValue("SHOW port"));
     if (port != std::to_string(inst.port())) {
-      return InvalidArgument("local platform: the source connection " + source.info().Label() +
-                             " is to port " + port + " but " + source_dir_ +
-                             " is configured for port " + std::to_string(inst.port()) +
+      return InvalidArgument("local platform: the " + role + " connection " + node.info().Label() +
+                             " is to port " + port + " but " + dir + " is configured for port " +
+                             std::to_string(inst.port()) +
                              "; pass the data directory of the server you connect to");
     }
     return Status::Ok();
@@ -84,6 +109,7 @@ class LocalPlatform : public Platform {
   std::string target_dir_;  // its sockets are moved aside while pg_rewind reads it
   std::string password_;
   HbaFence hba_;
+  HbaFence target_hba_;  // the target fence's pg_hba layer
 };
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
+#include "platform/target_fence.h"
 
 namespace pgshift {
 
@@ -85,6 +86,17 @@ class Platform {
   // kFailedPrecondition on platforms that cannot (external: CanRewind() is false).
   virtual bool CanRewind() const = 0;
   virtual Status RewindToFollow(const ConnInfo& primary, Clock& clock) = 0;
+
+  // The target fence (target_fence.h, DESIGN.md I8), set on the standby before its promotion
+  // and lifted once its logical slots exist. Idempotent. `target` must be a connection as
+  // options.orchestrator_user to the target (local: the server in the target's data
+  // directory, whose pg_hba.conf is edited by path).
+  virtual Status FenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                             Clock& clock) = 0;
+  // Idempotent, also after a crash mid-fence. `keep_read_only`: lift every layer but
+  // default_transaction_read_only (a rollback that fences the abandoned target keeps it).
+  virtual Status UnfenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                               bool keep_read_only) = 0;
 };
 
 // local: both clusters are LocalInstances on this host. The directories are checked when an

@@ -113,8 +113,10 @@ HttpResponse AdminServer::RoutesAnswer() const {
   a.version = t->version;
   for (const auto& [name, e] : t->routes) {
     ClusterControl* c = ctx_.Cluster(name);
-    a.routes[name] = {e.host, e.port, e.version, e.tls == BackendTls::kRequire,
-                      c && c->paused.load()};
+    a.routes[name] = {
+        e.host, e.port, e.version, e.tls == BackendTls::kRequire, c && c->paused.load(), ""};
+    auto config = ctx_.config.clusters.find(name);
+    if (config != ctx_.config.clusters.end()) a.routes[name].user = config->second.user;
   }
   return HttpResponse::Json(200, a.ToJson());
 }

@@ -290,6 +290,28 @@ Status ReadUntilReady(const BackendLogin& l, Channel& ch, BackendLink* link, Cod
   }
 }
 
+// A server that reports read-only by default (PostgreSQL reports the parameter at login) may
+// carry the target fence: one query then, none otherwise. Not when the client chose the
+// setting itself in its startup parameters.
+Status WriteThroughTargetFence(const BackendLogin& l, Channel& ch, BackendLink& link) {
+  bool read_only = false;
+  for (const auto& [name, value] : link.parameters) {
+    if (name == "default_transaction_read_only") read_only = value == "on";
+  }
+  const std::string on_login_options = "default_transaction_read_only";
+  if (!read_only || l.options.contains(on_login_options)) return Status::Ok();
+  auto options = l.options.find("options");
+  if (options != l.options.end() && options->second.find(on_login_options) != std::string::npos) {
+    return Status::Ok();
+  }
+  if (!ch.Send(wire::Query(kWriteThroughTargetFenceSql))) {
+    return Unavailable(Where(l) + ": connection lost");
+  }
+  // With the link: the server's new ParameterStatus (off) follows the first in its list.
+  Status st = ReadUntilReady(l, ch, &link, Code::kFailedPrecondition);
+  return st.ok() ? st : st.Context("writing through the target fence");
+}
+
 Status Replay(const BackendLogin& l, Channel& ch) {
   for (const std::string& sql : l.replay_sql) {
     if (!ch.Send(wire::Query(sql))) return Unavailable(Where(l) + ": connection lost in replay");
@@ -322,6 +344,7 @@ Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) 
     return Unavailable(Where(l) + ": cannot send startup");
   RETURN_IF_ERROR(Authenticate(l, ch, link.transport, link));
   RETURN_IF_ERROR(ReadUntilReady(l, ch, &link, Code::kUnavailable));
+  RETURN_IF_ERROR(WriteThroughTargetFence(l, ch, link));
   RETURN_IF_ERROR(Replay(l, ch));
   if (!l.warm_up_sql.empty()) {
     if (!ch.Send(wire::Query(l.warm_up_sql))) return Unavailable(Where(l) + ": connection lost");

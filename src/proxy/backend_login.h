@@ -21,6 +21,15 @@
 
 namespace pgshift::proxy {
 
+// Turns read-only off for this session when the server carries the target fence's marker
+// (pgshift.target_fence, see platform/target_fence.h): from its promotion until its logical
+// slots exist the target is read-only for every client but the proxies, which resumed there
+// and must write. A source fence sets no marker, so a proxy cannot write through that one.
+// A no-op (no row) on any other server.
+inline constexpr const char* kWriteThroughTargetFenceSql =
+    "SELECT set_config('default_transaction_read_only', 'off', false) "
+    "WHERE current_setting('pgshift.target_fence', true) = 'on'";
+
 struct BackendLogin {
   std::string cluster;
   Endpoint endpoint;

@@ -220,6 +220,9 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
                      settings.status().ToString());
       }
     }
+    // Before the settings, so that a session's own SET of it wins: on a target still fenced
+    // (I8) the moved session must write as soon as traffic resumes.
+    job->replay_sql.insert(job->replay_sql.begin(), kWriteThroughTargetFenceSql);
     // After the settings: some may need the login role's privileges to be set.
     job->replay_sql.insert(job->replay_sql.end(), role->begin(), role->end());
     auto result = std::make_shared<Result<BackendLink>>(Unavailable("no standby link"));

@@ -243,11 +243,8 @@ Result<ResumeAnswer> ResumeAnswer::FromJson(const json& j) {
 json RoutesAnswer::ToJson() const {
   json routes_json = json::object();
   for (const auto& [name, r] : routes) {
-    routes_json[name] = {{"host", r.host},
-                         {"port", r.port},
-                         {"version", r.version},
-                         {"tls", r.tls},
-                         {"paused", r.paused}};
+    routes_json[name] = {{"host", r.host}, {"port", r.port},     {"version", r.version},
+                         {"tls", r.tls},   {"paused", r.paused}, {"user", r.user}};
   }
   return {{"version", version}, {"routes", routes_json}};
 }
@@ -277,6 +274,7 @@ Result<RoutesAnswer> RoutesAnswer::FromJson(const json& j) {
     }
     if (read.ok()) read = ReadBool(r, "tls", info.tls);
     if (read.ok()) read = ReadBool(r, "paused", info.paused);
+    if (read.ok()) read = ReadString(r, "user", false, info.user);
     if (!read.ok()) return InvalidArgument("route \"" + name + "\": " + read.message());
     a.routes[name] = std::move(info);
   }

@@ -122,6 +122,7 @@ struct RouteInfo {
   uint64_t version = 0;
   bool tls = false;
   bool paused = false;
+  std::string user;  // the role the proxy logs in to the backend as (the target fence admits it)
 };
 
 struct RoutesAnswer {

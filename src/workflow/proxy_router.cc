@@ -2,6 +2,8 @@
 // resume}, with the bodies of the shared contract (src/proxy_admin_api).
 #include "workflow/proxy_router.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "http/http_client.h"
 #include "proxy_admin_api/proxy_admin_api.h"
@@ -115,6 +117,26 @@ Status ProxyRouter::CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t
       ": something else switched it with a higher version; check who did (the proxy's log), "
       "then restart that proxy without its route file (the route goes back to its config) and "
       "resume the migration");
+}
+
+// From each proxy's GET /v1/routes (the route's login role; no secret).
+Result<std::vector<std::string>> ProxyRouter::BackendRoles() {
+  std::vector<std::string> roles;
+  for (const auto& p : proxies_) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = api::kRoutesPath;
+    std::string where = "proxy " + p.address + " routes";
+    ASSIGN_OR_RETURN(nlohmann::json j,
+                     Send(p, std::move(request), where, std::chrono::seconds(10)));
+    ASSIGN_OR_RETURN(api::RoutesAnswer routes, api::RoutesAnswer::FromJson(j));
+    auto it = routes.routes.find(cluster_);
+    if (it == routes.routes.end() || it->second.user.empty()) continue;
+    if (std::find(roles.begin(), roles.end(), it->second.user) == roles.end()) {
+      roles.push_back(it->second.user);
+    }
+  }
+  return roles;
 }
 
 Status ProxyRouter::PrepareSwitch(const Endpoint& to) {

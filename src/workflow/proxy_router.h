@@ -31,6 +31,7 @@ class ProxyRouter : public Router {
   std::string Describe() const override;
   std::string RouteKey() const override { return "proxy cluster " + cluster_; }
   bool HoldsSessionsAcrossSwitch() const override { return true; }
+  Result<std::vector<std::string>> BackendRoles() override;
 
  private:
   // One POST to a proxy: the answer's JSON on 200; kPermissionDenied on 401/403, kAborted on

@@ -10,11 +10,16 @@
 //      logical slots on it;
 //   4. unfence the source; 5. route to the source with a new version and resume;
 //   6. kRolledBack.
+// Either way the target fence (target_fence_step.h) is lifted first, if it was set: fully
+// from a target still in recovery, all but read-only from a promoted one (the rollback's own
+// fence of the abandoned target). Best effort on the target; the source never carries it
+// (a rewind restores the source's own configuration).
 // Each sub-step is idempotent; the ones that must not repeat record that they are done.
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
 #include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
+#include "workflow/target_fence_step.h"
 
 namespace pgshift {
 namespace {
@@ -72,6 +77,7 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
         s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
     auto fenced = MakeExternalPlatform()->Fence(*target, target_fence, ctx.clock());
     if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
+    RETURN_IF_ERROR(LiftTargetFenceForRollback(ctx, /*keep_read_only=*/true));
     if (keep_writes) {
       if (!ctx.platform().CanRewind()) {
         return FailedPrecondition(
@@ -82,6 +88,7 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
       RETURN_IF_ERROR(RewindSourceBehindTarget(ctx, *target));
     }
   }
+  if (in_recovery) RETURN_IF_ERROR(LiftTargetFenceForRollback(ctx, /*keep_read_only=*/false));
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
   RETURN_IF_ERROR(ctx.platform().Unfence(*source, FenceOptionsOf(s)));
   return RouteBackToSource(ctx);
@@ -105,6 +112,7 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
   if (after_promotion) {
     RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes));
   } else {
+    RETURN_IF_ERROR(LiftTargetFenceForRollback(ctx, /*keep_read_only=*/false));
     ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
     Status unfenced = ctx.platform().Unfence(*source, FenceOptionsOf(s));
     if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");

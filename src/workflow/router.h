@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "workflow/router_spec.h"
@@ -53,6 +54,9 @@ class Router {
     (void)to;
     return Status::Ok();
   }
+  // The roles the routers log in to the database as (a proxy's backend role): the target
+  // fence admits them (I8). Empty when the router holds no connections of its own.
+  virtual Result<std::vector<std::string>> BackendRoles() { return std::vector<std::string>{}; }
 };
 
 // Builds the router a migration's RouterSpec names (reading proxies' admin tokens from their

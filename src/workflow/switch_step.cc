@@ -3,10 +3,16 @@
 //   1. wait for the switch started at promotion, if this process started one;
 //   2. unless that switch succeeded, point every router at the target (a no-op for a router
 //      already there); then resume the held sessions;
-//   3. kVerifying.
-// Assumes: kSwitching, target promoted with its logical slots. Idempotent.
+//   3. lift the target fence (target_fence_step.h): the slots exist. After the resume for
+//      routers that hold sessions (the lift stays out of the held window: their logins write
+//      through the fence), before the switch for the others (their clients reconnect by
+//      themselves and would meet the fence);
+//   4. kVerifying.
+// Assumes: kSwitching, target promoted with its logical slots, possibly still fenced.
+// Leaves: traffic on the target, no target fence. Idempotent.
 #include "common/log.h"
 #include "workflow/steps.h"
+#include "workflow/target_fence_step.h"
 
 namespace pgshift {
 
@@ -33,8 +39,11 @@ Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
   Endpoint to = EndpointOf(ctx.spec().target);
   ctx.progress().Update(
       {Phase::kSwitching, "routing to " + to.host + ":" + std::to_string(to.port)});
+  const bool holds = ctx.router().HoldsSessionsAcrossSwitch();
+  if (!holds) RETURN_IF_ERROR(LiftTargetFence(ctx));
   if (!switched) RETURN_IF_ERROR(ctx.router().Switch(to, version));
   RETURN_IF_ERROR(ctx.router().Resume());
+  if (holds) RETURN_IF_ERROR(LiftTargetFence(ctx));
   RETURN_IF_ERROR(ctx.Transition(
       Phase::kSwitching, Phase::kVerifying, "traffic resumed on the target",
       [now = ctx.clock().WallSeconds()](MigrationFacts& f) { f.switched_at = now; }));

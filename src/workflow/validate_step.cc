@@ -40,6 +40,10 @@ Result<StepOutcome> RunValidate(MigrationContext& ctx) {
   opts.window = s.check_window;
   opts.max_lag_bytes = s.max_lag_bytes;
   opts.max_lag_seconds = s.max_lag_seconds;
+  if (ctx.router().HoldsSessionsAcrossSwitch()) {  // proxies: name the clients around them
+    ASSIGN_OR_RETURN(opts.proxy_roles, ctx.router().BackendRoles());
+    opts.block_direct_clients = s.direct_clients == "block";
+  }
   ctx.progress().Update(
       {Phase::kValidating,
        "running checks over a " + std::to_string(s.check_window.count() / 1000) + " s window"});

@@ -14,11 +14,14 @@
 //   6. kCompleted; kFailed on a data mismatch (rollback stays one command away) or on a
 //      consumer that did not confirm in time (its slot is kept; running the migration again
 //      waits again, without re-judging data and health).
-// Assumes: kVerifying, traffic on the target. Adds no downtime: runs while traffic flows.
+// Assumes: kVerifying, traffic on the target, the target fence lifted by the switch (lifted
+// here again if a migration recorded before the switch lifted it still has it). Adds no downtime:
+// runs while traffic flows.
 #include "cdc/slot_handover.h"
 #include "workflow/health_baseline.h"
 #include "workflow/recorded_slots.h"
 #include "workflow/steps.h"
+#include "workflow/target_fence_step.h"
 
 namespace pgshift {
 namespace {
@@ -94,6 +97,7 @@ Result<std::vector<std::string>> JudgeTarget(MigrationContext& ctx, nlohmann::js
 
 Result<StepOutcome> RunVerify(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
+  RETURN_IF_ERROR(LiftTargetFence(ctx));
   nlohmann::json verify = ctx.facts().verify.value_or(nlohmann::json::object());
   if (!ctx.facts().cdc_pending) {
     ASSIGN_OR_RETURN(std::vector<std::string> problems, JudgeTarget(ctx, verify));

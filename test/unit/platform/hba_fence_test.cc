@@ -58,5 +58,20 @@ TEST(FencedHba, RejectsRoleNamesItCannotExpress) {
   }
 }
 
+// The target fence (I8): the orchestrator and the proxies' backend roles, nobody else.
+TEST(FencedHba, TargetFenceAdmitsTheOrchestratorAndTheProxiesBackendRolesOnly) {
+  std::string hba =
+      "host all all 127.0.0.1/32 scram-sha-256\n"
+      "host appdb app,reporting 10.0.0.0/8 md5\n"
+      "host replication all 127.0.0.1/32 scram-sha-256\n";
+  auto fenced = FencedHba(hba, std::vector<std::string>{"postgres", "app"});
+  ASSERT_TRUE(fenced.ok()) << fenced.status().ToString();
+  EXPECT_TRUE(HasLine(*fenced, "host all postgres,app 127.0.0.1/32 scram-sha-256")) << *fenced;
+  EXPECT_TRUE(HasLine(*fenced, "host appdb app 10.0.0.0/8 md5")) << *fenced;
+  EXPECT_TRUE(HasLine(*fenced, "host replication all 127.0.0.1/32 scram-sha-256")) << *fenced;
+  EXPECT_EQ(fenced->find("reporting"), std::string::npos) << *fenced;
+  EXPECT_GT(fenced->find("host all all all reject"), fenced->find("10.0.0.0/8"));
+}
+
 }  // namespace
 }  // namespace pgshift
