@@ -36,7 +36,7 @@ case "$TARGET" in
     SRCS=("$HERE/proxy_startup_fuzz.cc" "$ROOT/src/proxy/wire_format.cc"
           "$ROOT/src/proxy/admission.cc" "$ROOT/src/proxy/proxy_config.cc"
           "$ROOT/src/proxy/replication_startup.cc" "$ROOT/src/common/status.cc"
-          "$ROOT/src/common/loopback_host.cc")
+          "$ROOT/src/common/loopback_host.cc" "$ROOT/src/common/ini_file.cc")
     # The config loader logs its warnings (spdlog over fmt).
     read -r -a PC_CFLAGS <<< "$(pkg-config --cflags spdlog fmt)"
     read -r -a PC_LIBS <<< "$(pkg-config --libs spdlog fmt)"

@@ -11,12 +11,7 @@ namespace pgshift::cli {
 namespace {
 
 ServerClient ServerOrAdvice(const GlobalOptions& g) {
-  if (g.server_url.empty()) {
-    throw CommandFailed{InvalidArgument("campaigns run on a pgshift server: give --server URL "
-                                        "(and --token-file FILE)"),
-                        kBadInput};
-  }
-  return ConnectToServer(g);
+  return ConnectToRequiredServer(g, "campaigns run on a pgshift server");
 }
 
 [[noreturn]] void BadFlag(const std::string& flag, const std::string& why) {
@@ -95,6 +90,20 @@ double Num(const nlohmann::json& j, const char* key) {
 }
 std::string Str(const nlohmann::json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+std::string CampaignListText(const nlohmann::json& campaigns, const std::string& where) {
+  if (!campaigns.is_array() || campaigns.empty()) return "no campaigns on " + where + "\n";
+  std::ostringstream out;
+  for (const auto& s : campaigns) {
+    out << Str(s, "name") << "  " << Str(s, "team") << "  " << Str(s, "state") << "  wave "
+        << Num(s, "wave") << "/" << Num(s, "waves") << "  " << Num(s, "clusters") << " clusters";
+    if (s.contains("halt_reason") && s["halt_reason"].is_string()) {
+      out << "  (" << s["halt_reason"].get<std::string>() << ")";
+    }
+    out << "\n";
+  }
+  return out.str();
 }
 
 std::string CampaignText(const nlohmann::json& c) {
@@ -214,24 +223,8 @@ void AddCampaignCommands(CLI::App& app, GlobalOptions& g) {
   list->add_flag("--json", g.json, "JSON output");
   list->callback([=, &g] {
     ServerClient client = ServerOrAdvice(g);
-    std::map<std::string, std::string> query;
-    if (!team->empty()) query["team"] = *team;
-    nlohmann::json all = OrFailApi(client.Get("/v1/campaigns", query), 1)
-                             .body.value("campaigns", nlohmann::json::array());
-    if (g.json) {
-      std::cout << all.dump(2) << "\n";
-      return;
-    }
-    if (all.empty()) std::cout << "no campaigns on " << client.url().ToString() << "\n";
-    for (const auto& s : all) {
-      std::cout << Str(s, "name") << "  " << Str(s, "team") << "  " << Str(s, "state") << "  wave "
-                << Num(s, "wave") << "/" << Num(s, "waves") << "  " << Num(s, "clusters")
-                << " clusters";
-      if (s.contains("halt_reason") && s["halt_reason"].is_string()) {
-        std::cout << "  (" << s["halt_reason"].get<std::string>() << ")";
-      }
-      std::cout << "\n";
-    }
+    PrintRemoteList(client, g.json, "/v1/campaigns", {{"team", *team}}, "campaigns",
+                    CampaignListText);
   });
 
   auto name = std::make_shared<std::string>();

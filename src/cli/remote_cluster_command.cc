@@ -13,12 +13,7 @@ namespace pgshift::cli {
 namespace {
 
 ServerClient ServerOrAdvice(const GlobalOptions& g) {
-  if (g.server_url.empty()) {
-    throw CommandFailed{InvalidArgument("clusters are registered with a pgshift server: give "
-                                        "--server URL (and --token-file FILE)"),
-                        kBadInput};
-  }
-  return ConnectToServer(g);
+  return ConnectToRequiredServer(g, "clusters are registered with a pgshift server");
 }
 
 nlohmann::json ReadJsonFile(const std::string& path) {
@@ -64,15 +59,8 @@ void AddClusterCommands(CLI::App& app, GlobalOptions& g) {
   list->add_flag("--json", g.json, "JSON output");
   list->callback([=, &g] {
     ServerClient client = ServerOrAdvice(g);
-    std::map<std::string, std::string> query;
-    if (!team->empty()) query["team"] = *team;
-    nlohmann::json all = OrFailApi(client.Get("/v1/clusters", query), 1)
-                             .body.value("clusters", nlohmann::json::array());
-    if (g.json) {
-      std::cout << all.dump(2) << "\n";
-      return;
-    }
-    std::cout << RemoteClusterListText(all, client.url().ToString());
+    PrintRemoteList(client, g.json, "/v1/clusters", {{"team", *team}}, "clusters",
+                    RemoteClusterListText);
   });
 }
 

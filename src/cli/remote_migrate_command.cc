@@ -231,17 +231,8 @@ void AddRemoteMigrateCommands(CLI::App& app, GlobalOptions& g) {
   }
   list->callback([=, &g] {
     ServerClient client = ConnectToServer(g);
-    std::map<std::string, std::string> query;
-    for (const auto& [k, v] : *filters) {
-      if (!v.empty()) query[k] = v;
-    }
-    nlohmann::json all = OrFailApi(client.Get("/v1/migrations", query), 1)
-                             .body.value("migrations", nlohmann::json::array());
-    if (g.json) {
-      std::cout << all.dump(2) << "\n";
-      return;
-    }
-    std::cout << RemoteMigrationListText(all, client.url().ToString());
+    PrintRemoteList(client, g.json, "/v1/migrations", *filters, "migrations",
+                    RemoteMigrationListText);
   });
 }
 

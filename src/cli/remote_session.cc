@@ -87,6 +87,14 @@ ServerClient ConnectToServer(const GlobalOptions& g) {
   return std::move(client).value();
 }
 
+ServerClient ConnectToRequiredServer(const GlobalOptions& g, const std::string& why) {
+  if (g.server_url.empty()) {
+    throw CommandFailed{InvalidArgument(why + ": give --server URL (and --token-file FILE)"),
+                        kBadInput};
+  }
+  return ConnectToServer(g);
+}
+
 void FailApiCall(const Status& status, int exit_code) {
   if (status.code() == Code::kUnauthenticated) {
     throw CommandFailed{Status(status.code(), status.message() + "; " + kTokenAdvice), kBadInput};
@@ -97,6 +105,18 @@ void FailApiCall(const Status& status, int exit_code) {
 ApiAnswer OrFailApi(Result<ApiAnswer> answer, int exit_code) {
   if (!answer.ok()) FailApiCall(answer.status(), exit_code);
   return std::move(answer).value();
+}
+
+void PrintRemoteList(ServerClient& client, bool json, const std::string& path,
+                     const std::map<std::string, std::string>& filters, const std::string& member,
+                     RemoteListText text) {
+  std::map<std::string, std::string> query;
+  for (const auto& [key, value] : filters) {
+    if (!value.empty()) query[key] = value;
+  }
+  nlohmann::json items =
+      OrFailApi(client.Get(path, query), 1).body.value(member, nlohmann::json::array());
+  std::cout << (json ? items.dump(2) + "\n" : text(items, client.url().ToString()));
 }
 
 }  // namespace pgshift::cli

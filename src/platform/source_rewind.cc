@@ -1,6 +1,8 @@
 // pg_rewind of the old source onto the promoted target, run as the postgres user.
 #include "platform/source_rewind.h"
 
+#include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -42,24 +44,56 @@ bool SetsParameter(const std::string& line, const std::string& name) {
          line.find_first_not_of(" \t=", i + name.size()) != i + name.size();
 }
 
-// Is the source already a standby streaming from the target? (The idempotent fast path.)
+// The timeline the target writes on now: the first 8 hex digits of its current WAL file's
+// name (its control file may still name the previous one just after a promotion, see below).
+Result<uint32_t> CurrentTimeline(const ConnInfo& target) {
+  ASSIGN_OR_RETURN(PgConnection conn, PgConnection::Connect(target));
+  ASSIGN_OR_RETURN(std::string walfile,
+                   conn.QueryValue("SELECT pg_walfile_name(pg_current_wal_lsn())"));
+  uint32_t timeline = 0;
+  if (walfile.size() < 8 ||
+      std::from_chars(walfile.data(), walfile.data() + 8, timeline, 16).ptr != walfile.data() + 8) {
+    return Internal(target.Label() + ": unexpected WAL file name '" + walfile + "'");
+  }
+  return timeline;
+}
+
+// Is the source a standby streaming from the target, on the target's timeline? (The
+// idempotent fast path, and the end of the wait.) Streaming the old timeline up to the fork is
+// not following: a source rewound too little streams that much, then waits forever.
 Result<bool> StreamsFrom(LocalInstance& source, const ConnInfo& target) {
   if (!source.Running()) return false;
   auto conn = PgConnection::Connect(source.Conn());
   if (!conn.ok()) return false;  // starting up or shutting down: not (yet) following
-  ASSIGN_OR_RETURN(PgResult r, conn->Query("SELECT status, sender_port FROM pg_stat_wal_receiver"));
+  ASSIGN_OR_RETURN(PgResult r, conn->Query("SELECT status, sender_port, received_tli "
+                                           "FROM pg_stat_wal_receiver"));
   if (r.rows() == 0) return false;
   std::string want_port = target.Get("port").empty() ? "5432" : target.Get("port");
-  return r.Get(0, "status") == "streaming" && r.Get(0, "sender_port") == want_port;
+  if (r.Get(0, "status") != "streaming" || r.Get(0, "sender_port") != want_port) return false;
+  ASSIGN_OR_RETURN(uint32_t timeline, CurrentTimeline(target));
+  return r.Get(0, "received_tli") == std::to_string(timeline);
 }
 
-Status CheckTargetPromoted(const ConnInfo& target) {
+// The target must be promoted, and its control file must say so before pg_rewind reads it.
+// PostgreSQL 15 promotes without waiting for the end-of-recovery checkpoint (it is requested,
+// and spread like any other), and until it completes pg_control still names the old timeline:
+// pg_rewind 15 then finds both servers "on the same timeline", rewinds nothing, and the old
+// source, whose shutdown checkpoint lies past the fork, can never follow the new timeline. An
+// immediate CHECKPOINT on the target settles pg_control first.
+Status PrepareTargetAsRewindSource(const ConnInfo& target) {
   ASSIGN_OR_RETURN(PgConnection conn, PgConnection::Connect(target));
   ASSIGN_OR_RETURN(bool recovering, InRecovery(conn));
   if (recovering) {
     return FailedPrecondition(target.Label() +
                               " is still a standby; the old source can follow it only after "
                               "it has been promoted (otherwise just unfence the source)");
+  }
+  Status checkpoint = conn.Exec("CHECKPOINT");
+  if (!checkpoint.ok()) {
+    return Status(checkpoint.code(), target.Label() +
+                                         ": CHECKPOINT before pg_rewind (so that its control "
+                                         "file names the new timeline): " +
+                                         checkpoint.message());
   }
   return Status::Ok();
 }
@@ -141,7 +175,7 @@ Status RewindSourceToFollow(const RewindRequest& request, Clock& clock) {
   ConfigSnapshot snapshot(request.source_data_dir);
   ASSIGN_OR_RETURN(bool following, StreamsFrom(source, request.target));
   if (following) return snapshot.Discard();
-  RETURN_IF_ERROR(CheckTargetPromoted(request.target));
+  RETURN_IF_ERROR(PrepareTargetAsRewindSource(request.target));
 
   RETURN_IF_ERROR(snapshot.Save());
   // pg_rewind needs the source shut down cleanly.

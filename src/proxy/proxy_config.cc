@@ -9,41 +9,27 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/ini_file.h"
 #include "common/log.h"
 #include "common/loopback_host.h"
 
 namespace pgshift::proxy {
 namespace {
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 std::set<std::string> SplitList(const std::string& v) {
   std::set<std::string> out;
   std::stringstream ss(v);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    item = Trim(item);
+    item = TrimIni(item);
     if (!item.empty()) out.insert(item);
   }
   return out;
 }
 
-// Everything the parser needs to name a location in an error.
-struct Where {
-  std::string origin;
+// Everything the parser needs to name a location in an error, and to resolve a relative path.
+struct Where : IniLocation {
   std::string dir;  // relative file paths are resolved against the config's folder
-  int line = 0;
-  std::string key;
-  Status Error(const std::string& problem) const {
-    std::string at = origin + ":" + std::to_string(line) + ": ";
-    if (!key.empty()) at += key + ": ";
-    return InvalidArgument(at + problem);
-  }
 };
 
 Result<int> ParsePort(const Where& w, const std::string& v) {
@@ -66,10 +52,11 @@ Status ParseAddress(const Where& w, const std::string& v, std::string& host, int
   return Status::Ok();
 }
 
+// Also require/disable, as libpq's sslmode spells them.
 Result<bool> ParseBool(const Where& w, const std::string& v) {
-  if (v == "on" || v == "true" || v == "yes" || v == "require") return true;
-  if (v == "off" || v == "false" || v == "no" || v == "disable") return false;
-  return w.Error("'" + v + "' is not on/off");
+  if (v == "require") return true;
+  if (v == "disable") return false;
+  return ParseIniBool(w, v);
 }
 
 std::string Resolve(const Where& w, const std::string& path) {
@@ -278,21 +265,10 @@ Status SetIdentityKey(IdentityConfig& c, const Where& w, const std::string& v) {
   return Status::Ok();
 }
 
-// `line` without its trailing comment: from the first `#` preceded by a space or tab. A `#`
-// elsewhere (`a#b`, a URI fragment) belongs to the value; docs/proxy.md states the rule.
-std::string WithoutInlineComment(const std::string& line) {
-  for (size_t i = 1; i < line.size(); ++i) {
-    if (line[i] == '#' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
-      return Trim(std::string_view(line).substr(0, i));
-    }
-  }
-  return line;
-}
-
 // The admin API carries the bearer token that can pause and reroute every cluster: beyond
 // loopback it is served over HTTPS only.
 Status ValidateAdminListen(const ProxyConfig& c, const std::string& origin) {
-  Where w{origin, "", c.admin_listen_line, "admin_listen"};
+  Where w{{origin, c.admin_listen_line, "admin_listen"}, ""};
   if (c.admin_tls_cert.empty() != c.admin_tls_key.empty()) {
     return w.Error("admin_tls_cert and admin_tls_key go together: set both (HTTPS) or neither");
   }
@@ -343,46 +319,36 @@ bool IdentityConfig::AllowsRole(const std::string& role) const {
 
 Result<ProxyConfig> ParseProxyConfig(const std::string& text, const std::string& origin) {
   ProxyConfig c;
-  Where w{origin, std::filesystem::path(origin).parent_path().string()};
+  Where w{{origin}, std::filesystem::path(origin).parent_path().string()};
   enum class Section { kNone, kProxy, kCluster, kIdentity } section = Section::kNone;
   std::string section_name;
-  std::stringstream in(text);
-  std::string raw;
-  while (std::getline(in, raw)) {
-    ++w.line;
-    w.key.clear();
-    std::string line = Trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    line = WithoutInlineComment(line);
-    if (line[0] == '[') {
-      if (line.back() != ']') return w.Error("section header '" + line + "' lacks ']'");
-      std::string inner = Trim(line.substr(1, line.size() - 2));
-      size_t sp = inner.find(' ');
-      std::string kind = inner.substr(0, sp);
-      section_name = sp == std::string::npos ? "" : Trim(inner.substr(sp + 1));
+  IniReader reader(text, origin);
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<IniEntry> entry, reader.Next());
+    if (!entry) break;
+    static_cast<IniLocation&>(w) = reader.where();
+    if (entry->is_section) {
+      const std::string& kind = entry->section_kind;
+      section_name = entry->section_name;
       if (kind == "proxy" && section_name.empty()) {
         section = Section::kProxy;
       } else if ((kind == "cluster" || kind == "identity") && !section_name.empty()) {
         section = kind == "cluster" ? Section::kCluster : Section::kIdentity;
         bool dup = kind == "cluster" ? c.clusters.count(section_name) > 0
                                      : c.identities.count(section_name) > 0;
-        if (dup) return w.Error("[" + inner + "] appears twice");
+        if (dup) return w.Error("[" + entry->section_text + "] appears twice");
         if (kind == "cluster") {
           c.clusters[section_name] = ClusterConfig{.name = section_name, .database = section_name};
         } else {
           c.identities[section_name] = IdentityConfig{.name = section_name};
         }
       } else {
-        return w.Error("unknown section [" + inner +
+        return w.Error("unknown section [" + entry->section_text +
                        "] (expected [proxy], [cluster NAME] or [identity NAME])");
       }
       continue;
     }
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) return w.Error("expected 'key = value', got '" + line + "'");
-    w.key = Trim(line.substr(0, eq));
-    std::string value = Trim(line.substr(eq + 1));
-    if (value.empty()) return w.Error("empty value");
+    const std::string& value = entry->value;
     switch (section) {
       case Section::kNone:
         return w.Error("key outside of any section");

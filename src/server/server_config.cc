@@ -5,44 +5,13 @@
 #include <regex>
 #include <sstream>
 
+#include "common/ini_file.h"
 #include "common/loopback_host.h"
 
 namespace pgshift::server {
 namespace {
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-// Without its trailing comment: from the first `#` preceded by a space or tab (as the proxy's).
-std::string WithoutInlineComment(const std::string& line) {
-  for (size_t i = 1; i < line.size(); ++i) {
-    if (line[i] == '#' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
-      return Trim(line.substr(0, i));
-    }
-  }
-  return line;
-}
-
-struct Where {
-  std::string origin;
-  int line = 0;
-  std::string key;
-  Status Error(const std::string& problem) const {
-    std::string at = origin + ":" + std::to_string(line) + ": ";
-    if (!key.empty()) at += key + ": ";
-    return InvalidArgument(at + problem);
-  }
-};
-
-Result<bool> ParseBool(const Where& w, const std::string& v) {
-  if (v == "on" || v == "true" || v == "yes") return true;
-  if (v == "off" || v == "false" || v == "no") return false;
-  return w.Error("'" + v + "' is not on or off");
-}
+using Where = IniLocation;
 
 // "90s", "15m", "1h", "2d" or plain seconds.
 Result<double> ParseDurationSeconds(const Where& w, const std::string& v) {
@@ -100,7 +69,7 @@ Status ServerKey(ServerConfig& c, const Where& w, const std::string& key, const 
   } else if (key == "client_ca_file") {
     c.client_ca_file = v;
   } else if (key == "allow_plain_http_beyond_loopback") {
-    ASSIGN_OR_RETURN(c.allow_plain_http_beyond_loopback, ParseBool(w, v));
+    ASSIGN_OR_RETURN(c.allow_plain_http_beyond_loopback, ParseIniBool(w, v));
   } else {
     return w.Error(
         "unknown key in [server] (expected listen, store, platform_team, tls_cert_file, "
@@ -152,26 +121,19 @@ TeamConfig ServerConfig::Team(const std::string& name) const {
 
 Result<ServerConfig> ParseServerConfig(const std::string& text, const std::string& origin) {
   ServerConfig c;
-  Where w{origin};
   enum class Section { kNone, kServer, kTeam, kFreeze } section = Section::kNone;
   std::string freeze;
   bool server_seen = false;
   std::string team;
   std::map<std::string, std::string> cn_owner;  // a CN acts for one team only
-  std::stringstream in(text);
-  std::string raw;
-  while (std::getline(in, raw)) {
-    ++w.line;
-    w.key.clear();
-    std::string line = Trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    line = WithoutInlineComment(line);
-    if (line[0] == '[') {
-      if (line.back() != ']') return w.Error("section header '" + line + "' lacks ']'");
-      std::string inner = Trim(line.substr(1, line.size() - 2));
-      size_t sp = inner.find(' ');
-      std::string kind = inner.substr(0, sp);
-      std::string name = sp == std::string::npos ? "" : Trim(inner.substr(sp + 1));
+  IniReader reader(text, origin);
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<IniEntry> entry, reader.Next());
+    if (!entry) break;
+    const Where& w = reader.where();
+    if (entry->is_section) {
+      const std::string& kind = entry->section_kind;
+      const std::string& name = entry->section_name;
       if (kind == "server" && name.empty()) {
         if (server_seen) return w.Error("[server] appears twice");
         server_seen = true;
@@ -188,16 +150,12 @@ Result<ServerConfig> ParseServerConfig(const std::string& text, const std::strin
         freeze = name;
         section = Section::kFreeze;
       } else {
-        return w.Error("unknown section [" + inner +
+        return w.Error("unknown section [" + entry->section_text +
                        "] (expected [server], [team NAME] or [freeze NAME])");
       }
       continue;
     }
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) return w.Error("expected 'key = value', got '" + line + "'");
-    w.key = Trim(line.substr(0, eq));
-    std::string value = Trim(line.substr(eq + 1));
-    if (value.empty()) return w.Error("empty value");
+    const std::string& value = entry->value;
     // The scheduler's keys (limits, cutover windows, freezes) are read by scheduler_config.
     Result<bool> scheduler_key = false;
     if (section == Section::kServer) {

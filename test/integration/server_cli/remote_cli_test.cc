@@ -272,6 +272,10 @@ TEST_F(RemoteCli, RefusedRequestsNameTheFieldAndExitLikeTheLocalCommands) {
   // Nothing was recorded by any refused request.
   auto list = Remote("platform", {"cluster", "list", "--json"});
   EXPECT_EQ(list.output, "[]\n") << list.output;
+  auto campaigns = Remote("platform", {"campaign", "list"});
+  EXPECT_EQ(campaigns.exit_code, 0) << campaigns.output;
+  EXPECT_NE(campaigns.output.find("no campaigns on http://"), std::string::npos)
+      << campaigns.output;
 }
 
 TEST_F(RemoteCli, WithoutServerTheLocalCommandsAreUnchanged) {
@@ -291,6 +295,12 @@ TEST_F(RemoteCli, WithoutServerTheLocalCommandsAreUnchanged) {
   ASSERT_TRUE(cluster.ok());
   EXPECT_EQ(cluster->exit_code, 2);
   EXPECT_NE(cluster->output.find("--server URL"), std::string::npos) << cluster->output;
+  auto campaign = RunCommand({PGSHIFT_BINARY, "campaign", "list"});
+  ASSERT_TRUE(campaign.ok());
+  EXPECT_EQ(campaign->exit_code, 2);
+  EXPECT_NE(campaign->output.find("campaigns run on a pgshift server: give --server URL"),
+            std::string::npos)
+      << campaign->output;
 }
 
 // An https:// server: the CLI verifies it against --ca-file, and refuses to go without one.

@@ -159,7 +159,7 @@ TEST_F(ProxyConfigTest, ReplicationIsOffUnlessAnIdentitySaysOn) {
   EXPECT_TRUE(c->identities.at("cdc").replication);
   auto bad = ParseProxyConfig(Base() + "[identity cdc]\nreplication = maybe\n", "p.ini");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("p.ini:12: replication: 'maybe' is not on/off"),
+  EXPECT_NE(bad.status().message().find("p.ini:12: replication: 'maybe' is not on or off"),
             std::string::npos)
       << bad.status().message();
 }
