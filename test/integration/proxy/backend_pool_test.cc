@@ -1,8 +1,9 @@
 // The backend pool end to end, real PostgreSQL through a real proxy: a new session is handed
 // the backend the last one left (same server process), with none of that session's state; a
 // backend left in a transaction is closed, not pooled; sessions with other startup parameters
-// get their own backends; after a switch new sessions reach the new server only; idle backends
-// age out; a cancel reaches a pooled backend.
+// get their own backends; after a switch new sessions reach the new server only; a pooled
+// backend the server ended is not handed out; idle backends age out; a cancel reaches a pooled
+// backend.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -126,6 +127,29 @@ TEST(ProxyBackendPool, AfterASwitchNewSessionsReachTheNewServerOnly) {
   EXPECT_EQ(left, "0");
   EXPECT_EQ(MetricReaches(h, "pgshift_proxy_pool_idle_backends", 1), 1);
   EXPECT_GE(h.Metric("pgshift_proxy_pool_hits_total"), 2);
+}
+
+TEST(ProxyBackendPool, APooledBackendTheServerEndedIsNotHandedOut) {
+  ProxyHarness h;
+  std::string first = SessionPid(h);
+  ASSERT_EQ(MetricReaches(h, "pgshift_proxy_pool_idle_backends", 1), 1);
+  // An operator (or a fence) ends the idle server process: it says 57P01 and hangs up.
+  ASSERT_EQ(h.primary->Value("select pg_terminate_backend(" + first + ")"), "t");
+  std::string still;
+  for (int i = 0; i < 1500; ++i) {
+    still = h.primary->Value("select count(*) from pg_stat_activity where pid = " + first);
+    if (still == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(still, "0");
+
+  auto c = h.Connect();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::string pid = Value(*c, "select pg_backend_pid()");
+  EXPECT_NE(pid, first);
+  EXPECT_EQ(pid.rfind("error", 0), std::string::npos) << pid;
+  EXPECT_EQ(h.Metric("pgshift_proxy_pool_hits_total"), 0);
+  EXPECT_EQ(h.Metric("pgshift_proxy_pool_discards_total"), 1);
 }
 
 TEST(ProxyBackendPool, IdleBackendsAgeOut) {

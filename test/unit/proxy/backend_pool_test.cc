@@ -15,7 +15,7 @@ namespace {
 struct FakeBackend {
   BackendLink link;
   int far = -1;
-  FakeBackend(uint32_t pid) {
+  explicit FakeBackend(uint32_t pid) {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
     link.transport = Transport(fds[0]);
