@@ -550,8 +550,10 @@ class PgshiftSide {
       }
     }
     out["phases"] = phases;
-    if (status.contains("fence"))
+    if (status.contains("fence")) {
       out["fence_layer_ms"] = status["fence"].value("layer_ms", json::object());
+      out["fence"] = status["fence"];  // what it terminated and left to the proxy
+    }
     if (!ran.ok()) out["error"] = ran.status().message();
     if (!ran.ok() || ran->phase != Phase::kCompleted) {
       return Internal(name + ": migration did not complete: " +
