@@ -3,7 +3,9 @@
 // servers; a run builds a fresh physical replica of the current primary, puts pgbench (TPC-B
 // like, per-transaction log) and a ledger writer on it through the side's pooler, cuts over,
 // and measures the longest pause between commits, failures and acknowledged commits missing
-// on the new primary. The runs of the two sides alternate so that drift on a shared machine
+// on the new primary; and splits the pause into the promotion as the new primary's server log
+// saw it and the rest (the cutover's own overhead), with the time of each stage of the held
+// window. The runs of the two sides alternate so that drift on a shared machine
 // hits both alike. Prints ONE JSON object on stdout, progress on stderr (used by bench/cutover).
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -550,8 +552,10 @@ class PgshiftSide {
       }
     }
     out["phases"] = phases;
-    if (status.contains("fence"))
+    if (status.contains("fence")) {
       out["fence_layer_ms"] = status["fence"].value("layer_ms", json::object());
+      out["fence"] = status["fence"];  // what it terminated and left to the proxy
+    }
     if (!ran.ok()) out["error"] = ran.status().message();
     if (!ran.ok() || ran->phase != Phase::kCompleted) {
       return Internal(name + ": migration did not complete: " +
