@@ -28,6 +28,36 @@ void Tell(ServerContext& ctx, const std::string& name, const Call& call) {
 
 bool InCutover(Phase p) { return p >= Phase::kPausing && p <= Phase::kSwitching; }
 
+// In its held window, or admitted to begin it (the mark is written under the admission lock
+// and stays while the migration is still at the gate).
+bool CountsAsCutover(Phase p, const nlohmann::json& control) {
+  return InCutover(p) || (p == Phase::kReadyForCutover && control.value("cutover_admitted", false));
+}
+
+scheduler::RunningMigration AsRunning(const std::string& name, Phase phase,
+                                      const nlohmann::json& control,
+                                      const std::map<std::string, std::string>& host_of) {
+  const std::string cluster = control.value("cluster", "");
+  auto host = host_of.find(cluster);
+  return {name, control.value("team", ""),
+          host != host_of.end() ? host->second : std::string("localhost"),
+          control.value("driver", ""), CountsAsCutover(phase, control)};
+}
+
+// What runs, as the admission lock shows the fleet: started, unfinished, admitted (or rolling
+// back, never held back), and not stopped for the operator.
+std::vector<scheduler::RunningMigration> RunningIn(
+    const std::vector<FleetMember>& fleet, const std::map<std::string, std::string>& host_of) {
+  std::vector<scheduler::RunningMigration> running;
+  for (const FleetMember& f : fleet) {
+    if (!f.control.value("started", false) || IsTerminal(f.phase)) continue;
+    if (f.phase == Phase::kFailed && !f.rollback_requested) continue;
+    if (!f.control.value("admitted", false) && !f.rollback_requested) continue;
+    running.push_back(AsRunning(f.name, f.phase, f.control, host_of));
+  }
+  return running;
+}
+
 // Whether the migration's next turn would begin its cutover.
 bool CutoverDue(const MigrationRecord& r) {
   const bool auto_cutover = r.spec.is_object() && r.spec.value("auto_cutover", false);
@@ -64,6 +94,7 @@ ClaimLoop::ClaimLoop(ServerContext& ctx, SchedulerConfig config, EngineSeams sea
     : ctx_(ctx), config_(std::move(config)) {
   if (seams.owner.empty()) seams.owner = NewRunnerOwner();
   owner_ = seams.owner;
+  liveness_ = seams.liveness ? seams.liveness : &RunnerLiveness::Real();
   seams.progress_for = [this](const std::string& name) { return ProgressFor(name); };
   silent_ = MakeSilentProgress();
   engine_ = std::make_unique<Engine>(ctx_.migrations, ctx_.clock, *silent_, std::move(seams));
@@ -198,7 +229,7 @@ void ClaimLoop::AfterTurn(const std::string& name, const Result<TurnOutcome>& tu
       }
       case TurnOutcome::Kind::kHeldElsewhere: {
         std::lock_guard<std::mutex> l(mu_);
-        held_until_[name] = turn->holder_expires_at;
+        held_[name] = {turn->holder_expires_at, turn->holder};
         break;
       }
     }
@@ -220,6 +251,7 @@ void ClaimLoop::AfterTurn(const std::string& name, const Result<TurnOutcome>& tu
   kicked_.erase(name);  // one turn per request: a migration failing again waits again
   const bool holds = turn.ok() && (turn->kind == TurnOutcome::Kind::kMoved ||
                                    turn->kind == TurnOutcome::Kind::kWaitingAtGate);
+  if (!turn.ok() || turn->kind != TurnOutcome::Kind::kHeldElsewhere) held_.erase(name);
   if (holds) {
     driving_.insert(name);
   } else {
@@ -266,22 +298,13 @@ std::vector<std::string> ClaimLoop::TickOnce() {
     host_of[c.name] = scheduler::SourceHostOf(conninfo);
   }
   const double now = ctx_.clock.WallSeconds();
-  std::set<std::string> kicked, cutover_admitted, busy;
-  std::map<std::string, double> held;
+  std::set<std::string> kicked, busy;
+  std::map<std::string, Held> held;
   {
     std::lock_guard<std::mutex> l(mu_);
     kicked = kicked_;
     busy = queued_or_turning_;
-    held = held_until_;
-    // Forget cutover admissions that have moved on (into the cutover, or away from the gate).
-    for (auto it = cutover_admitted_.begin(); it != cutover_admitted_.end();) {
-      bool keep = false;
-      for (const auto& r : *records) {
-        if (r.name == *it) keep = r.phase == Phase::kReadyForCutover;
-      }
-      it = keep ? std::next(it) : cutover_admitted_.erase(it);
-    }
-    cutover_admitted = cutover_admitted_;
+    held = held_;
   }
 
   struct Entry {
@@ -294,16 +317,16 @@ std::vector<std::string> ClaimLoop::TickOnce() {
     auto it = controls->find(r.name);
     if (it == controls->end() || !it->second.value("started", false)) continue;
     if (IsTerminal(r.phase)) continue;
-    const nlohmann::json& control = it->second;
+    nlohmann::json control = it->second;
+    // A cutover admission is spent once the migration left the gate (into its cutover, or
+    // back out): forget it, so that a later visit to the gate is admitted anew.
+    if (r.phase != Phase::kReadyForCutover && control.value("cutover_admitted", false)) {
+      auto cleared = ctx_.control.MergeControl(r.name, {{"cutover_admitted", nullptr}}, now);
+      if (cleared.ok()) control = *cleared;
+    }
     // A failed migration waits for the operator: a rollback request, or a start (kicked).
     if (r.phase == Phase::kFailed && !r.rollback_requested && !kicked.count(r.name)) continue;
-    const std::string cluster = control.value("cluster", "");
-    Entry e{
-        &r,
-        control,
-        {r.name, control.value("team", ""),
-         host_of.count(cluster) ? host_of[cluster] : std::string("localhost"),
-         control.value("driver", ""), InCutover(r.phase) || cutover_admitted.count(r.name) > 0}};
+    Entry e{&r, control, AsRunning(r.name, r.phase, control, host_of)};
     // A rollback is never held back by the limits.
     const bool admitted = control.value("admitted", false) || r.rollback_requested;
     (admitted ? running : queued).push_back(std::move(e));
@@ -311,18 +334,49 @@ std::vector<std::string> ClaimLoop::TickOnce() {
   std::vector<scheduler::RunningMigration> running_set;
   for (const Entry& e : running) running_set.push_back(e.m);
 
-  // Admission, first come first served (the store lists in creation order).
+  // Admission, first come first served (the store lists in creation order): refused at once
+  // when the fleet as read already fills a limit, otherwise decided again under the store's
+  // admission lock with the fleet as it is at that instant (another server may have admitted
+  // since).
   for (Entry& e : queued) {
+    const std::string& name = e.record->name;
     e.m.server = owner_;
     scheduler::Admission a = scheduler::AdmitStart(e.m, running_set, config_.limits);
-    if (!a.admit) {
-      SetWaiting(e.record->name, "queued: " + a.reason, e.control);
+    std::string refused = a.reason;
+    bool admitted_elsewhere = false;
+    Result<std::optional<nlohmann::json>> written = std::optional<nlohmann::json>();
+    if (a.admit) {
+      written = ctx_.control.AdmitUnderFleetLock(
+          name,
+          [&](const std::vector<FleetMember>& fleet) -> nlohmann::json {
+            for (const FleetMember& f : fleet) {
+              // Another server admitted it since this tick read the fleet: leave it be (the
+              // next tick reads it as running).
+              if (f.name == name && f.control.value("admitted", false)) {
+                admitted_elsewhere = true;
+                return nullptr;
+              }
+            }
+            scheduler::Admission locked =
+                scheduler::AdmitStart(e.m, RunningIn(fleet, host_of), config_.limits);
+            if (!locked.admit) {
+              refused = locked.reason;
+              return nullptr;
+            }
+            return {{"admitted", true}, {"driver", owner_}, {"waiting", nullptr}};
+          },
+          now);
+      if (!written.ok()) {
+        spdlog::warn("server: cannot admit migration {}: {}", name, written.status().message());
+        continue;
+      }
+    }
+    if (admitted_elsewhere) continue;
+    if (!written->has_value()) {
+      SetWaiting(name, "queued: " + refused, e.control);
       continue;
     }
-    auto written = ctx_.control.MergeControl(
-        e.record->name, {{"admitted", true}, {"driver", owner_}, {"waiting", nullptr}}, now);
-    if (!written.ok()) continue;
-    e.control = *written;
+    e.control = **written;
     running_set.push_back(e.m);
     running.push_back(std::move(e));
   }
@@ -332,31 +386,55 @@ std::vector<std::string> ClaimLoop::TickOnce() {
     const std::string& name = e.record->name;
     if (busy.count(name)) continue;
     auto h = held.find(name);
-    if (h != held.end() && now < h->second) continue;
-    if (CutoverDue(*e.record) && !cutover_admitted.count(name)) {
-      scheduler::Admission a = scheduler::AdmitCutover(e.m, running_set, config_.limits);
+    if (h != held.end() && now < h->second.until &&
+        !liveness_->IsDeadLocalRunner(h->second.holder)) {
+      continue;
+    }
+    if (CutoverDue(*e.record) && !e.m.in_cutover) {
       scheduler::CutoverDecision d = scheduler::CutoverAllowedAt(config_.calendar, e.m.team, now);
       if (!d.allowed) {
         SetWaiting(name, "cutover " + d.why, e.control);
         continue;
       }
-      if (!a.admit) {
-        SetWaiting(name, "cutover waits: " + a.reason, e.control);
+      scheduler::Admission a = scheduler::AdmitCutover(e.m, running_set, config_.limits);
+      std::string refused = a.reason;
+      Result<std::optional<nlohmann::json>> written = std::optional<nlohmann::json>();
+      if (a.admit) {
+        written = ctx_.control.AdmitUnderFleetLock(
+            name,
+            [&](const std::vector<FleetMember>& fleet) -> nlohmann::json {
+              scheduler::Admission locked =
+                  scheduler::AdmitCutover(e.m, RunningIn(fleet, host_of), config_.limits);
+              if (!locked.admit) {
+                refused = locked.reason;
+                return nullptr;
+              }
+              return {{"cutover_admitted", true}, {"waiting", nullptr}};
+            },
+            now);
+        if (!written.ok()) {
+          spdlog::warn("server: cannot admit the cutover of migration {}: {}", name,
+                       written.status().message());
+          continue;
+        }
+      }
+      if (!written->has_value()) {
+        SetWaiting(name, "cutover waits: " + refused, e.control);
         continue;
       }
+      e.control = **written;
+      e.m.in_cutover = true;
       for (auto& r : running_set) {
         if (r.name == name) r.in_cutover = true;
       }
-      std::lock_guard<std::mutex> l(mu_);
-      cutover_admitted_.insert(name);
     }
     SetWaiting(name, "", e.control);
     ready.push_back(name);
   }
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (auto it = held_until_.begin(); it != held_until_.end();) {
-      it = now >= it->second ? held_until_.erase(it) : std::next(it);
+    for (auto it = held_.begin(); it != held_.end();) {
+      it = now >= it->second.until ? held_.erase(it) : std::next(it);
     }
   }
   return ready;

@@ -12,9 +12,17 @@
 // ("waiting") and, once per change, in a migration note. A queued migration says so the same
 // way (which limit, its value).
 //
-// What is running is read from the store (control "admitted" and the phase), so the limits
-// hold across restarts; with several servers on one store two of them may admit at the same
-// instant (the decision is not a store transaction), see docs/fleet.md.
+// What is running is read from the store (control "admitted", "cutover_admitted" and the
+// phase), so the limits hold across restarts and across servers: a tick first judges from the
+// fleet as it read it (cheap, and enough to leave most of a long queue waiting), then decides a
+// migration it would admit, or a cutover it would let begin, again inside the store's
+// admission lock (ControlStore::AdmitUnderFleetLock) and writes the admission there, so two
+// servers admitting at the same instant never together exceed a limit.
+//
+// Takeover: a migration another server holds is tried again once its lease could have lapsed
+// (within a tick of the expiry the store answered), and at once when its holder is a process
+// of this host that is gone (RunnerLiveness: kill(pid, 0) and the /proc start time), so a
+// server killed on this host loses its migrations within a tick, not a TTL.
 #pragma once
 
 #include <atomic>
@@ -76,6 +84,7 @@ class ClaimLoop {
   ServerContext& ctx_;
   const SchedulerConfig config_;
   std::string owner_;
+  const RunnerLiveness* liveness_;
   std::unique_ptr<CampaignActions> campaign_actions_;
   std::unique_ptr<scheduler::CampaignRunner> campaigns_;
   std::unique_ptr<ProgressSink> silent_;  // the engine's own sink (each migration has one)
@@ -87,10 +96,14 @@ class ClaimLoop {
   bool wake_ = false;
   std::deque<std::string> queue_;
   std::set<std::string> queued_or_turning_;
-  std::set<std::string> driving_;             // this server holds their leases
-  std::set<std::string> kicked_;              // failed, started again by the operator
-  std::set<std::string> cutover_admitted_;    // admitted to cut over, not yet pausing
-  std::map<std::string, double> held_until_;  // held by another server: retry after
+  std::set<std::string> driving_;  // this server holds their leases
+  std::set<std::string> kicked_;   // failed, started again by the operator
+  // Held by another server: its owner string, and when to try again unless it is found dead.
+  struct Held {
+    double until = 0;
+    std::string holder;
+  };
+  std::map<std::string, Held> held_;
   std::map<std::string, std::unique_ptr<Progress>> progress_;
   std::thread ticker_;
   std::vector<std::thread> workers_;

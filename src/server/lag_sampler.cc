@@ -1,7 +1,9 @@
 // Lag and WAL-rate sampling for the migrations before their cutover.
 #include "server/lag_sampler.h"
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "common/log.h"
 #include "platform/replication_status.h"
@@ -72,17 +74,44 @@ void LagSampler::SampleOnce() {
       it = names.count(*it) ? std::next(it) : forgotten_.erase(it);
     }
   }
-  bool recorded = false;
-  for (const auto& m : listed) {
-    try {  // nothing one migration does may stop the sampler (or end the process)
-      recorded = SampleOne(m) || recorded;
-    } catch (const std::exception& e) {
-      spdlog::error("server: lag sampler: migration {}: {}", m.name, e.what());
-      std::lock_guard<std::mutex> l(open_mu_);
-      open_.erase(m.name);
+  // A small pool for this tick: each thread takes the next migration until none is left, so a
+  // cluster that hangs (up to the per-cluster timeout) holds one thread while the others go on.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> recorded{false};
+  auto work = [&] {
+    for (size_t i = next++; i < listed.size(); i = next++) {
+      if (SampleOneGuarded(listed[i])) recorded = true;
     }
-  }
+  };
+  const size_t threads = std::min<size_t>(static_cast<size_t>(concurrency_), listed.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
   if (recorded && sampled_) sampled_();
+}
+
+bool LagSampler::SampleOneGuarded(const SampledMigration& m) {
+  try {  // nothing one migration does may stop the sampler (or end the process)
+    return SampleOne(m);
+  } catch (const std::exception& e) {
+    spdlog::error("server: lag sampler: migration {}: {}", m.name, e.what());
+  } catch (...) {
+    spdlog::error("server: lag sampler: migration {}: unknown error", m.name);
+  }
+  std::lock_guard<std::mutex> l(open_mu_);
+  open_.erase(m.name);
+  return false;
+}
+
+ConnInfo LagSampler::Bounded(const ConnInfo& info) const {
+  const int64_t s = std::max<int64_t>(2, per_cluster_timeout_.count());
+  ConnInfo out = info;
+  if (out.Get("connect_timeout").empty()) out = out.With("connect_timeout", std::to_string(s));
+  if (out.Get("options").empty()) {
+    out = out.With("options", "-c statement_timeout=" + std::to_string(s * 1000));
+  }
+  return out;
 }
 
 bool LagSampler::SampleOne(const SampledMigration& m) {
@@ -103,8 +132,8 @@ bool LagSampler::SampleOne(const SampledMigration& m) {
     slot.emplace(std::move(conn).value());
     return Status::Ok();
   };
-  Status ready = open(c->source, m.source);
-  if (ready.ok()) ready = open(c->target, m.target);
+  Status ready = open(c->source, Bounded(m.source));
+  if (ready.ok()) ready = open(c->target, Bounded(m.target));
   Result<LagReading> reading = ready.ok() ? ReadLag(*c->source, *c->target) : ready;
   {
     std::lock_guard<std::mutex> l(open_mu_);

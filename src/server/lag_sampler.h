@@ -10,8 +10,15 @@
 // the sampler never holds a session on a source the cutover is about to fence. A connection
 // that fails is dropped and opened again on a later tick; errors are logged by endpoint label,
 // never with a password.
+//
+// A tick samples its migrations concurrently, a few at a time (SetConcurrency, default 4
+// threads for the tick), and each cluster within a timeout (SetPerClusterTimeout, default 5 s:
+// libpq's connect_timeout and the session's statement_timeout, unless the conninfo sets its
+// own), so that with hundreds of migrations one slow or unreachable cluster delays only itself
+// and at most one of the threads, not every sample after it.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -64,6 +71,11 @@ class LagSampler {
 
   void Start();
   void Stop();
+  // How many migrations one tick samples at once (at least 1). Set before Start().
+  void SetConcurrency(int threads) { concurrency_ = std::max(1, threads); }
+  // How long one cluster may take to connect and to answer (whole seconds, at least 2: libpq's
+  // connect_timeout has that granularity and minimum). Set before Start().
+  void SetPerClusterTimeout(std::chrono::seconds timeout) { per_cluster_timeout_ = timeout; }
   // One tick: samples every listed migration, closes the connections of the others.
   void SampleOnce();
   // Closes `migration`'s connections now (or right after a reading in flight) and samples it
@@ -77,8 +89,11 @@ class LagSampler {
     bool in_use = false;     // a tick reads over them now (outside open_mu_)
     bool forgotten = false;  // Forget() came meanwhile: closed once the reading ends
   };
-  // Samples one migration; false when nothing was recorded.
+  // Samples one migration; false when nothing was recorded. Never throws.
   bool SampleOne(const SampledMigration& m);
+  bool SampleOneGuarded(const SampledMigration& m);
+  // `info` with the per-cluster timeouts, where it sets none of its own.
+  ConnInfo Bounded(const ConnInfo& info) const;
   void Loop();
 
   MetricSeries& series_;
@@ -86,6 +101,8 @@ class LagSampler {
   ListFn list_;
   std::chrono::milliseconds every_;
   std::function<void()> sampled_;
+  int concurrency_ = 4;
+  std::chrono::seconds per_cluster_timeout_{5};
   std::mutex open_mu_;  // guards open_ and forgotten_; never held across I/O
   std::map<std::string, std::shared_ptr<Connections>> open_;
   std::set<std::string> forgotten_;

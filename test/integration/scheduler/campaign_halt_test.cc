@@ -2,7 +2,8 @@
 // wave's migration fails (its target lies in a directory the postgres user cannot enter, so
 // pg_basebackup cannot write it); the campaign halts on the first failure, says which
 // migration failed and why, and nothing new starts after the halt: the second wave's clusters
-// get no migration. Pause/resume/cancel and the CLI are exercised on the halted campaign.
+// get no migration. Once the operator looked, resume continues the halted campaign (the
+// failure acknowledged, who and why recorded) and the next wave starts; the CLI cancels it.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -64,14 +65,7 @@ TEST(SchedulerCampaign, HaltsOnTheFirstWavesFailureAndStartsNothingAfter) {
   EXPECT_EQ(after["progress"]["by_phase"]["not_created"], 2) << after["progress"].dump(2);
   EXPECT_EQ(after["progress"]["by_phase"]["failed"], 1) << after["progress"].dump(2);
 
-  // A halted campaign is not resumed (409) but may be cancelled; both are audited.
-  auto resume = s.Post("/v1/campaigns/spring/resume", env.payments_token);
-  EXPECT_EQ(resume.status, 409) << resume.body;
-  auto audit = ServerProcess::Json(s.Get("/v1/audit?limit=20", env.platform_token));
-  EXPECT_NE(audit.dump().find("campaign.resume"), std::string::npos) << audit.dump(2);
-  EXPECT_NE(audit.dump().find("campaign/spring"), std::string::npos);
-
-  // The CLI: status names the halt; cancel ends it.
+  // The CLI: status names the halt.
   auto token_file = env.store_path() + ".token";
   {
     std::ofstream t(token_file);
@@ -86,6 +80,33 @@ TEST(SchedulerCampaign, HaltsOnTheFirstWavesFailureAndStartsNothingAfter) {
   EXPECT_EQ(status->exit_code, 0) << status->output;
   EXPECT_NE(status->output.find("halted"), std::string::npos) << status->output;
   EXPECT_NE(status->output.find("spring-alpha failed"), std::string::npos) << status->output;
+
+  // The operator looked at alpha's failure and resumes the halted campaign, saying why: the
+  // failure is acknowledged, who and why are in its history, and the next wave starts.
+  auto resume = s.Post("/v1/campaigns/spring/resume", env.payments_token,
+                       {{"reason", "alpha's target directory was wrong; fixed by hand"}});
+  ASSERT_EQ(resume.status, 200) << resume.body;
+  auto resumed = ServerProcess::Json(resume);
+  EXPECT_EQ(resumed["state"], "running") << resumed.dump(2);
+  EXPECT_EQ(resumed["acknowledged_failures"], nlohmann::json({"alpha"})) << resumed.dump(2);
+  ASSERT_FALSE(resumed["history"].empty()) << resumed.dump(2);
+  const nlohmann::json entry = resumed["history"].back();
+  EXPECT_EQ(entry["action"], "resume_halted") << entry.dump();
+  EXPECT_NE(entry.value("by", "").find("token:"), std::string::npos) << entry.dump();
+  EXPECT_NE(entry.value("why", "").find("fixed by hand"), std::string::npos) << entry.dump();
+  EXPECT_NE(entry.value("why", "").find("first failure"), std::string::npos) << entry.dump();
+  auto next_wave = env.WaitFor("/v1/campaigns/spring", [](const nlohmann::json& j) {
+    for (const auto& m : j["members"]) {
+      if (m.value("cluster", "") == "beta" && !m["migration"].is_null()) return true;
+    }
+    return j.value("state", "") != "running";
+  });
+  EXPECT_EQ(next_wave["state"], "running") << next_wave.dump(2);
+  auto audit = ServerProcess::Json(s.Get("/v1/audit?limit=20", env.platform_token));
+  EXPECT_NE(audit.dump().find("campaign.resume"), std::string::npos) << audit.dump(2);
+  EXPECT_NE(audit.dump().find("campaign/spring"), std::string::npos);
+
+  // The CLI's cancel ends it.
   auto cancel = RunCommand({PGSHIFT_BINARY, "--server", s.base_url(), "--token-file", token_file,
                             "campaign", "cancel", "spring"},
                            {});

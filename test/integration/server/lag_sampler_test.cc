@@ -1,10 +1,18 @@
 // The lag sampler against a real primary and its streaming standby: while the standby keeps
 // up, the lag it records is small and the WAL rate follows the writes; a migration that is no
 // longer listed gets no samples (its connections are closed); an unreachable target leaves
-// the series without a new sample rather than a wrong one.
+// the series without a new sample rather than a wrong one; and one cluster that hangs does not
+// hold back the samples of the others (a tick samples a few at a time).
 #include "server/lag_sampler.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include "fixture/pg_cluster.h"
 
@@ -85,6 +93,69 @@ TEST(LagSampler, AnUnreachableTargetAddsNoSample) {
   });
   sampler.SampleOnce();
   EXPECT_TRUE(series.ToJson("m", Clock::Real().WallSeconds())["lag_bytes"].empty());
+}
+
+// A TCP listener on 127.0.0.1 that never accepts: a client's connection completes in the kernel
+// and then hears nothing, as with a cluster whose host hangs. Closing it resets them.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentListener() { Close(); }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Three migrations, the first on a cluster that hangs: with the tick sampling two at a time,
+// the other two get their samples while the first's connection still hangs (its timeout is
+// longer than the test waits; only closing the listener ends it). Sampled one after another,
+// neither would be sampled before the hang ended, and the wait below would fail.
+TEST(LagSampler, OneHangingClusterDoesNotDelayTheOthers) {
+  auto source = PgCluster::Primary();
+  SilentListener silent;
+  ConnInfo hanging = *ConnInfo::Parse(
+      "host=127.0.0.1 port=" + std::to_string(silent.port()) + " user=postgres", "source");
+  MetricSeries series;
+  LagSampler sampler(series, Clock::Real(), [&] {
+    return std::vector<SampledMigration>{{"stuck", hanging, hanging},
+                                         {"a", source->Conn(), source->Conn()},
+                                         {"b", source->Conn(), source->Conn()}};
+  });
+  sampler.SetConcurrency(2);
+  sampler.SetPerClusterTimeout(std::chrono::seconds(240));
+  std::atomic<bool> tick_done{false};
+  std::thread tick([&] {
+    sampler.SampleOnce();
+    tick_done = true;
+  });
+  bool others_sampled = false;
+  for (int i = 0; i < 600 && !others_sampled; ++i) {
+    others_sampled = series.LastLag("a").has_value() && series.LastLag("b").has_value();
+    if (!others_sampled) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const bool tick_was_done = tick_done;
+  silent.Close();
+  tick.join();
+  EXPECT_TRUE(others_sampled) << "the others waited for the hanging cluster";
+  EXPECT_FALSE(tick_was_done) << "the hanging cluster did not hang: the test proves nothing";
+  EXPECT_FALSE(series.LastLag("stuck").has_value());
 }
 
 }  // namespace
