@@ -146,6 +146,11 @@ std::string CampaignText(const nlohmann::json& c) {
     }
     out << "\n";
   }
+  for (const auto& h : c.value("history", nlohmann::json::array())) {
+    out << "  " << Str(h, "action") << " by " << Str(h, "by");
+    if (!Str(h, "why").empty()) out << ": " << Str(h, "why");
+    out << "\n";
+  }
   return out.str();
 }
 
@@ -239,18 +244,23 @@ void AddCampaignCommands(CLI::App& app, GlobalOptions& g) {
 
   for (const char* verb : {"pause", "resume", "cancel"}) {
     auto target = std::make_shared<std::string>();
+    auto reason = std::make_shared<std::string>();
     const std::string what = verb == std::string("pause") ? "start no new migration until resumed"
                              : verb == std::string("resume")
-                                 ? "resume a paused campaign"
+                                 ? "go on with a paused campaign, or with a halted one "
+                                   "once its failures were looked at"
                                  : "stop the campaign for good (running migrations go on)";
     auto cmd = c->add_subcommand(verb, what);
     cmd->add_option("name", *target, "the campaign")->required();
+    cmd->add_option("--reason", *reason, "why, kept in the campaign's history");
     cmd->add_flag("--json", g.json, "JSON output");
     const std::string v = verb;
     cmd->callback([=, &g] {
       ServerClient client = ServerOrAdvice(g);
+      nlohmann::json body = nlohmann::json::object();
+      if (!reason->empty()) body["reason"] = *reason;
       ApiAnswer a =
-          OrFailApi(client.Post(ApiPath("/v1/campaigns/", *target, "/" + v)), kExitForStatus);
+          OrFailApi(client.Post(ApiPath("/v1/campaigns/", *target, "/" + v), body), kExitForStatus);
       std::cout << (g.json ? a.body.dump(2) + "\n" : CampaignText(a.body));
     });
   }

@@ -83,10 +83,13 @@ TEST(SchedulerCampaign, HaltsOnTheFirstWavesFailureAndStartsNothingAfter) {
 
   // The operator looked at alpha's failure and resumes the halted campaign, saying why: the
   // failure is acknowledged, who and why are in its history, and the next wave starts.
-  auto resume = s.Post("/v1/campaigns/spring/resume", env.payments_token,
-                       {{"reason", "alpha's target directory was wrong; fixed by hand"}});
-  ASSERT_EQ(resume.status, 200) << resume.body;
-  auto resumed = ServerProcess::Json(resume);
+  auto resume = RunCommand(
+      {PGSHIFT_BINARY, "--server", s.base_url(), "--token-file", token_file, "campaign", "resume",
+       "spring", "--reason", "alpha's target directory was wrong; fixed by hand", "--json"},
+      {});
+  ASSERT_TRUE(resume.ok());
+  ASSERT_EQ(resume->exit_code, 0) << resume->output;
+  auto resumed = nlohmann::json::parse(resume->output, nullptr, false);
   EXPECT_EQ(resumed["state"], "running") << resumed.dump(2);
   EXPECT_EQ(resumed["acknowledged_failures"], nlohmann::json({"alpha"})) << resumed.dump(2);
   ASSERT_FALSE(resumed["history"].empty()) << resumed.dump(2);
