@@ -31,7 +31,9 @@ std::string JsonArray(const std::set<int>& items) {
 Status ApplyTargetReadOnly(PgConnection& target, const TargetFenceOptions& options, Clock& clock) {
   const std::string where = target.info().Label() + ": target fence";
   // The marker first: a proxy login that sees read-only on must find it, never the reverse.
-  Status st = target.Exec(std::string("ALTER SYSTEM SET ") + kTargetFenceMarker + " = 'on'");
+  // PostgreSQL 15 alters only a parameter the session knows: a SET makes the placeholder.
+  Status st = target.Exec(std::string("SET ") + kTargetFenceMarker + " = 'off'");
+  if (st.ok()) st = target.Exec(std::string("ALTER SYSTEM SET ") + kTargetFenceMarker + " = 'on'");
   if (st.ok()) st = target.Exec("ALTER SYSTEM SET default_transaction_read_only = on");
   if (!st.ok()) {
     return st.Context(where +
@@ -62,16 +64,17 @@ Status LiftTargetReadOnly(PgConnection& node, bool keep_read_only) {
   const std::string where = node.info().Label() + ": lift the target fence";
   Status st =
       keep_read_only ? Status::Ok() : node.Exec("ALTER SYSTEM RESET default_transaction_read_only");
+  if (st.ok()) st = node.Exec(std::string("SET ") + kTargetFenceMarker + " = 'off'");
   if (st.ok()) st = node.Exec(std::string("ALTER SYSTEM RESET ") + kTargetFenceMarker);
   if (!st.ok()) return st.Context(where);
   return Reload(node, where);
 }
 
 Result<bool> TargetFenceMarked(PgConnection& node) {
-  ASSIGN_OR_RETURN(std::string v,
-                   node.QueryValue("SELECT coalesce((SELECT reset_val FROM pg_settings WHERE "
-                                   "name = $1), 'off')",
-                                   {std::string(kTargetFenceMarker)}));
+  // A placeholder parameter is not in pg_settings; a session that never SET it sees the
+  // configuration's value.
+  ASSIGN_OR_RETURN(std::string v, node.QueryValue("SELECT coalesce(current_setting($1, true), '')",
+                                                  {std::string(kTargetFenceMarker)}));
   return v == "on";
 }
 

@@ -216,7 +216,8 @@ TEST_F(TargetFenceTest, ProxiedSessionsWriteThroughTheTargetFenceOthersDoNot) {
   TargetFenceOptions options;
   options.orchestrator_user = "postgres";
   options.admitted_roles = {"app"};
-  ASSERT_TRUE(ApplyTargetReadOnly(*fence_conn, options, Clock::Real()).ok());
+  Status fenced = ApplyTargetReadOnly(*fence_conn, options, Clock::Real());
+  ASSERT_TRUE(fenced.ok()) << fenced.ToString();
 
   ASSERT_EQ(
       h_.Admin("POST", "/v1/clusters/orders/pause", R"({"deadline_ms":5000,"lease_ms":20000})")
