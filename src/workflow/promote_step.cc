@@ -1,9 +1,11 @@
 // Promote: the target becomes the primary.
 //
-//   0. fence the target (target_fence_step.h): from its promotion until its logical slots
-//      exist no client, through a proxy or around it, can commit there (I8). Set on the
-//      standby, in force at the promotion. Before the early switch: the proxies' logins to the
-//      target must find the fence's marker (they turn read-only off for themselves);
+//   0. the target fence (target_fence_step.h): from its promotion until its logical slots
+//      exist no client, through a proxy or around it, can commit there (I8). The quiesce step
+//      set it on the standby before the pause; set here only if this run finds it unrecorded
+//      (a migration that reached the window without it). Before the early switch: the
+//      proxies' logins to the target must find the fence's marker (they turn read-only off
+//      for themselves);
 //   1. record the route version to the target and, if the routers hold sessions across a
 //      switch (proxies), start switching them to it in the background: held sessions log in to the
 //      target while it is promoted, instead of after. They stay held until the switch step resumes
@@ -26,7 +28,7 @@ namespace pgshift {
 Result<StepOutcome> RunPromote(MigrationContext& ctx) {
   const MigrationSpec& s = ctx.spec();
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
-  RETURN_IF_ERROR(FenceTargetBeforePromotion(ctx));
+  if (!ctx.facts().target_fenced) RETURN_IF_ERROR(FenceTargetBeforePromotion(ctx));
   ASSIGN_OR_RETURN(uint64_t version, RouteVersionToTarget(ctx));
   if (!ctx.early_switch() && ctx.router().HoldsSessionsAcrossSwitch()) {
     Router* router = &ctx.router();

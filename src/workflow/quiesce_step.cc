@@ -6,7 +6,9 @@
 //      target, and one to each database on the target where a logical slot will be recreated
 //      (a login costs tens of milliseconds here, more on a just-promoted server); and the
 //      routers' connections to the target for every session (PrepareSwitch); record the
-//      route version the switch will send;
+//      route version the switch will send; fence the target (target_fence_step.h: it takes
+//      effect at the promotion, so setting it on the standby now keeps its cost out of the
+//      held window);
 //   2. refuse, before anything is held, a cutover whose slot handover could not finish
 //      (prepared transactions with logical slots); pause every proxy (a lease, renewed by the
 //      engine while the cutover runs) and, while the pause drains the last transactions, write
@@ -23,6 +25,7 @@
 #include "common/log.h"
 #include "platform/source_fence.h"
 #include "workflow/steps.h"
+#include "workflow/target_fence_step.h"
 
 namespace pgshift {
 namespace {
@@ -62,6 +65,9 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
   OpenWindowConnections(ctx, slots);
   // Recorded now so that the promote step, inside the window, only reads it (one fsync less).
   RETURN_IF_ERROR(RouteVersionToTarget(ctx).status());
+  // The target fence (I8) changes nothing on a standby until its promotion: set here, its
+  // routes lookup, pg_hba write, ALTER SYSTEM fsyncs and reload stay out of the held window.
+  RETURN_IF_ERROR(FenceTargetBeforePromotion(ctx));
   Status prepared = ctx.router().PrepareSwitch(EndpointOf(s.target));
   if (!prepared.ok()) {  // the switch logs in instead, inside the held window
     spdlog::warn(

@@ -1,5 +1,6 @@
 // The target fence's place in the workflow (DESIGN.md I8; the layers are in
-// platform/target_fence.h): set by the promote step before the promotion, lifted by the switch
+// platform/target_fence.h): set by the quiesce step before the pause (on a standby it acts
+// only once promoted; the promote step sets it if it finds it unrecorded), lifted by the switch
 // step once the slots exist and the proxies resumed, and by a rollback. The fact
 // target_fenced is recorded before the fence is set and cleared only after it is lifted, so a
 // run killed at any point is lifted by the next (lifting is idempotent).
