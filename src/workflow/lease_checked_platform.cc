@@ -26,4 +26,16 @@ Status LeaseCheckedPlatform::RewindToFollow(const ConnInfo& primary, Clock& cloc
   return inner_->RewindToFollow(primary, clock);
 }
 
+Status LeaseCheckedPlatform::FenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                                         Clock& clock) {
+  RETURN_IF_ERROR(gate_.Check("platform target fence"));
+  return inner_->FenceTarget(target, options, clock);
+}
+
+Status LeaseCheckedPlatform::UnfenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                                           bool keep_read_only) {
+  RETURN_IF_ERROR(gate_.Check("platform target unfence"));
+  return inner_->UnfenceTarget(target, options, keep_read_only);
+}
+
 }  // namespace pgshift

@@ -1,6 +1,7 @@
 // LeaseCheckedPlatform: the Platform a step is handed (MigrationContext::platform()): every
-// fence, unfence, promotion and rewind asks the LeaseGate first and is not taken once the
-// runner lease was lost, so a server another one took over from never acts on a cluster again.
+// fence, unfence (of the source or of the target), promotion and rewind asks the LeaseGate first
+// and is not taken once the runner lease was lost, so a server another one took over from never
+// acts on a cluster again.
 #pragma once
 
 #include <memory>
@@ -22,6 +23,10 @@ class LeaseCheckedPlatform : public Platform {
                                             Clock& clock) override;
   bool CanRewind() const override { return inner_->CanRewind(); }
   Status RewindToFollow(const ConnInfo& primary, Clock& clock) override;
+  Status FenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                     Clock& clock) override;
+  Status UnfenceTarget(PgConnection& target, const TargetFenceOptions& options,
+                       bool keep_read_only) override;
 
  private:
   std::unique_ptr<Platform> inner_;

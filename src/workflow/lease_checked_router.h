@@ -25,6 +25,8 @@ class LeaseCheckedRouter : public Router {
   std::string RouteKey() const override { return inner_->RouteKey(); }
   bool HoldsSessionsAcrossSwitch() const override { return inner_->HoldsSessionsAcrossSwitch(); }
   Status PrepareSwitch(const Endpoint& to) override;
+  // A read: the target fence admits these roles.
+  Result<std::vector<std::string>> BackendRoles() override { return inner_->BackendRoles(); }
 
  private:
   std::unique_ptr<Router> inner_;
