@@ -166,6 +166,7 @@ class Round {
                      .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence,
                      .pause_lease = std::chrono::milliseconds(settings_.pause_lease_ms)};
     for (auto& p : proxies_) in.proxies.push_back(p.get());
+    if (auto record = store_->Get(kName); record.ok()) in.facts = record->data;
     out["verdict"] = JudgeRound(in);
     out["seconds"] = Since(t0);
     return out;

@@ -219,7 +219,13 @@ json JudgeRound(VerdictInputs& in) {
           if (examples.size() < 5) examples.push_back({{"client", a.client}, {"seq", a.seq}});
         }
         v["lost_commits"] = lost;
-        if (lost > 0) violate("lost_commits", {{"count", lost}, {"examples", examples}});
+        if (lost > 0) {
+          json rollback = json::object();
+          for (const auto& [k, val] : in.facts.items()) {
+            if (k.rfind("rollback", 0) == 0 || k.rfind("fence", 0) == 0) rollback[k] = val;
+          }
+          violate("lost_commits", {{"count", lost}, {"examples", examples}, {"facts", rollback}});
+        }
       }
       // Nothing left behind: fence, pg_hba, slots nobody uses.
       auto ro = c->QueryValue("SELECT current_setting('default_transaction_read_only')");

@@ -48,6 +48,8 @@ struct VerdictInputs {
   // How long a proxy's pause lapses by itself: a proxy found paused is asked again after it.
   std::chrono::milliseconds pause_lease{4000};
   std::vector<ProxyInstance*> proxies;
+  // The migration's recorded facts (the store's data column), for the evidence.
+  nlohmann::json facts;
 };
 
 // {"final_phase", "completed", "rolled_back", "stuck", "lost_commits", "split_brain",
