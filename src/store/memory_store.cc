@@ -74,7 +74,7 @@ Status MemoryStore::ApplyTransition(const std::string& name, const RunnerLease& 
   ASSIGN_OR_RETURN(Row * row, Find(name));
   ASSIGN_OR_RETURN(MigrationRecord cur, Read(*row));
   RETURN_IF_ERROR(CheckLease(name, *row, lease));
-  if (cur.phase != from) return MovedOn(name, cur.phase, from);
+  RETURN_IF_ERROR(CheckTransition(name, cur, from, to));
   row->record.data.merge_patch(patch);
   row->record.updated_at = now;
   row->phase = static_cast<int>(to);
@@ -106,7 +106,8 @@ Status MemoryStore::RequestRollback(const std::string& name, const nlohmann::jso
                                     double now) {
   std::lock_guard<std::mutex> l(mu_);
   ASSIGN_OR_RETURN(Row * row, Find(name));
-  RETURN_IF_ERROR(Read(*row).status());
+  ASSIGN_OR_RETURN(MigrationRecord cur, Read(*row));
+  RETURN_IF_ERROR(CheckRollbackRequest(name, cur));
   row->record.data.merge_patch(patch);
   row->record.rollback_requested = true;
   row->record.updated_at = now;

@@ -39,4 +39,24 @@ Status MovedOn(const std::string& name, Phase actual, Phase expected) {
                  ", expected " + std::string(PhaseName(expected)) + "); re-read and re-plan");
 }
 
+Status CheckTransition(const std::string& name, const MigrationRecord& current, Phase from,
+                       Phase to) {
+  if (current.phase != from) return MovedOn(name, current.phase, from);
+  if (to == Phase::kCompleted && current.rollback_requested) {
+    return Aborted("migration '" + name + "': a rollback was requested while it " +
+                   std::string(PhaseName(from)) +
+                   "; it does not complete, the runner rolls it back");
+  }
+  return Status::Ok();
+}
+
+Status CheckRollbackRequest(const std::string& name, const MigrationRecord& current) {
+  if (current.phase == Phase::kCompleted) {
+    return FailedPrecondition("migration '" + name +
+                              "' already completed: its source was released, so there is "
+                              "nothing to roll back to; start a migration back instead");
+  }
+  return Status::Ok();
+}
+
 }  // namespace pgshift

@@ -93,7 +93,10 @@ class MigrationStore {
                            const nlohmann::json& patch, double now) = 0;
 
   // Operator requests: no lease; the runner reads them on its next turn. RequestRollback also
-  // merges `data_patch` (what the operator chose for the rollback) into the data.
+  // merges `data_patch` (what the operator chose for the rollback) into the data; it is
+  // refused (kFailedPrecondition) once the migration completed, and a pending one refuses the
+  // runner's transition to completed (kAborted: the runner re-reads and rolls back), both in
+  // the write's own transaction, so a request is never accepted and then lost.
   virtual Status RequestCutover(const std::string& name, double now) = 0;
   virtual Status RequestRollback(const std::string& name, const nlohmann::json& data_patch,
                                  double now) = 0;
@@ -145,5 +148,12 @@ LeaseRow DecideRunnerGrant(const LeaseRow& current, const std::string& owner,
 Status LeaseLost(const std::string& name, const RunnerLease& lease);
 Status UnknownPhase(const std::string& name, int64_t value);
 Status MovedOn(const std::string& name, Phase actual, Phase expected);
+
+// The one rule every ApplyTransition checks against the row it read in its transaction: the
+// phase must still be `from`, and a pending rollback request outranks completion.
+Status CheckTransition(const std::string& name, const MigrationRecord& current, Phase from,
+                       Phase to);
+// The one rule every RequestRollback checks: too late once completed.
+Status CheckRollbackRequest(const std::string& name, const MigrationRecord& current);
 
 }  // namespace pgshift

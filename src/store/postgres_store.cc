@@ -365,7 +365,7 @@ Status PostgresStore::ApplyTransition(const std::string& name, const RunnerLease
     if (inside_write_for_test_) inside_write_for_test_();
     ASSIGN_OR_RETURN(MigrationRecord cur, GetOn(c, name, true));
     if (!IsLease(held, lease)) return LeaseLost(name, lease);
-    if (cur.phase != from) return MovedOn(name, cur.phase, from);
+    RETURN_IF_ERROR(CheckTransition(name, cur, from, to));
     nlohmann::json data = cur.data;
     data.merge_patch(patch);
     RETURN_IF_ERROR(c.Exec(
@@ -410,6 +410,7 @@ Status PostgresStore::RequestRollback(const std::string& name, const nlohmann::j
   std::lock_guard<std::mutex> l(mu_);
   return InTxnLocked([&](PgConnection& c) -> Status {
     ASSIGN_OR_RETURN(MigrationRecord cur, GetOn(c, name, true));
+    RETURN_IF_ERROR(CheckRollbackRequest(name, cur));
     nlohmann::json data = cur.data;
     data.merge_patch(patch);
     return c.Exec("UPDATE " + T("migrations") +

@@ -315,7 +315,7 @@ Status SqliteStore::ApplyTransition(const std::string& name, const RunnerLease& 
   Txn txn(db_);
   ASSIGN_OR_RETURN(MigrationRecord cur, GetLocked(name));
   RETURN_IF_ERROR(CheckLeaseLocked(name, lease));
-  if (cur.phase != from) return MovedOn(name, cur.phase, from);
+  RETURN_IF_ERROR(CheckTransition(name, cur, from, to));
   nlohmann::json data = cur.data;
   data.merge_patch(patch);
   Stmt u(db_, "UPDATE migrations SET phase = ?2, data = ?3, updated_at = ?4 WHERE name = ?1");
@@ -368,6 +368,7 @@ Status SqliteStore::RequestRollback(const std::string& name, const nlohmann::jso
     return NotFound("no migration named '" + name + "' in " + path_);
   }
   RETURN_IF_ERROR(cur.status());
+  RETURN_IF_ERROR(CheckRollbackRequest(name, *cur));
   nlohmann::json data = cur->data;
   data.merge_patch(patch);
   RETURN_IF_ERROR(WriteDataLocked(name, data, ", rollback_requested = 1", now));
