@@ -147,26 +147,34 @@ Result<std::map<std::string, nlohmann::json>> PostgresStore::AllControls() {
   return out;
 }
 
+Result<nlohmann::json> PostgresStore::MergeControlOn(PgConnection& c, const std::string& migration,
+                                                     const nlohmann::json& patch, double now) {
+  // The row exists (empty) before it is locked, so two servers merging into a new control
+  // object both wait on the one row.
+  RETURN_IF_ERROR(c.Exec("INSERT INTO " + T("migration_controls") +
+                             "(migration, control, updated_at) VALUES ($1, '{}', $2) "
+                             "ON CONFLICT (migration) DO NOTHING",
+                         {migration, Float8(now)}));
+  ASSIGN_OR_RETURN(PgResult r, c.Query("SELECT control FROM " + T("migration_controls") +
+                                           " WHERE migration = $1 FOR UPDATE",
+                                       {migration}));
+  nlohmann::json control =
+      r.rows() == 1 ? ParseObject(r.Get(0, "control")) : nlohmann::json::object();
+  control.merge_patch(patch);
+  if (!control.is_object()) control = nlohmann::json::object();
+  RETURN_IF_ERROR(c.Exec("UPDATE " + T("migration_controls") +
+                             " SET control = $2, updated_at = $3 WHERE migration = $1",
+                         {migration, control.dump(), Float8(now)}));
+  return control;
+}
+
 Result<nlohmann::json> PostgresStore::MergeControl(const std::string& migration,
                                                    const nlohmann::json& patch, double now) {
   std::lock_guard<std::mutex> l(mu_);
-  nlohmann::json control = nlohmann::json::object();
+  nlohmann::json control;
   RETURN_IF_ERROR(InTxnLocked([&](PgConnection& c) -> Status {
-    // The row exists (empty) before it is locked, so two servers merging into a new control
-    // object both wait on the one row.
-    RETURN_IF_ERROR(c.Exec("INSERT INTO " + T("migration_controls") +
-                               "(migration, control, updated_at) VALUES ($1, '{}', $2) "
-                               "ON CONFLICT (migration) DO NOTHING",
-                           {migration, Float8(now)}));
-    ASSIGN_OR_RETURN(PgResult r, c.Query("SELECT control FROM " + T("migration_controls") +
-                                             " WHERE migration = $1 FOR UPDATE",
-                                         {migration}));
-    if (r.rows() == 1) control = ParseObject(r.Get(0, "control"));
-    control.merge_patch(patch);
-    if (!control.is_object()) control = nlohmann::json::object();
-    return c.Exec("UPDATE " + T("migration_controls") +
-                      " SET control = $2, updated_at = $3 WHERE migration = $1",
-                  {migration, control.dump(), Float8(now)});
+    ASSIGN_OR_RETURN(control, MergeControlOn(c, migration, patch, now));
+    return Status::Ok();
   }));
   return control;
 }

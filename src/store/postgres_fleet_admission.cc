@@ -44,20 +44,7 @@ Result<std::optional<nlohmann::json>> PostgresStore::AdmitUnderFleetLock(
     }
     nlohmann::json patch = decide(fleet);
     if (patch.is_null()) return Status::Ok();  // refused: the transaction writes nothing
-    RETURN_IF_ERROR(c.Exec("INSERT INTO " + T("migration_controls") +
-                               "(migration, control, updated_at) VALUES ($1, '{}', $2) "
-                               "ON CONFLICT (migration) DO NOTHING",
-                           {migration, Float8(now)}));
-    ASSIGN_OR_RETURN(PgResult row, c.Query("SELECT control FROM " + T("migration_controls") +
-                                               " WHERE migration = $1 FOR UPDATE",
-                                           {migration}));
-    nlohmann::json control =
-        row.rows() == 1 ? ParseControl(row.Get(0, "control")) : nlohmann::json::object();
-    control.merge_patch(patch);
-    if (!control.is_object()) control = nlohmann::json::object();
-    RETURN_IF_ERROR(c.Exec("UPDATE " + T("migration_controls") +
-                               " SET control = $2, updated_at = $3 WHERE migration = $1",
-                           {migration, control.dump(), Float8(now)}));
+    ASSIGN_OR_RETURN(nlohmann::json control, MergeControlOn(c, migration, patch, now));
     out = std::move(control);
     return Status::Ok();
   }));

@@ -134,6 +134,9 @@ class PostgresStore : public MigrationStore, public ControlStore {
   // "<schema>.<table>", quoted.
   std::string T(const char* table) const { return schema_q_ + "." + table; }
   Result<MigrationRecord> GetOn(PgConnection& c, const std::string& name, bool for_update);
+  // MergeControl's write inside an open transaction (admission merges its decision the same way).
+  Result<nlohmann::json> MergeControlOn(PgConnection& c, const std::string& migration,
+                                        const nlohmann::json& patch, double now);
   Status NoSuchMigration(const std::string& name) const;
   // A double as text that reads back as the same float8.
   static std::string Float8(double v);

@@ -149,11 +149,8 @@ Result<std::map<std::string, nlohmann::json>> SqliteStore::AllControls() {
   return out;
 }
 
-Result<nlohmann::json> SqliteStore::MergeControl(const std::string& migration,
-                                                 const nlohmann::json& patch, double now) {
-  std::lock_guard<std::mutex> l(mu_);
-  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  Txn txn(db_);
+Result<nlohmann::json> SqliteStore::MergeControlLocked(const std::string& migration,
+                                                       const nlohmann::json& patch, double now) {
   nlohmann::json control = nlohmann::json::object();
   {
     Stmt s(db_, "SELECT control FROM migration_controls WHERE migration = ?1");
@@ -167,13 +164,20 @@ Result<nlohmann::json> SqliteStore::MergeControl(const std::string& migration,
   }
   control.merge_patch(patch);
   if (!control.is_object()) control = nlohmann::json::object();
-  {
-    Stmt u(db_,
-           "INSERT INTO migration_controls(migration, control, updated_at) VALUES (?1, ?2, ?3) "
-           "ON CONFLICT(migration) DO UPDATE SET control = ?2, updated_at = ?3");
-    u.Bind(1, migration).Bind(2, control.dump()).Bind(3, now);
-    if (u.Step() != SQLITE_DONE) return Unavailable(u.Error());
-  }
+  Stmt u(db_,
+         "INSERT INTO migration_controls(migration, control, updated_at) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT(migration) DO UPDATE SET control = ?2, updated_at = ?3");
+  u.Bind(1, migration).Bind(2, control.dump()).Bind(3, now);
+  if (u.Step() != SQLITE_DONE) return Unavailable(u.Error());
+  return control;
+}
+
+Result<nlohmann::json> SqliteStore::MergeControl(const std::string& migration,
+                                                 const nlohmann::json& patch, double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Txn txn(db_);
+  ASSIGN_OR_RETURN(nlohmann::json control, MergeControlLocked(migration, patch, now));
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return control;

@@ -46,19 +46,7 @@ Result<std::optional<nlohmann::json>> SqliteStore::AdmitUnderFleetLock(
   }
   nlohmann::json patch = decide(fleet);
   if (patch.is_null()) return std::optional<nlohmann::json>();  // Txn rolls back: nothing written
-  nlohmann::json control = nlohmann::json::object();
-  for (const FleetMember& m : fleet) {
-    if (m.name == migration) control = m.control;
-  }
-  control.merge_patch(patch);
-  if (!control.is_object()) control = nlohmann::json::object();
-  {
-    Stmt u(db_,
-           "INSERT INTO migration_controls(migration, control, updated_at) VALUES (?1, ?2, ?3) "
-           "ON CONFLICT(migration) DO UPDATE SET control = ?2, updated_at = ?3");
-    u.Bind(1, migration).Bind(2, control.dump()).Bind(3, now);
-    if (u.Step() != SQLITE_DONE) return Unavailable(u.Error());
-  }
+  ASSIGN_OR_RETURN(nlohmann::json control, MergeControlLocked(migration, patch, now));
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return std::optional<nlohmann::json>(control);

@@ -84,6 +84,10 @@ class SqliteStore : public MigrationStore, public ControlStore {
   static constexpr int kSchemaVersion = 5;
 
  private:
+  // MergeControl's write inside the open write transaction (admission merges its decision the
+  // same way). Holds mu_.
+  Result<nlohmann::json> MergeControlLocked(const std::string& migration,
+                                            const nlohmann::json& patch, double now);
   std::vector<std::string> warnings_;
   SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Exec(const std::string& sql);
