@@ -22,6 +22,11 @@ LeaseRow DecideRunnerGrant(const LeaseRow& cur, const std::string& owner,
   return {owner, cur.token + 1, expires};
 }
 
+nlohmann::json StoredJsonObject(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
 Status LeaseLost(const std::string& name, const RunnerLease& lease) {
   return Aborted("migration '" + name + "': runner lease lost (token " +
                  std::to_string(lease.token) + " of " + lease.owner +

@@ -144,6 +144,10 @@ LeaseRow DecideRunnerGrant(const LeaseRow& current, const std::string& owner,
                            std::chrono::milliseconds ttl, double now, const std::string& dead_owner,
                            bool* granted);
 
+// A JSON object a store kept as text (labels, documents, control objects), or an empty object
+// when the text is not one: a row another version wrote badly must not stop a reader.
+nlohmann::json StoredJsonObject(const std::string& text);
+
 // The messages every implementation gives, so that they read the same.
 Status LeaseLost(const std::string& name, const RunnerLease& lease);
 Status UnknownPhase(const std::string& name, int64_t value);

@@ -5,21 +5,16 @@
 namespace pgshift {
 namespace {
 
-nlohmann::json ParseObject(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 ClusterRecord ReadCluster(const PgResult& r, int row) {
-  return {r.Get(row, "name"), r.Get(row, "team"), ParseObject(r.Get(row, "labels")),
-          ParseObject(r.Get(row, "registration")), r.GetDouble(row, "created_at")};
+  return {r.Get(row, "name"), r.Get(row, "team"), StoredJsonObject(r.Get(row, "labels")),
+          StoredJsonObject(r.Get(row, "registration")), r.GetDouble(row, "created_at")};
 }
 
 constexpr const char* kClusterColumns = "name, team, labels, registration, created_at";
 constexpr const char* kCampaignColumns = "name, team, document, created_at, updated_at";
 
 CampaignRecord ReadCampaign(const PgResult& r, int row) {
-  return {r.Get(row, "name"), r.Get(row, "team"), ParseObject(r.Get(row, "document")),
+  return {r.Get(row, "name"), r.Get(row, "team"), StoredJsonObject(r.Get(row, "document")),
           r.GetDouble(row, "created_at"), r.GetDouble(row, "updated_at")};
 }
 
@@ -135,7 +130,7 @@ Result<nlohmann::json> PostgresStore::GetControl(const std::string& migration) {
                                                " WHERE migration = $1",
                                            {migration}));
   if (r.rows() == 0) return nlohmann::json::object();
-  return ParseObject(r.Get(0, "control"));
+  return StoredJsonObject(r.Get(0, "control"));
 }
 
 Result<std::map<std::string, nlohmann::json>> PostgresStore::AllControls() {
@@ -143,7 +138,8 @@ Result<std::map<std::string, nlohmann::json>> PostgresStore::AllControls() {
   ASSIGN_OR_RETURN(PgResult r,
                    QueryLocked("SELECT migration, control FROM " + T("migration_controls"), {}));
   std::map<std::string, nlohmann::json> out;
-  for (int i = 0; i < r.rows(); ++i) out[r.Get(i, "migration")] = ParseObject(r.Get(i, "control"));
+  for (int i = 0; i < r.rows(); ++i)
+    out[r.Get(i, "migration")] = StoredJsonObject(r.Get(i, "control"));
   return out;
 }
 
@@ -159,7 +155,7 @@ Result<nlohmann::json> PostgresStore::MergeControlOn(PgConnection& c, const std:
                                            " WHERE migration = $1 FOR UPDATE",
                                        {migration}));
   nlohmann::json control =
-      r.rows() == 1 ? ParseObject(r.Get(0, "control")) : nlohmann::json::object();
+      r.rows() == 1 ? StoredJsonObject(r.Get(0, "control")) : nlohmann::json::object();
   control.merge_patch(patch);
   if (!control.is_object()) control = nlohmann::json::object();
   RETURN_IF_ERROR(c.Exec("UPDATE " + T("migration_controls") +

@@ -12,11 +12,6 @@ namespace {
 
 constexpr int64_t kAdmissionLockKey = 0x70676164;
 
-nlohmann::json ParseControl(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 }  // namespace
 
 Result<std::optional<nlohmann::json>> PostgresStore::AdmitUnderFleetLock(
@@ -39,7 +34,7 @@ Result<std::optional<nlohmann::json>> PostgresStore::AdmitUnderFleetLock(
       const int64_t phase = r.GetInt(i, "phase");
       if (!ParsePhaseValue(static_cast<int>(phase), &m.phase)) return UnknownPhase(m.name, phase);
       m.rollback_requested = r.GetBool(i, "rollback_requested");
-      m.control = ParseControl(r.Get(i, "control"));
+      m.control = StoredJsonObject(r.Get(i, "control"));
       fleet.push_back(std::move(m));
     }
     nlohmann::json patch = decide(fleet);

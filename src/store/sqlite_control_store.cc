@@ -10,13 +10,9 @@ namespace {
 using sqlite::Stmt;
 using sqlite::Txn;
 
-nlohmann::json ParseObject(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 ClusterRecord ReadCluster(const Stmt& s) {
-  return {s.Text(0), s.Text(1), ParseObject(s.Text(2)), ParseObject(s.Text(3)), s.Real(4)};
+  return {s.Text(0), s.Text(1), StoredJsonObject(s.Text(2)), StoredJsonObject(s.Text(3)),
+          s.Real(4)};
 }
 
 constexpr const char* kSelectCluster =
@@ -136,7 +132,7 @@ Result<nlohmann::json> SqliteStore::GetControl(const std::string& migration) {
   int rc = s.Step();
   if (rc == SQLITE_DONE) return nlohmann::json::object();
   if (rc != SQLITE_ROW) return Unavailable(s.Error());
-  return ParseObject(s.Text(0));
+  return StoredJsonObject(s.Text(0));
 }
 
 Result<std::map<std::string, nlohmann::json>> SqliteStore::AllControls() {
@@ -144,7 +140,7 @@ Result<std::map<std::string, nlohmann::json>> SqliteStore::AllControls() {
   Stmt s(db_, "SELECT migration, control FROM migration_controls");
   std::map<std::string, nlohmann::json> out;
   int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) out[s.Text(0)] = ParseObject(s.Text(1));
+  while ((rc = s.Step()) == SQLITE_ROW) out[s.Text(0)] = StoredJsonObject(s.Text(1));
   if (rc != SQLITE_DONE) return Unavailable(s.Error());
   return out;
 }
@@ -157,7 +153,7 @@ Result<nlohmann::json> SqliteStore::MergeControlLocked(const std::string& migrat
     s.Bind(1, migration);
     int rc = s.Step();
     if (rc == SQLITE_ROW) {
-      control = ParseObject(s.Text(0));
+      control = StoredJsonObject(s.Text(0));
     } else if (rc != SQLITE_DONE) {
       return Unavailable(s.Error());
     }
@@ -189,7 +185,7 @@ constexpr const char* kSelectCampaign =
     "SELECT name, team, document, created_at, updated_at FROM campaigns";
 
 CampaignRecord ReadCampaign(const Stmt& s) {
-  return {s.Text(0), s.Text(1), ParseObject(s.Text(2)), s.Real(3), s.Real(4)};
+  return {s.Text(0), s.Text(1), StoredJsonObject(s.Text(2)), s.Real(3), s.Real(4)};
 }
 
 }  // namespace

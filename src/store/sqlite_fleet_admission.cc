@@ -13,11 +13,6 @@ namespace {
 using sqlite::Stmt;
 using sqlite::Txn;
 
-nlohmann::json ParseControl(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 }  // namespace
 
 Result<std::optional<nlohmann::json>> SqliteStore::AdmitUnderFleetLock(
@@ -39,7 +34,7 @@ Result<std::optional<nlohmann::json>> SqliteStore::AdmitUnderFleetLock(
         return UnknownPhase(m.name, s.Int(1));
       }
       m.rollback_requested = s.Int(2) != 0;
-      m.control = ParseControl(s.Text(3));
+      m.control = StoredJsonObject(s.Text(3));
       fleet.push_back(std::move(m));
     }
     if (rc != SQLITE_DONE) return Unavailable(s.Error());
