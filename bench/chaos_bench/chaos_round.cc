@@ -25,6 +25,7 @@
 #include "network_cut.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy/dev_pki.h"
 #include "proxy_instance.h"
 #include "round_verdict.h"

@@ -34,6 +34,7 @@
 #include "demo/pgbench_load.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy/dev_pki.h"
 #include "proxy/proxy_config.h"
 #include "proxy/proxy_server.h"

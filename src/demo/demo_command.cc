@@ -20,6 +20,7 @@
 #include "demo/secret_file.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "store/sqlite_store.h"
 #include "workflow/engine.h"
 #include "workflow/migration_status.h"

@@ -9,6 +9,7 @@
 #include "common/process.h"
 #include "demo/secret_file.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy/proxy_config.h"
 #include "workflow/router_spec.h"
 

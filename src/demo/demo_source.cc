@@ -2,6 +2,7 @@
 #include "demo/demo_source.h"
 
 #include "pg/connection.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift::demo {
 

@@ -15,6 +15,7 @@
 #include "demo/pgbench_load.h"
 #include "demo/secret_file.h"
 #include "migration/phase.h"
+#include "platform/port_reservation.h"
 #include "server_client/server_client.h"
 
 namespace fs = std::filesystem;

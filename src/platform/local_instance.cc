@@ -1,21 +1,15 @@
 // initdb / pg_basebackup / pg_ctl around a data directory, run as the postgres user.
 #include "platform/local_instance.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <regex>
-#include <set>
 #include <sstream>
 
 #include "common/process.h"
@@ -271,41 +265,6 @@ ConnInfo LocalInstance::Conn(const std::string& dbname, const std::string& user)
     ci = ci.With("password", spec_.superuser_password);
   }
   return ci;
-}
-
-Result<int> ReservePort() {
-  static std::mutex mu;
-  static std::set<int> held;  // lock fds stay open for the life of the process
-  std::lock_guard<std::mutex> l(mu);
-  fs::create_directories("/tmp/pgshift-ports");
-  chmod("/tmp/pgshift-ports", 01777);
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s < 0) return Unavailable("socket() failed while choosing a port");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      close(s);
-      continue;
-    }
-    int port = ntohs(a.sin_port);
-    close(s);
-    if (held.count(port)) continue;
-    std::string lock = "/tmp/pgshift-ports/" + std::to_string(port) + ".lock";
-    int fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
-    if (fd < 0) continue;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      close(fd);
-      continue;
-    }
-    held.insert(port);
-    return port;
-  }
-  return Unavailable("no free TCP port on 127.0.0.1 after 200 attempts");
 }
 
 }  // namespace pgshift

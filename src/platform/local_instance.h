@@ -63,9 +63,4 @@ class LocalInstance {
   LocalInstanceSpec spec_;
 };
 
-// A TCP port on 127.0.0.1 that no other pgshift process on this host holds: the kernel
-// picks a free one and a lock file under /tmp/pgshift-ports keeps concurrent test
-// processes from picking the same. The lock lasts as long as the process.
-Result<int> ReservePort();
-
 }  // namespace pgshift

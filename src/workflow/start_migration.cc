@@ -7,6 +7,7 @@
 #include "migration/phase.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 
 namespace fs = std::filesystem;
 

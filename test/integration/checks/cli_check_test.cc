@@ -9,6 +9,7 @@
 
 #include "common/process.h"
 #include "fixture/pg_cluster.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "checks/check.h"
 #include "fixture/pg_cluster.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift {
 namespace {

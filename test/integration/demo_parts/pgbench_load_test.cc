@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "fixture/pg_cluster.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift::demo {
 namespace {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "fixture/pg_cluster.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift {
 namespace {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy_harness.h"
 
 namespace pgshift::testing {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy_harness.h"
 #include "store/sqlite_store.h"
 #include "workflow/engine.h"

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift::testing {
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 
 namespace pgshift::testing {
 

@@ -12,6 +12,7 @@
 
 #include "common/process.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy_harness.h"
 #include "workflow/proxy_router.h"
 

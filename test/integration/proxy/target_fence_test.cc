@@ -22,6 +22,7 @@
 #include "demo/cdc_consumer.h"
 #include "demo/commit_checker.h"
 #include "platform/local_instance.h"
+#include "platform/port_reservation.h"
 #include "proxy_harness.h"
 #include "store/sqlite_store.h"
 #include "workflow/engine.h"

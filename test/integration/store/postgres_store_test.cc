@@ -20,6 +20,7 @@
 #include "fixture/migration_harness.h"
 #include "fixture/pg_cluster.h"
 #include "fixture/store_contract.h"
+#include "platform/port_reservation.h"
 #include "store/store_location.h"
 
 namespace pgshift::testing {
