@@ -51,6 +51,10 @@ Result<CampaignPlan> CampaignRunner::Tick(const std::string& name) {
         Status s = apply_.Create(c, a.cluster, a.migration);
         if (s.ok() || s.code() == Code::kAlreadyExists) break;
         if (s.code() == Code::kUnavailable) return s;  // the next tick tries again
+        // Another server ticking the same campaign created it between our read and our
+        // create (its migration is then the "one in progress" on the cluster): a lost race,
+        // not a refusal.
+        if (migrations_.Get(a.migration).ok()) break;
         RETURN_IF_ERROR(
             control_.MergeCampaign(name, {{"create_errors", {{a.cluster, s.message()}}}}, now)
                 .status());

@@ -32,6 +32,7 @@ Status ServerCampaignMigrations::Create(const scheduler::Campaign& campaign,
   ApiError bad = ApplyMigrationOptions(campaign.migration_options, request.options);
   if (!bad.status.ok()) return bad.status;
   ASSIGN_OR_RETURN(std::string live, UnfinishedMigrationOf(ctx_, cluster_name));
+  if (live == migration) return AlreadyExists("migration " + migration + " exists");
   if (!live.empty()) {
     return FailedPrecondition("cluster " + cluster_name + " has migration " + live +
                               " in progress");

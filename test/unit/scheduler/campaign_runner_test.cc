@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/clock.h"
 #include "store/memory_store.h"
 
@@ -18,6 +20,14 @@ class FakeMigrations : public CampaignMigrations {
   Status Create(const Campaign&, const std::string& cluster,
                 const std::string& migration) override {
     if (refuse.count(cluster)) return FailedPrecondition(refuse[cluster]);
+    if (created_elsewhere.count(cluster)) {
+      // Another server created it a moment before us; our checks then see it in progress.
+      MigrationRecord r;
+      r.name = migration;
+      RETURN_IF_ERROR(store_.Create(r, 1));
+      return FailedPrecondition("cluster " + cluster + " has migration " + migration +
+                                " in progress");
+    }
     MigrationRecord r;
     r.name = migration;
     r.spec = {{"auto_cutover", true}};
@@ -29,6 +39,7 @@ class FakeMigrations : public CampaignMigrations {
     return store_.MergeControl(migration, {{"started", true}}, 1).status();
   }
   std::map<std::string, std::string> refuse;
+  std::set<std::string> created_elsewhere;
   std::vector<std::string> created, started;
 
  private:
@@ -110,6 +121,19 @@ TEST_F(CampaignRunnerTest, ARefusedCreationIsRecordedAndHalts) {
   ASSERT_TRUE(runner_.TickAll().ok());
   EXPECT_EQ(State(), "halted");
   EXPECT_TRUE(apply_.created.empty());
+}
+
+// bench/fleet with two servers on one store: both ticked the campaign, one created
+// spring-b first, the other's create then found it in progress; that was recorded as a
+// refusal and halted a campaign whose every migration went on to complete.
+TEST_F(CampaignRunnerTest, ACreationLostToAnotherServerIsNotARefusal) {
+  apply_.created_elsewhere.insert("a");
+  ASSERT_TRUE(runner_.TickAll().ok());
+  ASSERT_TRUE(runner_.TickAll().ok());
+  auto doc = store_.GetCampaign("spring")->document;
+  EXPECT_FALSE(doc.contains("create_errors") && doc["create_errors"].contains("a")) << doc.dump();
+  EXPECT_EQ(State(), "running");
+  EXPECT_EQ(apply_.started, std::vector<std::string>({"spring-a"}));
 }
 
 TEST_F(CampaignRunnerTest, PausedStartsNothingUntilResumed) {
