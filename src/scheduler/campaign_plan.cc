@@ -64,6 +64,14 @@ CampaignPlan PlanCampaign(const Campaign& c, const std::vector<MemberStatus>& me
   const auto waves = c.Waves();
   plan.waves = static_cast<int>(waves.size());
   if (c.state != CampaignState::kRunning) {
+    // Where it stands, for its progress: the first wave with a member not finished.
+    plan.wave = plan.waves;
+    for (size_t w = 0; w < waves.size() && plan.wave == plan.waves; ++w) {
+      for (const std::string& cluster : waves[w]) {
+        const MemberStatus* m = Find(members, cluster);
+        if (!m || !m->Finished()) plan.wave = static_cast<int>(w);
+      }
+    }
     plan.waiting = "campaign is " + CampaignStateName(c.state);
     return plan;
   }

@@ -210,5 +210,18 @@ TEST(CampaignPlan, ProgressCountsEtaAndTheSlowest) {
             std::string::npos);
 }
 
+// A campaign that is no longer running says where it stopped, not "wave 1".
+TEST(CampaignPlan, ProgressOfAFinishedOrHaltedCampaignNamesItsWave) {
+  Campaign c = Make({1, 2, 0});
+  std::vector<MemberStatus> all;
+  for (std::string x : {"a", "b", "c", "d", "e"}) all.push_back(Member(x, Phase::kCompleted));
+  c.state = CampaignState::kCompleted;
+  EXPECT_EQ(CampaignProgressJson(c, all, 10)["wave"], 3);
+  c.state = CampaignState::kHalted;
+  std::vector<MemberStatus> halted = {Member("a", Phase::kCompleted), Member("b", Phase::kFailed),
+                                      Member("c", Phase::kPausing)};
+  EXPECT_EQ(CampaignProgressJson(c, halted, 10)["wave"], 2);
+}
+
 }  // namespace
 }  // namespace pgshift::scheduler
