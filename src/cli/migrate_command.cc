@@ -78,6 +78,15 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
   cmd->add_option("--fence-command", req->options.fence_command,
                   "shell command fencing the source");
   cmd->add_option("--unfence-command", req->options.unfence_command, "undoes --fence-command");
+  cmd->add_option("--target-fence-command", req->options.target_fence_command,
+                  "shell command making the target read-only for every client but the proxies "
+                  "from before its promotion until its slots exist (external targets; I8)");
+  cmd->add_option("--target-unfence-command", req->options.target_unfence_command,
+                  "undoes --target-fence-command");
+  cmd->add_option("--direct-clients", req->options.direct_clients,
+                  "clients connected to the source outside the proxies: warn (default) or "
+                  "block the cutover")
+      ->check(CLI::IsMember({"warn", "block"}));
   cmd->add_option("--route-file", *route_file, "JSON route file clients read (no proxy)");
   cmd->add_option("--proxy-admin", *proxy_admins, "admin host:port of a pgshift proxy (repeat)");
   cmd->add_option("--proxy-token-file", *proxy_token, "file holding the proxies' admin token");
@@ -111,6 +120,10 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
     o.router = routing.ToJson();
     if (o.fence_command.has_value() != o.unfence_command.has_value()) {
       OrFail(InvalidArgument("--fence-command and --unfence-command go together"), kBadInput);
+    }
+    if (o.target_fence_command.has_value() != o.target_unfence_command.has_value()) {
+      OrFail(InvalidArgument("--target-fence-command and --target-unfence-command go together"),
+             kBadInput);
     }
     auto store = OpenStore(g);
     MigrationControl control(*store, Clock::Real());

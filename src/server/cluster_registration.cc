@@ -153,9 +153,11 @@ ApiError ParseTarget(const nlohmann::json& body, nlohmann::json* out) {
       t["port"] = port;
     }
   } else if (kind == "replica") {
-    RETURN_IF_REJECTED(OnlyKeys(
-        *target, {"kind", "conninfo", "password", "fence_command", "unfence_command"}, "target."));
-    std::string conninfo, fence, unfence;
+    RETURN_IF_REJECTED(OnlyKeys(*target,
+                                {"kind", "conninfo", "password", "fence_command", "unfence_command",
+                                 "target_fence_command", "target_unfence_command"},
+                                "target."));
+    std::string conninfo, fence, unfence, target_fence, target_unfence;
     RETURN_IF_REJECTED(String(*target, "conninfo", "target.conninfo", true, &conninfo));
     RETURN_IF_REJECTED(Conninfo(conninfo, "target.conninfo"));
     t["conninfo"] = conninfo;
@@ -172,6 +174,19 @@ ApiError ParseTarget(const nlohmann::json& body, nlohmann::json* out) {
     if (!fence.empty()) {
       t["fence_command"] = fence;
       t["unfence_command"] = unfence;
+    }
+    RETURN_IF_REJECTED(String(*target, "target_fence_command", "target.target_fence_command", false,
+                              &target_fence));
+    RETURN_IF_REJECTED(String(*target, "target_unfence_command", "target.target_unfence_command",
+                              false, &target_unfence));
+    if (target_fence.empty() != target_unfence.empty()) {
+      return Reject(
+          target_fence.empty() ? "target.target_fence_command" : "target.target_unfence_command",
+          "target_fence_command and target_unfence_command go together");
+    }
+    if (!target_fence.empty()) {
+      t["target_fence_command"] = target_fence;
+      t["target_unfence_command"] = target_unfence;
     }
   } else {
     return Reject("target.kind", "must be \"local\" or \"replica\"");
@@ -250,6 +265,10 @@ Result<StartRequest> StartRequestFor(const ClusterRecord& cluster, const std::st
     if (t.contains("fence_command")) {
       req.options.fence_command = t["fence_command"].get<std::string>();
       req.options.unfence_command = t["unfence_command"].get<std::string>();
+    }
+    if (t.contains("target_fence_command")) {
+      req.options.target_fence_command = t["target_fence_command"].get<std::string>();
+      req.options.target_unfence_command = t["target_unfence_command"].get<std::string>();
     }
   }
   if (reg.contains("proxies")) {

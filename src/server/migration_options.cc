@@ -43,11 +43,14 @@ ApiError ApplyMigrationOptions(const nlohmann::json& options, MigrationSpec& spe
     } else if (key == "rollback_keeps_target_writes") {
       if (!v.is_boolean()) return bad("give true or false");
       spec.rollback_keeps_target_writes = v.get<bool>();
+    } else if (key == "direct_clients") {
+      if (!v.is_string() || (v != "warn" && v != "block")) return bad("give \"warn\" or \"block\"");
+      spec.direct_clients = v.get<std::string>();
     } else {
       return bad(
           "unknown option (expected check_window_s, max_lag_bytes, max_lag_seconds, "
           "auto_cutover, validate_timeout_s, pause_deadline_s, fence_deadline_s, "
-          "drain_timeout_s, cdc_timeout_s, rollback_keeps_target_writes)");
+          "drain_timeout_s, cdc_timeout_s, rollback_keeps_target_writes, direct_clients)");
     }
     if (!e.status.ok()) return e;
   }
