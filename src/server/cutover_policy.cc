@@ -184,22 +184,33 @@ void CutoverPolicy::TickArmed() {
 
 void CutoverPolicy::ApplyTo(const std::string& name, const nlohmann::json& control) {
   const double now = ctx_.clock.WallSeconds();
-  // The store offers no compare-and-set on the control object: before each write, the arm is
-  // read again, so that one disarmed or replaced by a request meanwhile is left alone (a race
-  // narrowed to the instant between this read and the write).
-  const nlohmann::json armed_at = control["arm"].value("armed_at", nlohmann::json());
-  auto still_armed = [&] {
-    auto now_control = ctx_.control.GetControl(name);
-    return now_control.ok() && now_control->contains("arm") && (*now_control)["arm"].is_object() &&
-           (*now_control)["arm"].value("armed_at", nlohmann::json()) == armed_at;
-  };
-  auto disarm = [&](const std::string& note) {
-    if (!still_armed()) return;
-    auto merged = ctx_.control.MergeControl(name, {{"arm", nullptr}}, now);
-    if (!merged.ok()) {
-      spdlog::warn("server: {}: cannot clear the arm: {}", name, merged.status().message());
-      return;
+  // Every write below is conditional on the arm being the one this tick read (UpdateControl,
+  // a compare-and-set in the store): an arm disarmed or replaced meanwhile (by a request, or
+  // by another server's ticker) is left alone, and a disarm that returned 200 can never be
+  // followed by this arm's cutover.
+  const nlohmann::json armed = control["arm"];
+  const nlohmann::json armed_at = armed.value("armed_at", nlohmann::json());
+  auto if_still_armed = [&](const std::function<void(nlohmann::json&)>& change) {
+    auto written = ctx_.control.UpdateControl(
+        name,
+        [&](nlohmann::json& c) {
+          if (!c.contains("arm") || !c["arm"].is_object() ||
+              c["arm"].value("armed_at", nlohmann::json()) != armed_at) {
+            return false;
+          }
+          change(c);
+          return true;
+        },
+        now);
+    if (!written.ok()) {
+      spdlog::warn("server: {}: cannot update the arm: {}", name, written.status().message());
+      return false;
     }
+    return written->has_value();
+  };
+  auto take_arm = [&] { return if_still_armed([](nlohmann::json& c) { c.erase("arm"); }); };
+  auto disarm = [&](const std::string& note) {
+    if (!take_arm()) return;
     if (!note.empty()) Note(name, note);
     waiting_for_.erase(name);
     ctx_.live.Changed();
@@ -258,23 +269,35 @@ void CutoverPolicy::ApplyTo(const std::string& name, const nlohmann::json& contr
     case ArmDecision::Action::kWait:
       // Written when it changes (or the arm was replaced), not every second.
       if (std::string key = FormatRfc3339(arm->armed_at) + " " + d.why; waiting_for_[name] != key) {
-        if (!still_armed()) return;
+        if (!if_still_armed([&](nlohmann::json& c) { c["arm"]["waiting_for"] = d.why; })) return;
         waiting_for_[name] = key;
-        auto merged = ctx_.control.MergeControl(name, {{"arm", {{"waiting_for", d.why}}}}, now);
-        if (merged.ok()) ctx_.live.Changed();
+        ctx_.live.Changed();
       }
       return;
     case ArmDecision::Action::kCutOverNow: {
-      if (!still_armed()) return;  // disarmed while the lag was read
+      // The arm is taken first: a disarm that lands after this finds nothing to take back and
+      // says so (409); one that landed before leaves nothing to take here.
+      if (!take_arm()) return;
       MigrationControl migrations(ctx_.migrations, ctx_.clock);
       Status requested = migrations.RequestCutover(name);
       if (!requested.ok()) {
         spdlog::warn("server: {}: armed cutover not requested: {}", name, requested.message());
+        // Put the arm back, unless a new one was set meanwhile: the next tick judges again.
+        (void)ctx_.control.UpdateControl(
+            name,
+            [&](nlohmann::json& c) {
+              if (c.contains("arm") && c["arm"].is_object()) return false;
+              c["arm"] = armed;
+              return true;
+            },
+            now);
         return;
       }
       spdlog::info("server: {}: armed cutover requested (gates green inside the window)", name);
-      disarm("armed cutover requested by the window armed by " + arm->armed_by +
-             ": every gate green at " + FormatRfc3339(now));
+      Note(name, "armed cutover requested by the window armed by " + arm->armed_by +
+                     ": every gate green at " + FormatRfc3339(now));
+      waiting_for_.erase(name);
+      ctx_.live.Changed();
       if (ctx_.driver) {
         Status driving = ctx_.driver->Drive(name);
         if (!driving.ok()) spdlog::warn("server: {}: {}", name, driving.message());

@@ -49,6 +49,16 @@ HttpResponse Plan(ServerContext& ctx, const VisibleMigration& m) {
   return HttpResponse::Json(200, plan->ToJson());
 }
 
+// A disarm that found no arm in force when it wrote (the ticker took it a moment before):
+// the same 409 as when none was armed at the first look, judged on the migration as it is now.
+HttpResponse NotArmed(ServerContext& ctx, const VisibleMigration& m) {
+  auto record = ctx.migrations.Get(m.record.name);
+  if (!record.ok()) return ErrorResponse(record.status());
+  Status refused = ActionAllowed(MigrationAction::kDisarm, *record, nlohmann::json::object(),
+                                 ctx.config.Team(m.team));
+  return ErrorResponse(refused.ok() ? Internal("disarm: the arm vanished") : refused);
+}
+
 }  // namespace
 
 void AddCutoverRoutes(HttpRouteTable& routes, ServerContext& ctx) {
@@ -90,10 +100,15 @@ void AddCutoverRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                    if (!approved.ok()) return ErrorResponse(approved);
                    nlohmann::json arm_json = arm->ToJson();
                    arm_json["waiting_for"] = "judged by the arming ticker within a second";
-                   auto merged = ctx.control.MergeControl(m.record.name, {{"arm", nullptr}}, now);
-                   if (merged.ok()) {
-                     merged = ctx.control.MergeControl(m.record.name, {{"arm", arm_json}}, now);
-                   }
+                   // One write that replaces any earlier arm whole (a merge patch would keep
+                   // its other keys).
+                   auto merged = ctx.control.UpdateControl(
+                       m.record.name,
+                       [&](nlohmann::json& c) {
+                         c["arm"] = arm_json;
+                         return true;
+                       },
+                       now);
                    if (!merged.ok()) return ErrorResponse(merged.status());
                    (void)ctx.control.AppendNote(
                        m.record.name,
@@ -102,25 +117,36 @@ void AddCutoverRoutes(HttpRouteTable& routes, ServerContext& ctx) {
                        now);
                    ctx.live.Changed();
                    if (ctx.cutover_policy) ctx.cutover_policy->Wake();
-                   return HttpResponse::Json(200, (*merged)["arm"]);
+                   return HttpResponse::Json(200, (**merged)["arm"]);
                  })));
 
-  routes.Add("POST", "/v1/migrations/{name}/disarm",
-             Authenticated(
-                 ctx, "migration.disarm",
-                 scoped(MigrationAction::kDisarm, [&ctx](const HttpRequest&, const Caller& caller,
-                                                         VisibleMigration& m) {
-                   const double now = ctx.clock.WallSeconds();
-                   auto merged = ctx.control.MergeControl(m.record.name, {{"arm", nullptr}}, now);
-                   if (!merged.ok()) return ErrorResponse(merged.status());
-                   (void)ctx.control.AppendNote(m.record.name,
-                                                "cutover disarmed by " + caller.identity, now);
-                   ctx.live.Changed();
-                   m.control = std::move(merged).value();
-                   auto view = MigrationViewJson(ctx, m);
-                   if (!view.ok()) return ErrorResponse(view.status());
-                   return HttpResponse::Json(200, *view);
-                 })));
+  routes.Add(
+      "POST", "/v1/migrations/{name}/disarm",
+      Authenticated(ctx, "migration.disarm",
+                    scoped(MigrationAction::kDisarm,
+                           [&ctx](const HttpRequest&, const Caller& caller, VisibleMigration& m) {
+                             const double now = ctx.clock.WallSeconds();
+                             // Takes back only an arm still in force, in one conditional write: the
+                             // ticker takes the arm the same way before it requests the cutover, so
+                             // exactly one of the two wins.
+                             auto taken = ctx.control.UpdateControl(
+                                 m.record.name,
+                                 [](nlohmann::json& c) {
+                                   if (!c.contains("arm") || !c["arm"].is_object()) return false;
+                                   c.erase("arm");
+                                   return true;
+                                 },
+                                 now);
+                             if (!taken.ok()) return ErrorResponse(taken.status());
+                             if (!taken->has_value()) return NotArmed(ctx, m);
+                             (void)ctx.control.AppendNote(
+                                 m.record.name, "cutover disarmed by " + caller.identity, now);
+                             ctx.live.Changed();
+                             m.control = std::move(**taken);
+                             auto view = MigrationViewJson(ctx, m);
+                             if (!view.ok()) return ErrorResponse(view.status());
+                             return HttpResponse::Json(200, *view);
+                           })));
 
   routes.Add("POST", "/v1/migrations/{name}/approve",
              Authenticated(

@@ -43,7 +43,12 @@ Status ActionAllowed(MigrationAction action, const MigrationRecord& r,
       }
       return Status::Ok();
     case MigrationAction::kDisarm:
-      if (!armed) return Refuse(r, "no cutover is armed");
+      if (!armed) {
+        return Refuse(r, r.cutover_requested
+                             ? "no cutover is armed: the cutover was requested already (roll "
+                               "back to undo it)"
+                             : "no cutover is armed");
+      }
       return Status::Ok();
     case MigrationAction::kCutover:
       if (p != Phase::kReadyForCutover || r.cutover_requested || r.rollback_requested) {

@@ -84,6 +84,9 @@ struct FleetMember {
 // admission lock: the patch to merge into the candidate's control object when it is admitted,
 // or null when it is refused (nothing is written). It must not call the store (the store is
 // inside its transaction) and should be quick: every other admission waits on it.
+// See ControlStore::UpdateControl. It must not call the store.
+using ControlUpdate = std::function<bool(nlohmann::json& control)>;
+
 using AdmissionDecision = std::function<nlohmann::json(const std::vector<FleetMember>& fleet)>;
 
 class ControlStore {
@@ -118,6 +121,14 @@ class ControlStore {
   // Merges `patch` (RFC 7386) into the control object of `migration` and returns the result.
   virtual Result<nlohmann::json> MergeControl(const std::string& migration,
                                               const nlohmann::json& patch, double now) = 0;
+  // Changes the control object of `migration` in place in one transaction holding its row:
+  // `update` gets the object as stored now and returns whether to write it. A compare-and-set
+  // for writers that must not act on what an earlier read showed (the arming ticker consumes
+  // an arm only if it is still the one it judged; a disarm takes back only an arm in force).
+  // Returns the object after the write, or nullopt when `update` declined (nothing written).
+  virtual Result<std::optional<nlohmann::json>> UpdateControl(const std::string& migration,
+                                                              const ControlUpdate& update,
+                                                              double now) = 0;
 
   // Admission as one conditional write (issue 13): under one fleet-wide lock (PostgreSQL: a
   // transaction-scoped advisory lock on the schema; SQLite: its write transaction; memory: its

@@ -89,12 +89,27 @@ Result<std::map<std::string, nlohmann::json>> MemoryStore::AllControls() {
 }
 
 Result<nlohmann::json> MemoryStore::MergeControl(const std::string& migration,
-                                                 const nlohmann::json& patch, double) {
+                                                 const nlohmann::json& patch, double now) {
+  ASSIGN_OR_RETURN(auto control, UpdateControl(
+                                     migration,
+                                     [&](nlohmann::json& c) {
+                                       c.merge_patch(patch);
+                                       return true;
+                                     },
+                                     now));
+  return *control;
+}
+
+Result<std::optional<nlohmann::json>> MemoryStore::UpdateControl(const std::string& migration,
+                                                                 const ControlUpdate& update,
+                                                                 double) {
   std::lock_guard<std::mutex> l(mu_);
-  auto [it, added] = controls_.try_emplace(migration, nlohmann::json::object());
-  it->second.merge_patch(patch);
-  if (!it->second.is_object()) it->second = nlohmann::json::object();
-  return it->second;
+  auto it = controls_.find(migration);
+  nlohmann::json control = it == controls_.end() ? nlohmann::json::object() : it->second;
+  if (!update(control)) return std::optional<nlohmann::json>();
+  if (!control.is_object()) control = nlohmann::json::object();
+  controls_[migration] = control;
+  return std::optional<nlohmann::json>(control);
 }
 
 Status MemoryStore::CreateCampaign(const CampaignRecord& campaign, double now) {

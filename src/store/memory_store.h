@@ -52,6 +52,9 @@ class MemoryStore : public MigrationStore, public ControlStore {
   Result<std::map<std::string, nlohmann::json>> AllControls() override;
   Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
                                       double now) override;
+  Result<std::optional<nlohmann::json>> UpdateControl(const std::string& migration,
+                                                      const ControlUpdate& update,
+                                                      double now) override;
   Status CreateCampaign(const CampaignRecord& campaign, double now) override;
   Result<CampaignRecord> GetCampaign(const std::string& name) override;
   Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;

@@ -143,8 +143,10 @@ Result<std::map<std::string, nlohmann::json>> PostgresStore::AllControls() {
   return out;
 }
 
-Result<nlohmann::json> PostgresStore::MergeControlOn(PgConnection& c, const std::string& migration,
-                                                     const nlohmann::json& patch, double now) {
+Result<std::optional<nlohmann::json>> PostgresStore::UpdateControlOn(PgConnection& c,
+                                                                     const std::string& migration,
+                                                                     const ControlUpdate& update,
+                                                                     double now) {
   // The row exists (empty) before it is locked, so two servers merging into a new control
   // object both wait on the one row.
   RETURN_IF_ERROR(c.Exec("INSERT INTO " + T("migration_controls") +
@@ -156,12 +158,24 @@ Result<nlohmann::json> PostgresStore::MergeControlOn(PgConnection& c, const std:
                                        {migration}));
   nlohmann::json control =
       r.rows() == 1 ? StoredJsonObject(r.Get(0, "control")) : nlohmann::json::object();
-  control.merge_patch(patch);
+  if (!update(control)) return std::optional<nlohmann::json>();
   if (!control.is_object()) control = nlohmann::json::object();
   RETURN_IF_ERROR(c.Exec("UPDATE " + T("migration_controls") +
                              " SET control = $2, updated_at = $3 WHERE migration = $1",
                          {migration, control.dump(), Float8(now)}));
-  return control;
+  return std::optional<nlohmann::json>(control);
+}
+
+Result<nlohmann::json> PostgresStore::MergeControlOn(PgConnection& c, const std::string& migration,
+                                                     const nlohmann::json& patch, double now) {
+  ASSIGN_OR_RETURN(auto control, UpdateControlOn(
+                                     c, migration,
+                                     [&](nlohmann::json& j) {
+                                       j.merge_patch(patch);
+                                       return true;
+                                     },
+                                     now));
+  return *control;
 }
 
 Result<nlohmann::json> PostgresStore::MergeControl(const std::string& migration,
@@ -170,6 +184,18 @@ Result<nlohmann::json> PostgresStore::MergeControl(const std::string& migration,
   nlohmann::json control;
   RETURN_IF_ERROR(InTxnLocked([&](PgConnection& c) -> Status {
     ASSIGN_OR_RETURN(control, MergeControlOn(c, migration, patch, now));
+    return Status::Ok();
+  }));
+  return control;
+}
+
+Result<std::optional<nlohmann::json>> PostgresStore::UpdateControl(const std::string& migration,
+                                                                   const ControlUpdate& update,
+                                                                   double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<nlohmann::json> control;
+  RETURN_IF_ERROR(InTxnLocked([&](PgConnection& c) -> Status {
+    ASSIGN_OR_RETURN(control, UpdateControlOn(c, migration, update, now));
     return Status::Ok();
   }));
   return control;

@@ -92,6 +92,9 @@ class PostgresStore : public MigrationStore, public ControlStore {
   Result<std::map<std::string, nlohmann::json>> AllControls() override;
   Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
                                       double now) override;
+  Result<std::optional<nlohmann::json>> UpdateControl(const std::string& migration,
+                                                      const ControlUpdate& update,
+                                                      double now) override;
   Status CreateCampaign(const CampaignRecord& campaign, double now) override;
   Result<CampaignRecord> GetCampaign(const std::string& name) override;
   Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
@@ -134,7 +137,11 @@ class PostgresStore : public MigrationStore, public ControlStore {
   // "<schema>.<table>", quoted.
   std::string T(const char* table) const { return schema_q_ + "." + table; }
   Result<MigrationRecord> GetOn(PgConnection& c, const std::string& name, bool for_update);
-  // MergeControl's write inside an open transaction (admission merges its decision the same way).
+  // UpdateControl's read and write inside an open transaction (MergeControl's and admission's
+  // merges are updates that always write).
+  Result<std::optional<nlohmann::json>> UpdateControlOn(PgConnection& c,
+                                                        const std::string& migration,
+                                                        const ControlUpdate& update, double now);
   Result<nlohmann::json> MergeControlOn(PgConnection& c, const std::string& migration,
                                         const nlohmann::json& patch, double now);
   Status NoSuchMigration(const std::string& name) const;

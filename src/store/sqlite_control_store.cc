@@ -147,6 +147,19 @@ Result<std::map<std::string, nlohmann::json>> SqliteStore::AllControls() {
 
 Result<nlohmann::json> SqliteStore::MergeControlLocked(const std::string& migration,
                                                        const nlohmann::json& patch, double now) {
+  ASSIGN_OR_RETURN(auto control, UpdateControlLocked(
+                                     migration,
+                                     [&](nlohmann::json& c) {
+                                       c.merge_patch(patch);
+                                       return true;
+                                     },
+                                     now));
+  return *control;
+}
+
+Result<std::optional<nlohmann::json>> SqliteStore::UpdateControlLocked(const std::string& migration,
+                                                                       const ControlUpdate& update,
+                                                                       double now) {
   nlohmann::json control = nlohmann::json::object();
   {
     Stmt s(db_, "SELECT control FROM migration_controls WHERE migration = ?1");
@@ -158,14 +171,14 @@ Result<nlohmann::json> SqliteStore::MergeControlLocked(const std::string& migrat
       return Unavailable(s.Error());
     }
   }
-  control.merge_patch(patch);
+  if (!update(control)) return std::optional<nlohmann::json>();
   if (!control.is_object()) control = nlohmann::json::object();
   Stmt u(db_,
          "INSERT INTO migration_controls(migration, control, updated_at) VALUES (?1, ?2, ?3) "
          "ON CONFLICT(migration) DO UPDATE SET control = ?2, updated_at = ?3");
   u.Bind(1, migration).Bind(2, control.dump()).Bind(3, now);
   if (u.Step() != SQLITE_DONE) return Unavailable(u.Error());
-  return control;
+  return std::optional<nlohmann::json>(control);
 }
 
 Result<nlohmann::json> SqliteStore::MergeControl(const std::string& migration,
@@ -174,6 +187,19 @@ Result<nlohmann::json> SqliteStore::MergeControl(const std::string& migration,
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Txn txn(db_);
   ASSIGN_OR_RETURN(nlohmann::json control, MergeControlLocked(migration, patch, now));
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  txn.Committed();
+  return control;
+}
+
+Result<std::optional<nlohmann::json>> SqliteStore::UpdateControl(const std::string& migration,
+                                                                 const ControlUpdate& update,
+                                                                 double now) {
+  std::lock_guard<std::mutex> l(mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Txn txn(db_);
+  ASSIGN_OR_RETURN(auto control, UpdateControlLocked(migration, update, now));
+  if (!control) return control;  // Txn rolls back: nothing written
   RETURN_IF_ERROR(Exec("COMMIT"));
   txn.Committed();
   return control;

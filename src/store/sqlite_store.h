@@ -70,6 +70,9 @@ class SqliteStore : public MigrationStore, public ControlStore {
   Result<std::map<std::string, nlohmann::json>> AllControls() override;
   Result<nlohmann::json> MergeControl(const std::string& migration, const nlohmann::json& patch,
                                       double now) override;
+  Result<std::optional<nlohmann::json>> UpdateControl(const std::string& migration,
+                                                      const ControlUpdate& update,
+                                                      double now) override;
   Status CreateCampaign(const CampaignRecord& campaign, double now) override;
   Result<CampaignRecord> GetCampaign(const std::string& name) override;
   Result<std::vector<CampaignRecord>> ListCampaigns(const std::string& team) override;
@@ -88,6 +91,10 @@ class SqliteStore : public MigrationStore, public ControlStore {
   // same way). Holds mu_.
   Result<nlohmann::json> MergeControlLocked(const std::string& migration,
                                             const nlohmann::json& patch, double now);
+  // UpdateControl's read and write inside the open write transaction. Holds mu_.
+  Result<std::optional<nlohmann::json>> UpdateControlLocked(const std::string& migration,
+                                                            const ControlUpdate& update,
+                                                            double now);
   std::vector<std::string> warnings_;
   SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Exec(const std::string& sql);

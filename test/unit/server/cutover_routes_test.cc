@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "migration/migration_facts.h"
 #include "server/api_routes.h"
 #include "server/api_token.h"
@@ -98,8 +100,10 @@ class CutoverRoutesTest : public ::testing::Test {
   ServerContext ctx_{Config(), store_, store_, clock_};
   uint64_t lag_now_ = 0;
   int lag_reads_ = 0;
+  std::function<void()> while_lag_is_read_;  // what happens meanwhile (a disarm)
   CutoverPolicy policy_{ctx_, {.read_lag = [this](const MigrationSpec&) -> Result<LagReading> {
                           ++lag_reads_;
+                          if (while_lag_is_read_) while_lag_is_read_();
                           return LagReading{lag_now_, 0};
                         }}};
   HttpRouteTable routes_;
@@ -232,6 +236,41 @@ TEST_F(CutoverRoutesTest, ArmedWindowNowCutsOverOnceGatesAreGreenAndLagIsLowNow)
   EXPECT_TRUE(store_.Get("orders-1")->cutover_requested) << Arm() << Notes().back();
   EXPECT_TRUE(Arm().is_null());
   EXPECT_NE(Notes().back().find("armed cutover requested"), std::string::npos);
+}
+
+// The ticker and a disarm race for the arm; exactly one wins, and the disarm's answer tells
+// the truth: a disarm that returned 200 is never followed by the arm's cutover, and one that
+// came after the cutover was requested is a 409 saying so.
+TEST_F(CutoverRoutesTest, ADisarmAndTheTickerNeverBothWin) {
+  ASSERT_EQ(Call("POST", "/v1/migrations/orders-1/approve", kBob).status, 200);
+  ReadyForCutover();
+  lag_now_ = 1024;
+  ASSERT_EQ(Call("POST", "/v1/migrations/orders-1/arm", kAlice,
+                 {{"window_end", FormatRfc3339(Now() + 600)}})
+                .status,
+            200);
+  // The disarm lands while the ticker reads the lag, after it judged the gates green.
+  int disarm_status = 0;
+  while_lag_is_read_ = [&] {
+    disarm_status = Call("POST", "/v1/migrations/orders-1/disarm", kAlice).status;
+  };
+  policy_.TickArmed();
+  EXPECT_EQ(disarm_status, 200);
+  EXPECT_FALSE(store_.Get("orders-1")->cutover_requested);
+  EXPECT_TRUE(Arm().is_null());
+
+  // Armed again; this time the ticker requests the cutover first.
+  while_lag_is_read_ = nullptr;
+  ASSERT_EQ(Call("POST", "/v1/migrations/orders-1/arm", kAlice,
+                 {{"window_end", FormatRfc3339(Now() + 600)}})
+                .status,
+            200);
+  policy_.TickArmed();
+  ASSERT_TRUE(store_.Get("orders-1")->cutover_requested);
+  HttpResponse late = Call("POST", "/v1/migrations/orders-1/disarm", kAlice);
+  EXPECT_EQ(late.status, 409) << late.body;
+  EXPECT_NE(late.body.find("requested already (roll back to undo it)"), std::string::npos)
+      << late.body;
 }
 
 TEST_F(CutoverRoutesTest, AWindowThatEndsWithRedGatesLeavesTheMigrationWaitingWithANote) {
