@@ -87,6 +87,14 @@ struct FleetMember {
 // See ControlStore::UpdateControl. It must not call the store.
 using ControlUpdate = std::function<bool(nlohmann::json& control)>;
 
+// MergeControl's update: merge `patch` (RFC 7386) and write.
+inline ControlUpdate MergingPatch(const nlohmann::json& patch) {
+  return [&patch](nlohmann::json& control) {
+    control.merge_patch(patch);
+    return true;
+  };
+}
+
 using AdmissionDecision = std::function<nlohmann::json(const std::vector<FleetMember>& fleet)>;
 
 class ControlStore {

@@ -90,13 +90,7 @@ Result<std::map<std::string, nlohmann::json>> MemoryStore::AllControls() {
 
 Result<nlohmann::json> MemoryStore::MergeControl(const std::string& migration,
                                                  const nlohmann::json& patch, double now) {
-  ASSIGN_OR_RETURN(auto control, UpdateControl(
-                                     migration,
-                                     [&](nlohmann::json& c) {
-                                       c.merge_patch(patch);
-                                       return true;
-                                     },
-                                     now));
+  ASSIGN_OR_RETURN(auto control, UpdateControl(migration, MergingPatch(patch), now));
   return *control;
 }
 

@@ -168,13 +168,7 @@ Result<std::optional<nlohmann::json>> PostgresStore::UpdateControlOn(PgConnectio
 
 Result<nlohmann::json> PostgresStore::MergeControlOn(PgConnection& c, const std::string& migration,
                                                      const nlohmann::json& patch, double now) {
-  ASSIGN_OR_RETURN(auto control, UpdateControlOn(
-                                     c, migration,
-                                     [&](nlohmann::json& j) {
-                                       j.merge_patch(patch);
-                                       return true;
-                                     },
-                                     now));
+  ASSIGN_OR_RETURN(auto control, UpdateControlOn(c, migration, MergingPatch(patch), now));
   return *control;
 }
 

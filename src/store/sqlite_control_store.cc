@@ -147,13 +147,7 @@ Result<std::map<std::string, nlohmann::json>> SqliteStore::AllControls() {
 
 Result<nlohmann::json> SqliteStore::MergeControlLocked(const std::string& migration,
                                                        const nlohmann::json& patch, double now) {
-  ASSIGN_OR_RETURN(auto control, UpdateControlLocked(
-                                     migration,
-                                     [&](nlohmann::json& c) {
-                                       c.merge_patch(patch);
-                                       return true;
-                                     },
-                                     now));
+  ASSIGN_OR_RETURN(auto control, UpdateControlLocked(migration, MergingPatch(patch), now));
   return *control;
 }
 
