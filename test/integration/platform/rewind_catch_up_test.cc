@@ -68,7 +68,7 @@ struct HeldBackCatchUp {
     auto platform = MakeLocalPlatform(source->data_dir(), target->data_dir(), PgCluster::kPassword);
     {
       PgConnection orch = source->Connect();
-      Check(platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real()));
+      Check(platform->Fence(orch, testing::FenceAs("postgres"), Clock::Real()).status());
       auto final_lsn = CurrentWalLsn(orch);
       Check(final_lsn.status());
       PgConnection tconn = target->Connect();

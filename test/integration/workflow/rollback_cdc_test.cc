@@ -74,11 +74,20 @@ struct CutOverWithConsumer {
     h.Start({"--auto-cutover", "--cdc-timeout", cdc_timeout});
     auto crashed = h.Pgshift({"migrate", "run", "m1"}, {{"PGSHIFT_CRASH_AFTER", "verifying"}});
     if (crashed.exit_code != 128 + 9) throw std::runtime_error(crashed.output);
-    if (!Eventually(
-            [&] { return ReadAll(output).find("prefix: pgshift.fence") != std::string::npos; })) {
-      throw std::runtime_error("the consumer never read the CDC fence point on the source");
+    // It stops once its slot confirmed the fence point (pg_recvlogical confirms the end of the
+    // last message only with its next status report after a keepalive).
+    const std::string fence = Facts(h).value("cdc_fence_lsn", "");
+    if (fence.empty() || !Eventually([&] {
+          return h.source().Value("SELECT confirmed_flush_lsn >= '" + fence +
+                                  "' FROM pg_replication_slots WHERE slot_name = '" + kSlot +
+                                  "'") == "t";
+        })) {
+      throw std::runtime_error("the consumer never confirmed the CDC fence point on the source");
     }
-    consumer->Stop();  // confirms what it wrote: the fence point
+    if (ReadAll(output).find("prefix: pgshift.fence") == std::string::npos) {
+      throw std::runtime_error("the consumer's output lacks the CDC fence point");
+    }
+    consumer->Stop();
     // The application writes on the promoted target while no consumer reads its slot.
     const size_t before = load->acknowledged().size();
     if (!Eventually([&] { return load->acknowledged().size() >= before + 50; })) {
@@ -140,7 +149,7 @@ TEST(RollbackCdc, AConsumerThatDoesNotReadTheTargetsSlotStopsTheRollbackBeforeTh
   auto rb = sc.h.Pgshift({"migrate", "rollback", "m1", "--keep-target-writes"});
   ASSERT_NE(rb.exit_code, 0) << rb.output;
   const std::string final_lsn = Facts(sc.h).value("rollback_target_cdc_lsn", "");
-  ASSERT_FALSE(final_lsn.empty());
+  ASSERT_FALSE(final_lsn.empty()) << rb.output;
   EXPECT_NE(rb.output.find("slot '" + std::string(kSlot) + "' confirmed "), std::string::npos)
       << rb.output;
   EXPECT_NE(rb.output.find("did not confirm " + final_lsn), std::string::npos) << rb.output;
