@@ -53,6 +53,16 @@ CatchUpBounds RewindCatchUpBounds(const MigrationSpec& s) {
   return b;
 }
 
+void ReportCatchUp(MigrationContext& ctx, const CatchUpProgress& p) {
+  ProgressUpdate u{Phase::kRollingBack, "the rewound source catches up with the target: replayed " +
+                                            p.replayed.ToString() + " of " + p.goal.ToString()};
+  u.lag_bytes = p.bytes_left;
+  u.bytes_done = p.bytes_total - p.bytes_left;
+  u.bytes_total = p.bytes_total;
+  if (p.bytes_per_second > 0) u.eta_seconds = p.bytes_left / p.bytes_per_second;
+  ctx.progress().Update(u);
+}
+
 // The old source catches up with the new primary, then takes over again with its writes.
 Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   const MigrationSpec& s = ctx.spec();
@@ -62,20 +72,8 @@ Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   ctx.DropConnections();
   RETURN_IF_ERROR(ctx.platform().RewindToFollow(s.target, ctx.clock()));
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-  RETURN_IF_ERROR(WaitForCatchUp(
-      *source, target_final, RewindCatchUpBounds(s), ctx.clock(), [&ctx](const CatchUpProgress& p) {
-        ProgressUpdate u{Phase::kRollingBack,
-                         "the rewound source catches up with the "
-                         "target: replayed " +
-                             p.replayed.ToString() + " of " + p.goal.ToString()};
-        u.lag_bytes = p.bytes_left;
-        u.bytes_done = p.bytes_total - p.bytes_left;
-        u.bytes_total = p.bytes_total;
-        if (p.bytes_per_second > 0) {
-          u.eta_seconds = p.bytes_left / p.bytes_per_second;
-        }
-        ctx.progress().Update(u);
-      }));
+  RETURN_IF_ERROR(WaitForCatchUp(*source, target_final, RewindCatchUpBounds(s), ctx.clock(),
+                                 [&ctx](const CatchUpProgress& p) { ReportCatchUp(ctx, p); }));
   auto took = ctx.platform().Promote(*source, s.promote_timeout, ctx.clock());
   if (!took.ok()) return took.status();
   ctx.DropConnections();
