@@ -40,7 +40,8 @@ std::string Describe(const std::string& name, const SlotProgress& p, Lsn lsn) {
 }  // namespace
 
 Status WaitForSlotsConfirmed(PgConnection& source, const std::vector<LogicalSlot>& slots, Lsn lsn,
-                             std::chrono::milliseconds timeout, Clock& clock) {
+                             std::chrono::milliseconds timeout, Clock& clock,
+                             const std::string& what_next) {
   if (slots.empty()) return Status::Ok();
   Deadline deadline(clock, timeout);
   while (true) {
@@ -60,7 +61,7 @@ Status WaitForSlotsConfirmed(PgConnection& source, const std::vector<LogicalSlot
       std::string msg = source.info().Label() + ": CDC consumers did not confirm " +
                         lsn.ToString() + " within " + std::to_string(timeout.count()) + " ms: ";
       for (size_t i = 0; i < behind.size(); ++i) msg += (i ? "; " : "") + behind[i];
-      return DeadlineExceeded(msg + ". Start or fix the consumers, or roll back");
+      return DeadlineExceeded(msg + ". " + what_next);
     }
     clock.SleepFor(std::chrono::milliseconds(10));
   }

@@ -26,12 +26,17 @@
 
 namespace pgshift {
 
+// What an operator can do about late consumers during a cutover (the verify step).
+inline constexpr const char* kCutoverConsumerAdvice = "Start or fix the consumers, or roll back";
+
 // Waits until every slot's confirmed_flush_lsn >= `lsn`, polling every ~10 ms on `clock`.
 // kDeadlineExceeded on timeout, naming each slot that has not confirmed, its position, how
-// far behind it is and whether a consumer is connected; kFailedPrecondition when a slot no
+// far behind it is and whether a consumer is connected, then `what_next` (the operator's way
+// on, which differs between the cutover and a rollback); kFailedPrecondition when a slot no
 // longer exists (its consumer can never confirm). An empty `slots` is immediately Ok.
 Status WaitForSlotsConfirmed(PgConnection& source, const std::vector<LogicalSlot>& slots, Lsn lsn,
-                             std::chrono::milliseconds timeout, Clock& clock);
+                             std::chrono::milliseconds timeout, Clock& clock,
+                             const std::string& what_next = kCutoverConsumerAdvice);
 
 // Marks the CDC fence point on the (fenced) source: emits the non-transactional logical
 // message pg_logical_emit_message(false, 'pgshift.fence', label) and returns the LSN it

@@ -231,6 +231,10 @@ Status ReadKnown(const std::string& key, const json& v, MigrationFacts& f, bool*
     ASSIGN_OR_RETURN(f.rollback_kept_target_writes, ReadBool(key, v));
   } else if (key == "rollback_keeps_target_writes") {
     ASSIGN_OR_RETURN(f.rollback_keeps_target_writes, ReadBool(key, v));
+  } else if (key == "rollback_target_cdc_lsn") {
+    ASSIGN_OR_RETURN(f.rollback_target_cdc_lsn, ReadLsn(key, v));
+  } else if (key == "rollback_cdc_drained") {
+    ASSIGN_OR_RETURN(f.rollback_cdc_drained, ReadBool(key, v));
   } else {
     *known = false;
   }
@@ -316,6 +320,8 @@ nlohmann::json MigrationFacts::ToJson() const {
   if (rollback_rewound) j["rollback_rewound"] = true;
   if (rollback_kept_target_writes) j["rollback_kept_target_writes"] = true;
   if (rollback_keeps_target_writes) j["rollback_keeps_target_writes"] = true;
+  if (rollback_target_cdc_lsn) j["rollback_target_cdc_lsn"] = rollback_target_cdc_lsn->ToString();
+  if (rollback_cdc_drained) j["rollback_cdc_drained"] = true;
   return j;
 }
 

@@ -101,6 +101,10 @@ struct MigrationFacts {
   bool rollback_rewound = false;              // the old source follows the target's writes
   bool rollback_kept_target_writes = false;   // reported: the rollback kept them
   bool rollback_keeps_target_writes = false;  // asked by the operator (CLI) after the start
+  // Keeping the target's writes: the CDC point marked on the fenced target, which every
+  // consumer's slot there confirms before the old source is rewound; and that they did.
+  std::optional<Lsn> rollback_target_cdc_lsn;
+  bool rollback_cdc_drained = false;
 
   // Keys this version does not know, kept verbatim (a JSON object).
   nlohmann::json unknown = nlohmann::json::object();

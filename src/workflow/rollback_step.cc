@@ -5,9 +5,12 @@
 //   3. kRolledBack: the source is exactly as it was, nothing lost.
 // After the promotion is recorded:
 //   1. pause the routes; 2. fence the target against writes (if it was promoted);
-//   3. if asked to keep the target's writes and the platform can: pg_rewind the old source to
-//      follow the target, let it replay the target's final LSN, promote it, recreate the
-//      logical slots on it;
+//   3. if asked to keep the target's writes and the platform can: wait until every CDC
+//      consumer has read the old source to the fence point and the fenced target to its final
+//      position (rollback_consumer_drain.h: the slots recreated on the old source start past
+//      every target write), pg_rewind the old source to follow the target, let it replay the
+//      target's final LSN (bounded by progress, not by the drain timeout:
+//      source_rewind_catch_up.h), promote it, recreate the logical slots on it;
 //   4. unfence the source; 5. route to the source with a new version and resume;
 //   6. kRolledBack.
 // Either way the target fence (target_fence_step.h) is lifted first, if it was set: fully
@@ -15,9 +18,13 @@
 // fence of the abandoned target). Best effort on the target; the source never carries it
 // (a rewind restores the source's own configuration).
 // Each sub-step is idempotent; the ones that must not repeat record that they are done.
+#include <algorithm>
+
 #include "cdc/slot_handover.h"
 #include "platform/replication_status.h"
+#include "platform/source_rewind_catch_up.h"
 #include "workflow/recorded_slots.h"
+#include "workflow/rollback_consumer_drain.h"
 #include "workflow/steps.h"
 #include "workflow/target_fence_step.h"
 
@@ -36,15 +43,37 @@ Status RouteBackToSource(MigrationContext& ctx) {
   return ctx.router().Resume();
 }
 
+// The catch-up is no held window: it may take longer than a drain, as long as it advances.
+// A stall bound above PostgreSQL's default max_standby_streaming_delay (30 s), so that a query
+// on the rewound standby delaying replay is waited out, not mistaken for a stall.
+CatchUpBounds RewindCatchUpBounds(const MigrationSpec& s) {
+  CatchUpBounds b;
+  b.stall = std::max<std::chrono::milliseconds>(s.drain_timeout, std::chrono::seconds(60));
+  b.overall = std::max<std::chrono::milliseconds>(b.stall, std::chrono::minutes(30));
+  return b;
+}
+
+void ReportCatchUp(MigrationContext& ctx, const CatchUpProgress& p) {
+  ProgressUpdate u{Phase::kRollingBack, "the rewound source catches up with the target: replayed " +
+                                            p.replayed.ToString() + " of " + p.goal.ToString()};
+  u.lag_bytes = p.bytes_left;
+  u.bytes_done = p.bytes_total - p.bytes_left;
+  u.bytes_total = p.bytes_total;
+  if (p.bytes_per_second > 0) u.eta_seconds = p.bytes_left / p.bytes_per_second;
+  ctx.progress().Update(u);
+}
+
 // The old source catches up with the new primary, then takes over again with its writes.
 Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   const MigrationSpec& s = ctx.spec();
   if (ctx.facts().rollback_rewound) return Status::Ok();
+  RETURN_IF_ERROR(DrainCdcConsumersBeforeRewind(ctx, target));
   ASSIGN_OR_RETURN(Lsn target_final, CurrentWalLsn(target));
   ctx.DropConnections();
   RETURN_IF_ERROR(ctx.platform().RewindToFollow(s.target, ctx.clock()));
   ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
-  RETURN_IF_ERROR(WaitForReplay(*source, target_final, s.drain_timeout, ctx.clock()));
+  RETURN_IF_ERROR(WaitForCatchUp(*source, target_final, RewindCatchUpBounds(s), ctx.clock(),
+                                 [&ctx](const CatchUpProgress& p) { ReportCatchUp(ctx, p); }));
   auto took = ctx.platform().Promote(*source, s.promote_timeout, ctx.clock());
   if (!took.ok()) return took.status();
   ctx.DropConnections();
