@@ -194,7 +194,15 @@ class Round {
     return out;
   }
 
-  void Teardown() {
+  // Stops everything the round started. Idempotent (the destructor calls it again). Returns
+  // the seconds each part took, for the round's "stages".
+  json Teardown() {
+    json parts = json::object();
+    auto t = std::chrono::steady_clock::now();
+    auto part = [&](const char* name) {
+      parts[name] = std::round(Since(t) * 1000) / 1000;
+      t = std::chrono::steady_clock::now();
+    };
     if (fault_thread_.joinable()) fault_thread_.join();
     cut_.Restore();
     {
@@ -206,18 +214,27 @@ class Round {
       }
     }
     StopLoad();
+    part("engine_and_load");
     if (consumer_) {
       if (auto pid = OurRecvlogical(RoundPorts())) kill(*pid, SIGCONT);
       consumer_->Stop();
     }
+    part("consumer");
     proxies_.clear();
-    if (fs::exists(target_dir_ + "/PG_VERSION")) {
-      auto t = LocalInstance::Attach(target_dir_, password_);
-      if (t.ok()) (void)t->Stop(/*immediate=*/true);
-    }
+    part("proxies");
+    // Both servers at once: each pg_ctl stop waits for its own server only.
+    std::thread target_stop([this] {
+      if (!fs::exists(target_dir_ + "/PG_VERSION")) return;
+      auto tgt = LocalInstance::Attach(target_dir_, password_);
+      if (tgt.ok()) (void)tgt->Stop(/*immediate=*/true);
+    });
     if (source_) (void)source_->Stop(/*immediate=*/true);
+    target_stop.join();
+    part("servers");
     // After the target stopped: nothing holds the volume any more.
     volume_.Remove();
+    part("volume");
+    return parts;
   }
 
  private:
@@ -369,8 +386,8 @@ class Round {
   void FillTargetVolume() {
     constexpr uint64_t kLeave = 4 << 20;
     fill_started_ = std::chrono::steady_clock::now();
-    auto took = volume_.Fill(kLeave);
     disk_full_["free_before_fill_bytes"] = volume_.FreeBytes();
+    auto took = volume_.Fill(kLeave);
     if (!took.ok()) {
       disk_full_["fill_error"] = took.status().message();
       Act("disk_full: " + took.status().message());
@@ -732,10 +749,11 @@ json RunRound(const FaultPlan& plan, const RoundSettings& settings) {
   Round round(plan, settings);
   json out = round.Run();
   auto t = std::chrono::steady_clock::now();
-  round.Teardown();
+  json parts = round.Teardown();
   std::error_code ec;
   fs::remove_all(settings.dir, ec);
   out["stages"]["teardown"] = std::round(Since(t) * 1000) / 1000;
+  out["teardown_parts"] = parts;
   return out;
 }
 
