@@ -145,6 +145,7 @@ class Round {
     Status set = Setup();
     out["setup_seconds"] = Since(t0);
     out["stages"] = stages_;
+    out["replica_build_phases"] = gate_phases_;
     if (!set.ok()) {
       out["setup_error"] = set.message();
       out["actions"] = actions_;
@@ -345,6 +346,8 @@ class Round {
                       " instead of at the cutover gate (exit " + std::to_string(gate.exit_code) +
                       "): " + gate.output.substr(0, 2000));
     }
+    // Where the engine's part of the replica build went (its phases' durations).
+    gate_phases_ = status.value("phases", json::object());
     ASSIGN_OR_RETURN(LocalInstance target, LocalInstance::Attach(target_dir_, password_));
     target_port_ = target.port();
     Stage("replica_build", t);
@@ -739,6 +742,7 @@ class Round {
   std::chrono::steady_clock::time_point fill_started_;
   json disk_full_ = json::object();
   json stages_ = json::object();
+  json gate_phases_ = json::object();
   std::mutex log_mu_;
   json actions_ = json::array();
 };
