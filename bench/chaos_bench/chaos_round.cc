@@ -119,7 +119,9 @@ std::optional<pid_t> OurRecvlogical(const std::vector<int>& ports) {
     }
     args += ' ';
     for (int port : ports) {
-      if (port != 0 && args.find(fmt::format("port={} ", port)) != std::string::npos) {
+      // ConnInfo renders every value quoted (port='N'); a hand-written one may not be.
+      if (port != 0 && (args.find(fmt::format("port='{}'", port)) != std::string::npos ||
+                        args.find(fmt::format("port={} ", port)) != std::string::npos)) {
         return std::stoi(name);
       }
     }
