@@ -185,7 +185,12 @@ class Round {
                      .ended_in_time = ended_in_time_,
                      .engine_gave_up = gave_up_,
                      .rollback_accepted = rollback_accepted_,
-                     .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence,
+                     // The consumer's own re-reads (I4 allows them): after a crash the slot
+                     // goes back to its last checkpointed position; a consumer frozen
+                     // between writing rows and confirming them reads them again when it
+                     // streams anew from its confirmed position.
+                     .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence ||
+                                           plan_.fault == Fault::kCdcFrozen,
                      .pause_lease = std::chrono::milliseconds(settings_.pause_lease_ms)};
     for (auto& p : proxies_) in.proxies.push_back(p.get());
     if (auto record = store_->Get(kName); record.ok()) in.facts = record->data;
