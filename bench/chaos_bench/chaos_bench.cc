@@ -237,6 +237,14 @@ int Main(int argc, char** argv) {
   int next_round = 0;
   bool time_up = false;
   auto Worker = [&]() {
+    // The previous round's directory is deleted while this worker runs its next round.
+    std::thread deleting;
+    struct JoinAtEnd {
+      std::thread& t;
+      ~JoinAtEnd() {
+        if (t.joinable()) t.join();
+      }
+    } join_at_end{deleting};
     while (true) {
       int r;
       {
@@ -265,6 +273,11 @@ int Main(int argc, char** argv) {
         // A bug of the bench, not a verdict: reported as the round's setup error.
         res = {{"setup_error", std::string("chaos_bench: ") + e.what()}};
       }
+      if (deleting.joinable()) deleting.join();
+      deleting = std::thread([d = mine.dir] {
+        std::error_code ec;
+        fs::remove_all(d, ec);
+      });
       std::lock_guard<std::mutex> l(mu);
       slots[r].res = std::move(res);
       slots[r].done = true;

@@ -761,8 +761,6 @@ json RunRound(const FaultPlan& plan, const RoundSettings& settings) {
   json out = round.Run();
   auto t = std::chrono::steady_clock::now();
   json parts = round.Teardown();
-  std::error_code ec;
-  fs::remove_all(settings.dir, ec);
   out["stages"]["teardown"] = std::round(Since(t) * 1000) / 1000;
   out["teardown_parts"] = parts;
   return out;

@@ -34,7 +34,9 @@ struct RoundSettings {
 // The round's outcome as JSON: the plan, what happened (phases seen, final state, seconds,
 // "stages": the seconds each stage took, from the source's copy to the teardown),
 // the checker's counts and its violations ({"kind", "evidence"}). A round that could not be
-// set up has "setup_error" instead of a verdict.
+// set up has "setup_error" instead of a verdict. The round's directory is left for the caller
+// to delete (nothing runs from it any more): deleting two clusters' files takes seconds on a
+// loaded disk, which the caller can overlap with the next round.
 nlohmann::json RunRound(const FaultPlan& plan, const RoundSettings& settings);
 
 }  // namespace pgshift::chaos
