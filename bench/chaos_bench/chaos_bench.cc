@@ -1,13 +1,16 @@
 // chaos_bench: the compiled half of bench/chaos. Runs chaos rounds one after another (each a
 // real migration through `pgshift proxy` under load with one seeded fault, see chaos_round.h),
-// sums the checker's verdicts per fault kind and prints ONE JSON object on stdout; progress
-// and each round's summary line go to stderr. SIGINT/SIGTERM end the round in progress
-// early; everything it started is stopped before the process exits.
+// `--jobs N` of them at a time, sums the checker's verdicts per fault kind in round order (so
+// that the JSON does not depend on N) and prints ONE JSON object on stdout; progress and each
+// round's summary line go to stderr. SIGINT/SIGTERM end the rounds in progress early;
+// everything it started is stopped before the process exits. The exit code is 1 when a round
+// had a violation or could not be set up.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -15,12 +18,16 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
+#include "campaign_template.h"
 #include "chaos_round.h"
 #include "common/log.h"
 #include "fault_plan.h"
+#include "loop_volume.h"
 #include "network_cut.h"
 
 namespace fs = std::filesystem;
@@ -32,7 +39,11 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void OnSignal(int) { g_interrupted = true; }
 
-void Say(const std::string& msg) { std::cerr << "chaos: " << msg << std::endl; }
+std::mutex g_say_mu;
+void Say(const std::string& msg) {
+  std::lock_guard<std::mutex> l(g_say_mu);
+  std::cerr << "chaos: " << msg << std::endl;
+}
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -59,6 +70,7 @@ json EmptyTally() {
 
 int Main(int argc, char** argv) {
   int rounds = 12;
+  int jobs = 1;
   bool quick = false;
   double minutes = 0;      // > 0: start no round after this long (a time-boxed campaign)
   bool plan_only = false;  // print each round's draw and run nothing (to check a replay)
@@ -69,6 +81,8 @@ int Main(int argc, char** argv) {
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
     if (a == "--rounds") {
       rounds = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--jobs") {
+      jobs = std::max(1, std::atoi(next().c_str()));
     } else if (a == "--seed") {
       seed = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--faults") {
@@ -89,7 +103,7 @@ int Main(int argc, char** argv) {
       result_path = next();
     } else {
       std::cerr
-          << "usage: chaos_bench [--rounds N] [--seed S] [--faults a,b] [--quick] "
+          << "usage: chaos_bench [--rounds N] [--jobs N] [--seed S] [--faults a,b] [--quick] "
              "[--plan-only] --dir EMPTY_DIR --pgshift BINARY [--rounds-log FILE] [--result FILE]\n";
       return 2;
     }
@@ -115,7 +129,15 @@ int Main(int argc, char** argv) {
     faults.erase(std::find(faults.begin(), faults.end(), Fault::kNetworkCut));
     skipped.push_back({{"fault", "network_cut"}, {"why", "nft cannot add a table here"}});
     Say("network_cut skipped: nft cannot add a table here");
-    if (faults.empty()) return 2;
+    if (faults.empty()) return 77;  // nothing left to run: a skip (ctest's SKIP_RETURN_CODE)
+  }
+  if (std::find(faults.begin(), faults.end(), Fault::kDiskFull) != faults.end() && !plan_only &&
+      !LoopVolume::Available(dir)) {
+    // A loop mount needs root, loop devices and mkfs.ext4.
+    faults.erase(std::find(faults.begin(), faults.end(), Fault::kDiskFull));
+    skipped.push_back({{"fault", "disk_full"}, {"why", "cannot mount a loop file system here"}});
+    Say("disk_full skipped: cannot mount a loop file system here");
+    if (faults.empty()) return 77;
   }
   if (quick && std::find(argv, argv + argc, std::string("--rounds")) == argv + argc) rounds = 12;
 
@@ -126,6 +148,21 @@ int Main(int argc, char** argv) {
   RoundSettings settings;
   settings.pgshift_binary = binary;
   settings.interrupted = &g_interrupted;
+  std::optional<CampaignTemplate> source_template;
+  double template_seconds = 0;
+  if (!plan_only) {
+    auto tt = std::chrono::steady_clock::now();
+    auto made = CampaignTemplate::Create(dir + "/template",
+                                         {.app_user = kAppUser, .ledger_clients = kLedgerClients});
+    if (!made.ok()) {
+      std::cerr << "chaos_bench: " << made.status().message() << "\n";
+      return 1;
+    }
+    source_template.emplace(std::move(made).value());
+    settings.source_template = &*source_template;
+    template_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tt).count();
+    Say(fmt::format("template source and PKI made in {:.1f} s", template_seconds));
+  }
 
   json by_fault = json::object();
   for (Fault f : faults) by_fault[std::string(FaultName(f))] = EmptyTally();
@@ -141,6 +178,8 @@ int Main(int argc, char** argv) {
         {"rounds_wanted", rounds},
         {"seed", seed},
         {"quick", quick},
+        {"jobs", jobs},
+        {"template_seconds", template_seconds},
         {"interrupted", g_interrupted.load()},
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
         {"setup",
@@ -162,21 +201,18 @@ int Main(int argc, char** argv) {
     std::error_code ec;
     fs::rename(tmp, result_path, ec);
   };
-  for (int r = 0; r < rounds && !g_interrupted; ++r) {
-    if (minutes > 0 &&
-        std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(minutes * 60)) {
-      Say(fmt::format("{} minutes passed: no more rounds", minutes));
-      break;
-    }
+  auto PlanOf = [&](int r) {
     uint64_t round_seed = RoundSeed(seed, r);
     // --quick cycles through the kinds so that 12 rounds cover each of them.
     std::optional<Fault> given;
     if (quick) given = faults[r % faults.size()];
-    FaultPlan plan =
-        DrawPlan(round_seed, r, faults, given, settings.pause_lease_ms, settings.cdc_timeout_ms);
-    if (plan_only) {
+    return DrawPlan(round_seed, r, faults, given, settings.pause_lease_ms, settings.cdc_timeout_ms);
+  };
+  if (plan_only) {
+    for (int r = 0; r < rounds; ++r) {
+      FaultPlan plan = PlanOf(r);
       std::cout << json{{"round", r},
-                        {"seed", round_seed},
+                        {"seed", plan.seed},
                         {"fault", FaultName(plan.fault)},
                         {"moment", MomentName(plan.moment)},
                         {"trigger_phase", plan.trigger_phase},
@@ -184,22 +220,89 @@ int Main(int argc, char** argv) {
                         {"hold_ms", plan.hold_ms}}
                        .dump()
                 << std::endl;
-      continue;
     }
-    settings.dir = fmt::format("{}/round-{}", dir, r);
-    Say(fmt::format("round {}/{} seed {}: {} at {} ({}), ending {}", r + 1, rounds, round_seed,
-                    FaultName(plan.fault), MomentName(plan.moment), plan.trigger_phase,
-                    EndingName(plan.ending)));
+    return 0;
+  }
+
+  // Rounds run --jobs at a time, each in its own directory with its own ports, servers and nft
+  // table; they are taken in order and tallied in order, so a round's plan depends on its seed
+  // only and the JSON on the rounds only, not on N.
+  struct Slot {
+    bool started = false, done = false;
     json res;
-    try {
-      res = RunRound(plan, settings);
-    } catch (const std::exception& e) {
-      // A bug of the bench, not a verdict: reported as the round's setup error.
-      res = {{"setup_error", std::string("chaos_bench: ") + e.what()}};
+  };
+  std::vector<Slot> slots(static_cast<size_t>(rounds));
+  std::mutex mu;
+  std::condition_variable cv;
+  int next_round = 0;
+  bool time_up = false;
+  auto Worker = [&]() {
+    // The previous round's directory is deleted while this worker runs its next round.
+    std::thread deleting;
+    struct JoinAtEnd {
+      std::thread& t;
+      ~JoinAtEnd() {
+        if (t.joinable()) t.join();
+      }
+    } join_at_end{deleting};
+    while (true) {
+      int r;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (g_interrupted || time_up || next_round >= rounds) return;
+        if (minutes > 0 &&
+            std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(minutes * 60)) {
+          time_up = true;
+          Say(fmt::format("{} minutes passed: no more rounds", minutes));
+          cv.notify_all();
+          return;
+        }
+        r = next_round++;
+        slots[r].started = true;
+      }
+      FaultPlan plan = PlanOf(r);
+      RoundSettings mine = settings;
+      mine.dir = fmt::format("{}/round-{}", dir, r);
+      Say(fmt::format("round {}/{} seed {}: {} at {} ({}), ending {}", r + 1, rounds, plan.seed,
+                      FaultName(plan.fault), MomentName(plan.moment), plan.trigger_phase,
+                      EndingName(plan.ending)));
+      json res;
+      try {
+        res = RunRound(plan, mine);
+      } catch (const std::exception& e) {
+        // A bug of the bench, not a verdict: reported as the round's setup error.
+        res = {{"setup_error", std::string("chaos_bench: ") + e.what()}};
+      }
+      if (deleting.joinable()) deleting.join();
+      deleting = std::thread([d = mine.dir] {
+        std::error_code ec;
+        fs::remove_all(d, ec);
+      });
+      std::lock_guard<std::mutex> l(mu);
+      slots[r].res = std::move(res);
+      slots[r].done = true;
+      cv.notify_all();
     }
-    std::error_code ec;
-    fs::remove_all(settings.dir, ec);
+  };
+  std::vector<std::thread> workers;
+  for (int j = 0; j < std::min(jobs, rounds); ++j) workers.emplace_back(Worker);
+  int setup_errors = 0;
+  for (int r = 0; r < rounds; ++r) {
+    json res;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      // A round never started (time up, interrupted) ends the tally; one started is waited for.
+      // (g_interrupted is set by a signal handler, which cannot notify: hence the timed wait.)
+      while (!slots[r].done) {
+        if (!slots[r].started && (time_up || g_interrupted)) break;
+        cv.wait_for(l, std::chrono::milliseconds(200));
+      }
+      if (!slots[r].done) break;
+      res = std::move(slots[r].res);
+    }
     if (g_interrupted) break;
+    FaultPlan plan = PlanOf(r);
+    uint64_t round_seed = plan.seed;
     ++ran;
     if (rounds_log) rounds_log << res.dump() << "\n" << std::flush;
     struct WriteAtEnd {
@@ -221,6 +324,7 @@ int Main(int argc, char** argv) {
     };
     if (res.contains("setup_error")) {
       t["setup_errors"] = t["setup_errors"].get<int>() + 1;
+      ++setup_errors;
       Say("round " + std::to_string(r + 1) +
           " setup failed: " + res["setup_error"].get<std::string>());
       continue;
@@ -247,11 +351,11 @@ int Main(int argc, char** argv) {
         v.value("lost_commits", 0), v.value("cdc_missing", 0), v.value("cdc_duplicated", 0),
         v.value("leftovers", 0), v.value("failed_transactions", 0), v["violations"].size()));
   }
-  if (plan_only) return 0;
+  for (auto& w : workers) w.join();
   json out = Summary();
   WriteResult(out);
   std::cout << out.dump() << std::endl;
-  return violations.empty() ? 0 : 1;
+  return violations.empty() && setup_errors == 0 ? 0 : 1;
 }
 
 }  // namespace

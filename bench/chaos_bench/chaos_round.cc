@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -16,12 +17,14 @@
 #include <thread>
 
 #include "around_writer.h"
+#include "campaign_template.h"
 #include "common/clock.h"
 #include "common/process.h"
 #include "demo/cdc_consumer.h"
 #include "demo/commit_checker.h"
 #include "demo/endpoint.h"
 #include "demo/pgbench_load.h"
+#include "loop_volume.h"
 #include "network_cut.h"
 #include "pg/connection.h"
 #include "platform/local_instance.h"
@@ -38,14 +41,12 @@ using nlohmann::json;
 namespace pgshift::chaos {
 namespace {
 
-constexpr const char* kAppUser = "app";
 constexpr const char* kCluster = "appdb";
 constexpr const char* kSlot = "chaos_cdc";
 constexpr const char* kName = "chaos";
-constexpr int kLedgerClients = 2;
 constexpr int kPgbenchClients = 4;
 
-std::string RandomSecret() {
+std::string RandomToken() {
   std::random_device rd;
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
 }
@@ -93,8 +94,10 @@ nlohmann::json EngineLogLines(const std::string& path) {
   return lines;
 }
 
-// The pg_recvlogical this process started (a child of ours): a fault freezes it by process id.
-std::optional<pid_t> OurRecvlogical() {
+// The pg_recvlogical this round started (a child of ours streaming from one of the round's own
+// servers, told apart from other rounds' by the port on its command line): a fault freezes it
+// by process id.
+std::optional<pid_t> OurRecvlogical(const std::vector<int>& ports) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     std::string name = e.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
@@ -108,7 +111,20 @@ std::optional<pid_t> OurRecvlogical() {
     char state;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    if (comm == "pg_recvlogical" && ppid == getpid()) return std::stoi(name);
+    if (comm != "pg_recvlogical" || ppid != getpid()) continue;
+    std::ifstream cmd(e.path() / "cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    for (char& ch : args) {
+      if (ch == '\0') ch = ' ';
+    }
+    args += ' ';
+    for (int port : ports) {
+      // ConnInfo renders every value quoted (port='N'); a hand-written one may not be.
+      if (port != 0 && (args.find(fmt::format("port='{}'", port)) != std::string::npos ||
+                        args.find(fmt::format("port={} ", port)) != std::string::npos)) {
+        return std::stoi(name);
+      }
+    }
   }
   return std::nullopt;
 }
@@ -116,7 +132,7 @@ std::optional<pid_t> OurRecvlogical() {
 class Round {
  public:
   Round(const FaultPlan& plan, const RoundSettings& settings)
-      : plan_(plan), settings_(settings), dir_(settings.dir) {}
+      : plan_(plan), settings_(settings), dir_(settings.dir), cut_(plan.round) {}
   ~Round() { Teardown(); }
 
   json Run() {
@@ -130,8 +146,11 @@ class Round {
                 {"hold_ms", plan_.hold_ms}};
     Status set = Setup();
     out["setup_seconds"] = Since(t0);
+    out["stages"] = stages_;
+    out["replica_build_phases"] = gate_phases_;
     if (!set.ok()) {
       out["setup_error"] = set.message();
+      out["actions"] = actions_;
       return out;
     }
     auto t1 = std::chrono::steady_clock::now();
@@ -139,6 +158,8 @@ class Round {
     out["cutover_seconds"] = Since(t1);
     if (!cut.ok()) out["cutover_error"] = cut.message();
     StopLoad();
+    Stage("cutover", t1);
+    if (plan_.fault == Fault::kDiskFull) out["disk_full"] = disk_full_;
     out["phases_seen"] = phases_seen_;
     out["engine_launches"] = engine_launches_;
     out["engine_exits"] = engine_exits_;
@@ -164,16 +185,74 @@ class Round {
                      .ended_in_time = ended_in_time_,
                      .engine_gave_up = gave_up_,
                      .rollback_accepted = rollback_accepted_,
-                     .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence,
+                     // The consumer's own re-reads (I4 allows them): after a crash the slot
+                     // goes back to its last checkpointed position; a consumer frozen
+                     // between writing rows and confirming them reads them again when it
+                     // streams anew from its confirmed position.
+                     .duplicates_allowed = plan_.fault == Fault::kSourceCrashAfterFence ||
+                                           plan_.fault == Fault::kCdcFrozen,
                      .pause_lease = std::chrono::milliseconds(settings_.pause_lease_ms)};
     for (auto& p : proxies_) in.proxies.push_back(p.get());
     if (auto record = store_->Get(kName); record.ok()) in.facts = record->data;
+    auto t2 = std::chrono::steady_clock::now();
     out["verdict"] = JudgeRound(in);
+    Stage("checker", t2);
+    out["stages"] = stages_;
     out["seconds"] = Since(t0);
     return out;
   }
 
+  // Stops everything the round started. Idempotent (the destructor calls it again). Returns
+  // the seconds each part took, for the round's "stages".
+  json Teardown() {
+    json parts = json::object();
+    auto t = std::chrono::steady_clock::now();
+    auto part = [&](const char* name) {
+      parts[name] = std::round(Since(t) * 1000) / 1000;
+      t = std::chrono::steady_clock::now();
+    };
+    if (fault_thread_.joinable()) fault_thread_.join();
+    cut_.Restore();
+    {
+      std::lock_guard<std::mutex> l(engine_mu_);
+      if (engine_ && engine_->Running()) {
+        engine_->Signal(SIGCONT);
+        engine_->Signal(SIGKILL);
+        engine_->Wait(std::chrono::seconds(10));
+      }
+    }
+    StopLoad();
+    part("engine_and_load");
+    if (consumer_) {
+      if (auto pid = OurRecvlogical(RoundPorts())) kill(*pid, SIGCONT);
+      consumer_->Stop();
+    }
+    part("consumer");
+    proxies_.clear();
+    part("proxies");
+    // Both servers at once: each pg_ctl stop waits for its own server only.
+    std::thread target_stop([this] {
+      if (!fs::exists(target_dir_ + "/PG_VERSION")) return;
+      auto tgt = LocalInstance::Attach(target_dir_, password_);
+      if (tgt.ok()) (void)tgt->Stop(/*immediate=*/true);
+    });
+    if (source_) (void)source_->Stop(/*immediate=*/true);
+    target_stop.join();
+    part("servers");
+    // After the target stopped: nothing holds the volume any more.
+    volume_.Remove();
+    part("volume");
+    return parts;
+  }
+
  private:
+  // The seconds a stage took, in the round's JSON ("stages"), to see where a round's time goes.
+  void Stage(const std::string& name, std::chrono::steady_clock::time_point since) {
+    stages_[name] = std::round(Since(since) * 1000) / 1000;
+  }
+
+  std::vector<int> RoundPorts() const { return {source_ ? source_->port() : 0, target_port_}; }
+
   void Act(const std::string& what) {
     std::lock_guard<std::mutex> l(log_mu_);
     actions_.push_back({{"at_s", Since(started_)}, {"action", what}});
@@ -191,42 +270,37 @@ class Round {
 
   Status Setup() {
     started_ = std::chrono::steady_clock::now();
-    password_ = RandomSecret();
-    app_password_ = RandomSecret();
+    const CampaignTemplate& tmpl = *settings_.source_template;
+    password_ = tmpl.superuser_password();
+    app_password_ = tmpl.app_password();
     RETURN_IF_ERROR(MakePostgresDir(dir_));
     store_path_ = dir_ + "/pgshift.db";
     target_dir_ = dir_ + "/target";
-    // The source, with the application role, pgbench's tables and the ledger.
+    // The source: a copy of the campaign's template (application role, pgbench's tables, the
+    // ledger), on the round's own port, and the round's own CDC slot.
+    auto t = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(int port, ReservePort());
-    LocalInstanceSpec spec;
-    spec.data_dir = dir_ + "/source";
-    spec.port = port;
-    spec.superuser_password = password_;
-    spec.settings = {{"max_connections", "100"}};
-    ASSIGN_OR_RETURN(LocalInstance src, LocalInstance::Init(spec));
+    ASSIGN_OR_RETURN(LocalInstance src, tmpl.StartCopy(dir_ + "/source", port));
     source_.emplace(std::move(src));
-    RETURN_IF_ERROR(source_->Start());
-    {
-      ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(source_->Conn()));
-      RETURN_IF_ERROR(
-          c.Exec(fmt::format("CREATE ROLE {0} LOGIN PASSWORD {1}; "
-                             "GRANT ALL ON SCHEMA public TO {0}",
-                             kAppUser, QuoteLiteral(c, app_password_))));
-    }
     ConnInfo app_direct = source_->Conn().With("user", kAppUser).With("password", app_password_);
-    RETURN_IF_ERROR(demo::PgbenchLoad::Init(app_direct, 1));
-    RETURN_IF_ERROR(demo::CreateLedgerTables(app_direct, kLedgerClients));
-    {
-      ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(app_direct));
-      RETURN_IF_ERROR(c.Exec("CREATE TABLE chaos_probe (at timestamptz)"));
-    }
     RETURN_IF_ERROR(demo::CdcConsumer::EnsureSlot(source_->Conn(), kSlot));
+    Stage("source", t);
+
+    if (plan_.fault == Fault::kDiskFull) {
+      // The target's data directory on a small file system of its own (the source's copy is
+      // about 60 MB; the volume leaves room for the replica and its WAL, the filler for the rest).
+      t = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(volume_.Create(dir_ + "/target-volume.img", dir_ + "/target-volume", 320));
+      target_dir_ = dir_ + "/target-volume/target";
+      Stage("disk_volume", t);
+    }
 
     // The proxies: one, or two when the second is to never acknowledge a pause.
+    t = std::chrono::steady_clock::now();
     RETURN_IF_ERROR(MakePostgresDir(dir_ + "/proxy"));
-    ASSIGN_OR_RETURN(pki_, proxy::DevPki::Create(dir_ + "/proxy/pki"));
-    ASSIGN_OR_RETURN(client_, pki_->Client("chaos-app"));
-    token_ = RandomSecret();
+    pki_.emplace(tmpl.pki());
+    client_.emplace(tmpl.client());
+    token_ = RandomToken();
     token_file_ = dir_ + "/proxy/admin.token";
     std::ofstream(token_file_) << token_ << "\n";
     std::ofstream(dir_ + "/proxy/app.password") << app_password_ << "\n";
@@ -234,6 +308,7 @@ class Round {
     chmod((dir_ + "/proxy/app.password").c_str(), 0600);
     int proxies = plan_.fault == Fault::kProxyNoAck ? 2 : 1;
     for (int i = 0; i < proxies; ++i) RETURN_IF_ERROR(StartProxy(i));
+    Stage("proxies", t);
 
     // The migration, up to its cutover gate (replica built, checks green) before the load.
     std::vector<std::string> start = {"migrate",
@@ -261,11 +336,14 @@ class Round {
       start.push_back("--proxy-admin");
       start.push_back(p->admin_address());
     }
+    t = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(CommandOutput started, Pgshift(start));
     if (started.exit_code != 0) {
       return Internal("migrate start exited " + std::to_string(started.exit_code) + ": " +
                       started.output.substr(0, 2000));
     }
+    Stage("migrate_start", t);
+    t = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(CommandOutput gate, Pgshift({"migrate", "run", kName, "--no-wait"}));
     ASSIGN_OR_RETURN(store_, SqliteStore::Open(store_path_));
     control_ = std::make_unique<MigrationControl>(*store_, Clock::Real());
@@ -275,16 +353,21 @@ class Round {
                       " instead of at the cutover gate (exit " + std::to_string(gate.exit_code) +
                       "): " + gate.output.substr(0, 2000));
     }
+    // Where the engine's part of the replica build went (its phases' durations).
+    gate_phases_ = status.value("phases", json::object());
     ASSIGN_OR_RETURN(LocalInstance target, LocalInstance::Attach(target_dir_, password_));
     target_port_ = target.port();
+    Stage("replica_build", t);
+    if (plan_.fault == Fault::kDiskFull) FillTargetVolume();
 
     // The load: the CDC consumer first, then the ledger and pgbench through the proxy.
+    t = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(consumer_,
                      demo::CdcConsumer::Start(source_->Conn(),
                                               {.slot = kSlot, .output_path = dir_ + "/cdc.out"}));
     consumer_port_ = source_->port();
     // For bench/chaos's trap: a consumer outliving a crashed bench is stopped by its id.
-    if (auto pid = OurRecvlogical()) {
+    if (auto pid = OurRecvlogical(RoundPorts())) {
       std::ofstream(settings_.dir + "/../children.pids", std::ios::app) << *pid << "\n";
     }
     ConnInfo through_proxy = ProxyEndpoint(client_->cert, client_->key);
@@ -303,7 +386,58 @@ class Round {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    Stage("load_warmup", t);
     return Status::Ok();
+  }
+
+  // disk_full: a filler takes all but kLeave bytes of the target's volume, right after the
+  // replica is built. The next WAL segment the replica's receiver opens needs 16 MB, so it
+  // meets ENOSPC (its server log, on the same volume, has the room left for the message).
+  void FillTargetVolume() {
+    constexpr uint64_t kLeave = 4 << 20;
+    fill_started_ = std::chrono::steady_clock::now();
+    disk_full_["free_before_fill_bytes"] = volume_.FreeBytes();
+    auto took = volume_.Fill(kLeave);
+    if (!took.ok()) {
+      disk_full_["fill_error"] = took.status().message();
+      Act("disk_full: " + took.status().message());
+      return;
+    }
+    disk_full_["filler_bytes"] = *took;
+    disk_full_["free_after_fill_bytes"] = volume_.FreeBytes();
+    Act(fmt::format("target volume filled ({} bytes, {} left)", *took, volume_.FreeBytes()));
+  }
+
+  // disk_full, once the load runs: a WAL segment switch on the source makes the replica open
+  // a new segment at once; the target's log is watched for ENOSPC until the hold ends, then
+  // the filler goes. The round says whether the fault struck.
+  void DiskFullHold() {
+    if (auto c = PgConnection::Connect(source_->Conn()); c.ok()) {
+      (void)c->Exec("SELECT pg_switch_wal()");
+    }
+    Act("pg_switch_wal() on the source (the replica needs a new segment)");
+    auto until = fill_started_ + std::chrono::milliseconds(plan_.hold_ms);
+    std::string seen;
+    while (std::chrono::steady_clock::now() < until && !Interrupted()) {
+      if (seen.empty()) seen = EnospcLine();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (seen.empty()) seen = EnospcLine();
+    Status freed = volume_.Unfill();
+    disk_full_["enospc_seen"] = !seen.empty();
+    if (!seen.empty()) disk_full_["enospc_log_line"] = seen;
+    Act(fmt::format("target volume freed after {} ms ({}); ENOSPC in the target's log: {}",
+                    plan_.hold_ms, freed.ok() ? "ok" : freed.message(),
+                    seen.empty() ? "no" : "yes"));
+  }
+
+  std::string EnospcLine() const {
+    std::ifstream in(target_dir_ + "/server.log");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("No space left on device") != std::string::npos) return line.substr(0, 400);
+    }
+    return "";
   }
 
   ConnInfo ProxyEndpoint(const std::string& cert, const std::string& key) const {
@@ -485,12 +619,15 @@ class Round {
 
   // Faults that strike before the engine starts its cutover.
   void InjectUpfrontFault() {
+    if (plan_.fault == Fault::kDiskFull && disk_full_.contains("filler_bytes")) {
+      fault_thread_ = std::thread([this] { DiskFullHold(); });
+    }
     if (plan_.fault == Fault::kProxyNoAck) {
       proxies_[1]->Stop();
       Act("second proxy SIGSTOP (it never acknowledges the pause)");
     }
     if (plan_.fault == Fault::kCdcFrozen) {
-      auto pid = OurRecvlogical();
+      auto pid = OurRecvlogical(RoundPorts());
       if (!pid) {
         Act("no pg_recvlogical to freeze");
         return;
@@ -576,30 +713,6 @@ class Round {
     if (around_) around_->Stop();
   }
 
-  void Teardown() {
-    if (fault_thread_.joinable()) fault_thread_.join();
-    cut_.Restore();
-    {
-      std::lock_guard<std::mutex> l(engine_mu_);
-      if (engine_ && engine_->Running()) {
-        engine_->Signal(SIGCONT);
-        engine_->Signal(SIGKILL);
-        engine_->Wait(std::chrono::seconds(10));
-      }
-    }
-    StopLoad();
-    if (consumer_) {
-      if (auto pid = OurRecvlogical()) kill(*pid, SIGCONT);
-      consumer_->Stop();
-    }
-    proxies_.clear();
-    if (fs::exists(target_dir_ + "/PG_VERSION")) {
-      auto t = LocalInstance::Attach(target_dir_, password_);
-      if (t.ok()) (void)t->Stop(/*immediate=*/true);
-    }
-    if (source_) (void)source_->Stop(/*immediate=*/true);
-  }
-
   FaultPlan plan_;
   RoundSettings settings_;
   std::string dir_, store_path_, target_dir_, password_, app_password_, token_, token_file_;
@@ -632,6 +745,11 @@ class Round {
   bool ended_in_time_ = true;
   std::thread fault_thread_;
   NetworkCut cut_;
+  LoopVolume volume_;
+  std::chrono::steady_clock::time_point fill_started_;
+  json disk_full_ = json::object();
+  json stages_ = json::object();
+  json gate_phases_ = json::object();
   std::mutex log_mu_;
   json actions_ = json::array();
 };
@@ -640,7 +758,12 @@ class Round {
 
 json RunRound(const FaultPlan& plan, const RoundSettings& settings) {
   Round round(plan, settings);
-  return round.Run();
+  json out = round.Run();
+  auto t = std::chrono::steady_clock::now();
+  json parts = round.Teardown();
+  out["stages"]["teardown"] = std::round(Since(t) * 1000) / 1000;
+  out["teardown_parts"] = parts;
+  return out;
 }
 
 }  // namespace pgshift::chaos

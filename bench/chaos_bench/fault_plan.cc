@@ -20,6 +20,7 @@ constexpr FaultEntry kFaults[] = {
     {Fault::kCdcFrozen, "cdc_frozen"},
     {Fault::kNetworkCut, "network_cut"},
     {Fault::kWriterAround, "writer_around"},
+    {Fault::kDiskFull, "disk_full"},
 };
 
 uint64_t SplitMix64(uint64_t x) {
@@ -159,6 +160,13 @@ FaultPlan DrawPlan(uint64_t round_seed, int round, const std::vector<Fault>& all
       break;
     case Fault::kWriterAround:
       p.moment = Moment::kThroughout;
+      break;
+    case Fault::kDiskFull:
+      // Filled once the replica is built, before the load and the cutover start; freed after
+      // the hold: within the pause lease's reach of the cutover, or well into it.
+      p.moment = Moment::kBeforePause;
+      p.trigger_phase = "ready_for_cutover";
+      p.hold_ms = coin ? 3000 : 8000;
       break;
   }
   return p;

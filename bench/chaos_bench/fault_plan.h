@@ -22,6 +22,7 @@ enum class Fault {
   kCdcFrozen,              // pg_recvlogical SIGSTOPped across the cutover, SIGCONT later
   kNetworkCut,             // TCP to the target's port dropped on loopback, then restored
   kWriterAround,           // a writer straight to the source and target addresses
+  kDiskFull,               // the target's file system filled while it replicates, then freed
 };
 
 // Where in the cutover the fault strikes.

@@ -25,17 +25,17 @@ Status Nft(const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::string NetworkCut::TableName() { return fmt::format("pgshift_chaos_{}", getpid()); }
+std::string NetworkCut::TablePrefix() { return fmt::format("pgshift_chaos_{}", getpid()); }
 
 bool NetworkCut::Available() {
-  std::string probe = TableName() + "_probe";
+  std::string probe = TablePrefix() + "_probe";
   if (!Nft({"add", "table", "inet", probe}).ok()) return false;
   return Nft({"delete", "table", "inet", probe}).ok();
 }
 
 Status NetworkCut::Cut(int port) {
   std::lock_guard<std::mutex> l(mu_);
-  std::string t = TableName();
+  const std::string& t = table_;
   RETURN_IF_ERROR(Nft({"add", "table", "inet", t}));
   active_ = true;
   RETURN_IF_ERROR(
@@ -50,7 +50,7 @@ Status NetworkCut::Cut(int port) {
 void NetworkCut::Restore() {
   std::lock_guard<std::mutex> l(mu_);
   if (!active_) return;
-  (void)Nft({"delete", "table", "inet", TableName()});
+  (void)Nft({"delete", "table", "inet", table_});
   active_ = false;
 }
 
