@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -617,6 +619,33 @@ class Round {
     }
   }
 
+  // A rollback after promotion that keeps the target's writes waits, before it rewinds the old
+  // source, until the CDC consumers have read the target's slots up to its final position
+  // (rollback_target_cdc_lsn in the facts; docs/architecture.md, "Rollback after promotion"):
+  // rows written on the target since the switch reach a consumer through those slots only. The
+  // round's consumer follows the slots as the docs tell a consumer to: to the target's slot of
+  // the same name once that position is recorded (the old source's slot has by then confirmed
+  // the fence point); the checker moves it to the writable cluster at the end.
+  void FollowRollbackCdc() {
+    if (consumer_on_target_ || plan_.ending != Ending::kRollbackAfterPromotion) return;
+    if (plan_.fault == Fault::kCdcFrozen && !cdc_thawed_) return;  // SIGCONT comes first
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_facts_poll_) return;
+    next_facts_poll_ = now + std::chrono::milliseconds(200);
+    auto record = store_->Get(kName);
+    if (!record.ok() || !record->data.contains("rollback_target_cdc_lsn")) return;
+    auto target = LocalInstance::Attach(target_dir_, password_);
+    if (!target.ok()) return;
+    consumer_on_target_ = true;
+    Status moved = consumer_->Restart(target->Conn());
+    if (moved.ok()) consumer_port_ = target_port_;
+    Act("CDC consumer moved to the target's slot (the rollback keeping its writes waits for it " +
+        std::string("to read them): ") + (moved.ok() ? "ok" : moved.message()));
+    if (auto pid = OurRecvlogical(RoundPorts())) {
+      std::ofstream(settings_.dir + "/../children.pids", std::ios::app) << *pid << "\n";
+    }
+  }
+
   // Faults that strike before the engine starts its cutover.
   void InjectUpfrontFault() {
     if (plan_.fault == Fault::kDiskFull && disk_full_.contains("filler_bytes")) {
@@ -637,6 +666,7 @@ class Round {
       fault_thread_ = std::thread([this, p = *pid] {
         std::this_thread::sleep_for(std::chrono::milliseconds(plan_.hold_ms));
         kill(p, SIGCONT);
+        cdc_thawed_ = true;
         Act("pg_recvlogical SIGCONT");
       });
     }
@@ -653,6 +683,7 @@ class Round {
     bool restarted = false;
     while (true) {
       ReadTransitions();
+      FollowRollbackCdc();
       std::optional<int> code;
       {
         std::lock_guard<std::mutex> l(engine_mu_);
@@ -727,6 +758,9 @@ class Round {
   std::unique_ptr<MigrationControl> control_;
   std::unique_ptr<demo::CdcConsumer> consumer_;
   int consumer_port_ = 0;
+  bool consumer_on_target_ = false;
+  std::atomic<bool> cdc_thawed_{false};
+  std::chrono::steady_clock::time_point next_facts_poll_{};
   std::unique_ptr<demo::CommitChecker> ledger_;
   std::optional<ChildProcess> pgbench_;
   std::unique_ptr<AroundWriter> around_;
