@@ -73,6 +73,14 @@ std::string WithFields(const std::vector<std::string>& f, const std::string& db,
   return out;
 }
 
+// pg_ctl's words when no postmaster runs for the data directory: no PID file ("Is server
+// running?"), or a stale one whose process is gone ("could not send reload signal").
+bool SaysServerNotRunning(const std::string& pg_ctl_output) {
+  return pg_ctl_output.find("Is server running?") != std::string::npos ||
+         pg_ctl_output.find("does not exist") != std::string::npos ||
+         pg_ctl_output.find("could not send reload signal") != std::string::npos;
+}
+
 bool IsEntryType(const std::string& t) {
   return t == "local" || t == "host" || t == "hostssl" || t == "hostnossl" || t == "hostgssenc" ||
          t == "hostnogssenc";
@@ -125,9 +133,17 @@ Result<std::string> FencedHba(const std::string& original, const std::vector<std
 
 bool HbaFence::Applied() const { return fs::exists(backup_path()); }
 
+// A server that is not running (stopped, crashed, being restarted) is kUnavailable: the file
+// is already written and takes effect when it starts, and the engine retries the reload once
+// it is back. Any other failure of pg_ctl stays what it was.
 Status HbaFence::Reload() const {
   ASSIGN_OR_RETURN(LocalInstance inst, LocalInstance::Attach(data_dir_, password_));
-  return inst.Reload();
+  Status reloaded = inst.Reload();
+  if (reloaded.ok() || reloaded.code() == Code::kUnavailable) return reloaded;
+  if (SaysServerNotRunning(reloaded.message()) || !inst.Running()) {
+    return Unavailable(data_dir_ + ": the server is not running: " + reloaded.message());
+  }
+  return reloaded;
 }
 
 Status HbaFence::Apply(const std::string& orchestrator_user, bool reload) {

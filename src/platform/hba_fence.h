@@ -1,7 +1,8 @@
 // Fence layer 2 on the local platform: pg_hba.conf admits only replication connections and the
 // orchestrator role; everything else is rejected. The original file is kept beside it
 // (pg_hba.conf.pgshift-orig) until the fence is lifted, so a restarted orchestrator restores
-// it exactly. Both operations are idempotent and reload the server.
+// it exactly. Both operations are idempotent and reload the server; a server that is not
+// running answers kUnavailable (the file is written and read when it starts; retry the call).
 #pragma once
 
 #include <string>

@@ -81,18 +81,35 @@ Status StartRollback(MigrationContext& ctx, const std::string& reason) {
   });
 }
 
+// A rollback retries an unavailable proxy or server (one being restarted) for this long, then
+// stops for the operator: a proxy that answers nothing for minutes (stopped, partitioned) will
+// not come back by waiting, and each try of a frozen one costs the pause deadline.
+constexpr std::chrono::minutes kRollbackRetryWindow{3};
+
+// Consecutive kUnavailable errors in one phase.
+struct UnavailableStreak {
+  int retries = 0;
+  Clock::TimePoint since{};
+};
+
 // Handles a step's error: whether to retry, roll back, or stop. Returns ok to go on looping.
-Status OnStepError(MigrationContext& ctx, const Status& err, int& unavailable_retries) {
+Status OnStepError(MigrationContext& ctx, const Status& err, UnavailableStreak& streak) {
   // Traffic is held during the cutover: a transient fault there gets a few quick retries, then
   // the cutover rolls back rather than keep applications waiting.
   const int64_t budget = InCutover(ctx.phase())
                              ? 10
                              : std::max<int64_t>(ctx.spec().validate_timeout.count() / 500, 240);
-  if (err.code() == Code::kUnavailable && ++unavailable_retries < budget) {
-    spdlog::info("{}: retrying: {}", ctx.spec().name, err.message());
-    ctx.clock().SleepFor(std::chrono::milliseconds(std::min(100 * unavailable_retries, 2000)));
-    ctx.DropConnections();
-    return Status::Ok();
+  if (err.code() == Code::kUnavailable) {
+    if (streak.retries == 0) streak.since = ctx.clock().Now();
+    const bool in_window = ctx.phase() != Phase::kRollingBack ||
+                           ctx.clock().Now() - streak.since < kRollbackRetryWindow;
+    if (++streak.retries < budget && in_window) {
+      spdlog::info("{}: retrying in {}: {}", ctx.spec().name, PhaseName(ctx.phase()),
+                   err.message());
+      ctx.clock().SleepFor(std::chrono::milliseconds(std::min(100 * streak.retries, 2000)));
+      ctx.DropConnections();
+      return Status::Ok();
+    }
   }
   if (err.code() == Code::kAborted) return Status::Ok();
   RETURN_IF_ERROR(ctx.Load());
@@ -106,6 +123,27 @@ Status OnStepError(MigrationContext& ctx, const Status& err, int& unavailable_re
                          [p](MigrationFacts& f) { f.failed_in = p; });
   }
   return err;
+}
+
+// Before a cutover step acts, the sessions must be held by a pause this process confirmed
+// within its lease (docs/chaos.md finding 1): after a restart none is; a failed renewal, or a
+// steady-clock gap longer than the lease (this process was frozen), loses it. A confirmation
+// older than half the lease is renewed first (the keeper renews at a third: it fell behind).
+// Ok once the sessions are held; otherwise why they could not be held again.
+Status HoldSessions(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  PauseLease& pause = ctx.pause_lease();
+  Status held = pause.Held();
+  if (held.ok()) {
+    const auto age = pause.Age();
+    if (age && *age < pause.lease() / 2) return Status::Ok();
+    held = ctx.router().Renew(s.pause_lease);
+    if (held.ok()) return Status::Ok();
+  }
+  spdlog::warn("{}: in {}, sessions are not known to be held ({}); pausing {} again", s.name,
+               PhaseName(ctx.phase()), held.message(), ctx.router().Describe());
+  ctx.progress().Update({ctx.phase(), "pausing again: " + held.message()});
+  return ctx.router().Pause(s.pause_deadline, s.pause_lease);
 }
 
 // A migration stopped by a failed gate is re-judged when run again.
@@ -136,10 +174,11 @@ struct Engine::Migration {
   explicit Migration(std::unique_ptr<MigrationContext> c) : ctx(std::move(c)) {}
   std::unique_ptr<MigrationContext> ctx;
   std::mutex turn_mu;  // one turn at a time per migration
-  int unavailable_retries = 0;
-  bool repaused = false;
+  UnavailableStreak unavailable;
   Phase last = Phase::kCreated;
-  std::atomic<bool> pause_active{false};  // in the cutover: the keeper renews the pause
+  // In the cutover or a rollback: the keeper renews the pause (the router renews only a pause
+  // this process confirmed and still holds).
+  std::atomic<bool> pause_active{false};
   std::atomic<bool> lease_lost{false};
   std::atomic<bool> forgotten{false};  // released: the keeper leaves it alone
   // Keeper bookkeeping (keeper thread only).
@@ -211,6 +250,8 @@ void Engine::KeepLeases() {
         m->next_pause_renew = now + pause_period;
       } else if (now >= m->next_pause_renew) {
         m->next_pause_renew = now + pause_period;
+        // A failure is recorded by the router in the context's PauseLease: the next turn
+        // pauses again before its step acts.
         (void)m->ctx->router().Renew(lease);
       }
     }
@@ -292,7 +333,7 @@ Result<TurnOutcome> Engine::TurnLocked(Migration& m) {
 
   RETURN_IF_ERROR(ctx.Load());
   Phase p = ctx.phase();
-  if (p != m.last) m.unavailable_retries = 0;
+  if (p != m.last) m.unavailable = {};
   m.last = p;
   if (IsTerminal(p)) return TurnOutcome{TurnOutcome::Kind::kTerminal, p, "", 0};
   if (ctx.record().rollback_requested && p != Phase::kRollingBack) {
@@ -303,17 +344,29 @@ Result<TurnOutcome> Engine::TurnLocked(Migration& m) {
     RETURN_IF_ERROR(ReplanFailed(ctx));
     return moved();
   }
-  m.pause_active = InCutover(p);
-  // After a restart mid-cutover the pause may have lapsed: hold sessions again first.
-  if (InCutover(p) && p != Phase::kPausing && !m.repaused) {
-    Status again = ctx.router().Pause(ctx.spec().pause_deadline, ctx.spec().pause_lease);
-    if (!again.ok() && p <= Phase::kDraining) {
-      RETURN_IF_ERROR(
-          StartRollback(ctx, "could not pause traffic again after a restart: " + again.message()));
+  m.pause_active = InCutover(p) || p == Phase::kRollingBack;
+  // The pause may have lapsed (a restart, a failed renewal, this process frozen past the
+  // lease): hold the sessions again before the step acts.
+  if (InCutover(p) && p != Phase::kPausing) {
+    Status held = HoldSessions(ctx);
+    if (!held.ok() && held.code() == Code::kAborted &&
+        store_.CheckRunner(name, ctx.lease()).status().code() == Code::kAborted) {
+      m.lease_lost = true;
+      return held;
+    }
+    if (!held.ok()) {
+      const std::string why = "could not pause traffic again: " + held.message();
+      if (p <= Phase::kDraining) {  // the source is still authoritative: back to it
+        RETURN_IF_ERROR(StartRollback(ctx, why));
+        return moved();
+      }
+      // The promotion's intent is recorded: the steps ahead end in a resume on the target,
+      // which must come from held sessions. Retried; the retry path rolls back past its budget.
+      RETURN_IF_ERROR(OnStepError(
+          ctx, Unavailable(name + ": " + std::string(PhaseName(p)) + ": " + why), m.unavailable));
       return moved();
     }
   }
-  m.repaused = true;
   EngineSeams::StepFn step = seams_.steps ? seams_.steps(p) : EngineSeams::StepFn(StepFor(p));
   if (!step) return Internal("no step for phase " + std::string(PhaseName(p)));
   auto out = step(ctx);
@@ -329,7 +382,7 @@ Result<TurnOutcome> Engine::TurnLocked(Migration& m) {
       return TurnOutcome{TurnOutcome::Kind::kWaitingAtGate, p, "", 0};
     return moved();
   }
-  RETURN_IF_ERROR(OnStepError(ctx, out.status(), m.unavailable_retries));
+  RETURN_IF_ERROR(OnStepError(ctx, out.status(), m.unavailable));
   return moved();
 }
 

@@ -11,6 +11,13 @@
 // cluster or a proxy, and every store write of its steps carries it. A turn that finds the
 // lease lost stops: it returns kAborted and the engine forgets the migration, acting no more.
 //
+// The held window (docs/chaos.md finding 1): before each cutover step the turn makes sure the
+// sessions are held by a pause this process confirmed within its lease (the context's
+// PauseLease, pause_lease.h, fed by the router's pauses and renewals, the keeper's included);
+// a pause lost to a failed renewal, to a restart, or to this process being frozen past the
+// lease is taken again before the step acts. Not possible again: before the promotion the
+// cutover rolls back, after it the turn is retried as kUnavailable.
+//
 // Per-migration state (the MigrationContext with its connections, retry counters, held
 // snapshots, the early switch) lives in the engine keyed by migration name, so that a
 // scheduler can drive many migrations through one engine, turn by turn.

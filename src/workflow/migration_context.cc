@@ -27,7 +27,8 @@ MigrationContext::MigrationContext(MigrationStore& store, std::string name, Cloc
       name_(std::move(name)),
       clock_(clock),
       progress_(progress),
-      gate_(store_, name_) {}
+      gate_(store_, name_),
+      pause_lease_(clock_) {}
 
 Status MigrationContext::Load() {
   ASSIGN_OR_RETURN(record_, store_.Get(name_));
@@ -56,7 +57,8 @@ Status MigrationContext::Load() {
       ASSIGN_OR_RETURN(router, MakeRouter(routing));
     }
     platform_ = std::make_unique<LeaseCheckedPlatform>(std::move(platform), gate_);
-    router_ = std::make_unique<LeaseCheckedRouter>(std::move(router), gate_);
+    router_ = std::make_unique<PauseLeaseRouter>(
+        std::make_unique<LeaseCheckedRouter>(std::move(router), gate_), pause_lease_, clock_);
   }
   return Status::Ok();
 }

@@ -7,6 +7,10 @@
 // Source()/Target()/TargetDb() check the lease before they hand out a connection (SQL a step
 // sends goes through one of them), so a runner that lost its lease between two actions of one
 // step takes no further action: the call answers kAborted "lease lost" and the step stops.
+//
+// The router a step is handed also reports every pause, renewal and resume to the context's
+// PauseLease (pause_lease.h), so that the engine and the steps know whether the sessions are
+// still held (a failed renewal, or a frozen process, loses the pause).
 #pragma once
 
 #include <functional>
@@ -27,6 +31,7 @@
 #include "store/migration_store.h"
 #include "workflow/data_verification.h"
 #include "workflow/lease_gate.h"
+#include "workflow/pause_lease.h"
 #include "workflow/progress.h"
 #include "workflow/router.h"
 
@@ -62,6 +67,8 @@ class MigrationContext {
   ProgressSink& progress() { return progress_; }
   Platform& platform() { return *platform_; }
   Router& router() { return *router_; }
+  // Whether the routers' pause is confirmed now (fed by router()'s pauses, renewals, resumes).
+  PauseLease& pause_lease() { return pause_lease_; }
   MigrationStore& store() { return store_; }
 
   // Connections as the orchestrator (application_name pgshift*), reopened when dead; each call
@@ -112,6 +119,7 @@ class MigrationContext {
   MigrationSpec spec_;
   Phase phase_ = Phase::kCreated;
   std::unique_ptr<Platform> platform_;
+  PauseLease pause_lease_;  // before router_, which reports to it
   std::unique_ptr<Router> router_;
   std::optional<PgConnection> source_;
   std::optional<PgConnection> target_;

@@ -12,7 +12,9 @@
 //      them after the slot handover, so nothing runs on the target as a standby nor before its
 //      slots exist (I4); a session opened during recovery writes once recovery has ended. A
 //      rollback from here on routes back to the source with a newer version, which proxies prefer
-//      whatever the order;
+//      whatever the order. Only from a pause this process confirmed within its lease
+//      (pause_lease.h): a lapsed pause would let the switched sessions run at once; the switch
+//      step then switches instead;
 //   2. promote (the platform polls for the end of recovery; no coarse timers) and record how
 //      long it took;
 //   3. kSlotHandover.
@@ -30,7 +32,8 @@ Result<StepOutcome> RunPromote(MigrationContext& ctx) {
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
   if (!ctx.facts().target_fenced) RETURN_IF_ERROR(FenceTargetBeforePromotion(ctx));
   ASSIGN_OR_RETURN(uint64_t version, RouteVersionToTarget(ctx));
-  if (!ctx.early_switch() && ctx.router().HoldsSessionsAcrossSwitch()) {
+  if (!ctx.early_switch() && ctx.router().HoldsSessionsAcrossSwitch() &&
+      ctx.pause_lease().Held().ok()) {
     Router* router = &ctx.router();
     Endpoint to = EndpointOf(s.target);
     ctx.early_switch() = std::async(std::launch::async,

@@ -64,8 +64,12 @@ Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milli
       for (const auto* q : paused) (void)Call(*q, api::kResume, nlohmann::json::object(), deadline);
       // A pause the proxy took but whose answer is malformed is released too.
       if (r.ok()) (void)Call(p, api::kResume, nlohmann::json::object(), deadline);
-      return FailedPrecondition("pause not acknowledged: " + answer.status().message() +
-                                "; cutover aborted, traffic resumed on the source");
+      // A proxy that did not answer (refused, reset, timed out) may be restarting: kUnavailable,
+      // retried by the engine; one that answered no is kFailedPrecondition.
+      return Status(answer.status().code() == Code::kUnavailable ? Code::kUnavailable
+                                                                 : Code::kFailedPrecondition,
+                    "pause not acknowledged: " + answer.status().message() +
+                        "; cutover aborted, traffic resumed on the source");
     }
     paused.push_back(&p);
     held_backends_.insert(answer->held_backend_pids.begin(), answer->held_backend_pids.end());

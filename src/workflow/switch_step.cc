@@ -2,7 +2,9 @@
 //
 //   1. wait for the switch started at promotion, if this process started one;
 //   2. unless that switch succeeded, point every router at the target (a no-op for a router
-//      already there); then resume the held sessions;
+//      already there); then resume the held sessions, but only from a pause still confirmed
+//      (pause_lease.h): if it lapsed meanwhile (a failed renewal, this process frozen), the
+//      step answers kUnavailable and the engine pauses again before running it again;
 //   3. lift the target fence (target_fence_step.h): the slots exist. After the resume for
 //      routers that hold sessions (the lift stays out of the held window: their logins write
 //      through the fence), before the switch for the others (their clients reconnect by
@@ -42,6 +44,13 @@ Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
   const bool holds = ctx.router().HoldsSessionsAcrossSwitch();
   if (!holds) RETURN_IF_ERROR(LiftTargetFence(ctx));
   if (!switched) RETURN_IF_ERROR(ctx.router().Switch(to, version));
+  if (holds) {
+    Status held = ctx.pause_lease().Held();
+    if (!held.ok()) {
+      return Unavailable(ctx.spec().name + ": switching: not resuming " + ctx.router().Describe() +
+                         " from a pause that is not confirmed (" + held.message() + ")");
+    }
+  }
   RETURN_IF_ERROR(ctx.router().Resume());
   if (holds) RETURN_IF_ERROR(LiftTargetFence(ctx));
   RETURN_IF_ERROR(ctx.Transition(
