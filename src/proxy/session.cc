@@ -1,6 +1,8 @@
 // Session protocol logic: startup, forwarding decisions, pause holding, when to switch.
 #include "proxy/session.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "proxy/admission.h"
@@ -222,6 +224,13 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
     if (RouteStale() || (move_.backend_lost() && !cluster_->paused.load())) {
       held_ = true;
       StartMove();
+      return MessageAction::kHold;
+    }
+    // The first work after a resume confirmed the route: turn read-only off first (a no-op
+    // round trip on a server without the target fence). While the route is not confirmed
+    // the work goes as is and, on a fenced target, fails read-only.
+    if (fence_write_through_due_ && type != t::kTerminate && !cluster_->paused.load() &&
+        RouteConfirmed() && StartFenceWriteThrough()) {
       return MessageAction::kHold;
     }
     SetCountedBusy(true);  // before reading `paused`: see cluster_control.h
@@ -496,6 +505,65 @@ void Session::StartMove() {
   ReportStandby(SessionInfo::kNoStandby);
 }
 
+bool Session::RouteConfirmed() const {
+  auto table = ctx_.routes.Get();
+  auto it = table->routes.find(cluster_->name);
+  return it != table->routes.end() && it->second.confirmed && it->second.version == route_version_;
+}
+
+bool Session::StartFenceWriteThrough() {
+  if (!pump_.backend().open() || !pump_.backend_input_decided()) return false;
+  stage_ = Stage::kWritingThrough;
+  held_ = true;
+  auto job = LoginJob(endpoint_);
+  auto backend = std::make_shared<Transport>(DetachBackend());
+  Worker* w = &worker_;
+  uint64_t id = id_;
+  ctx_.pool->Submit([w, id, job, backend] {
+    auto reported = std::make_shared<Result<std::vector<std::pair<std::string, std::string>>>>(
+        WriteThroughTargetFenceNow(*job, *backend));
+    w->Post([id, reported, backend](Worker& worker) {
+      if (Session* s = worker.Find(id))
+        s->OnFenceWriteThrough(std::move(*reported), std::move(*backend));
+    });
+  });
+  return true;
+}
+
+void Session::OnFenceWriteThrough(Result<std::vector<std::pair<std::string, std::string>>> reported,
+                                  Transport backend) {
+  if (stage_ != Stage::kWritingThrough) return;  // the session ended meanwhile
+  if (!reported.ok() && reported.status().code() == Code::kUnavailable) {
+    metrics_->Add(Metric::kBackendErrors);
+    spdlog::warn("proxy session {}: {}", id_, reported.status().ToString());
+    return End("08006", "pgshift: the connection to the database server of \"" + cluster_->name +
+                            "\" was lost; reconnect");
+  }
+  fence_write_through_due_ = false;
+  if (!reported.ok()) {
+    // The backend answered and is idle: the session goes on, read-only where the fence is up.
+    spdlog::warn("proxy session {}: {}", id_, reported.status().ToString());
+  } else {
+    metrics_->Add(Metric::kFenceWriteThroughs);
+    for (auto& [name, value] : *reported) {
+      // The client learns the new default as it would from the server itself.
+      (void)pump_.ComposeToClient(wire::ParameterStatus(name, value));
+      auto it = std::find_if(backend_parameters_.begin(), backend_parameters_.end(),
+                             [&](const auto& p) { return p.first == name; });
+      if (it == backend_parameters_.end())
+        backend_parameters_.emplace_back(name, value);
+      else
+        it->second = value;
+    }
+  }
+  pump_.AttachBackend(std::move(backend));
+  worker_.Watch(pump_.backend().fd(), &backend_tag_);
+  stage_ = Stage::kReady;
+  held_ = false;
+  pump_.ClientMayTakeOutput();
+  Pump();
+}
+
 void Session::PrepareStandby(const Endpoint& endpoint) {
   if (move_.standby_opening()) return;  // its completion reports the state
   if (replication_ || stage_ != Stage::kReady) {
@@ -556,6 +624,9 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   endpoint_ = endpoint;
   route_version_ = endpoint.version;
   move_.LoggedIn();
+  // A moved session wrote through in its replay only on a confirmed route; a login (or a
+  // pooled backend, reset to the server's defaults) did if read-only is no longer reported.
+  fence_write_through_due_ = migrating ? !endpoint.confirmed : ReportsReadOnlyDefault(l.parameters);
   CancelTarget target{cluster_->name, endpoint, l.pid, l.secret};
   work_.tx = wire::kTxIdle;
   if (migrating) {
