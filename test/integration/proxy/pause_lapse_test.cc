@@ -22,6 +22,7 @@
 #include "platform/target_fence.h"
 #include "proxy_harness.h"
 #include "proxy_process.h"
+#include "workflow/proxy_router.h"
 
 namespace pgshift::testing {
 namespace {
@@ -219,6 +220,15 @@ TEST(StalePause, ARequestReadAfterItsNotAfterHoldsNothingAndIsRefusedAsExpired) 
             200);
   ASSERT_EQ(h.Admin("POST", "/v1/clusters/orders/resume").status, 200);
   EXPECT_TRUE(session->Exec("SELECT 1").ok());
+
+  // The engine's router sends a not_after the proxy takes (its own clock, in ms).
+  ProxyRouter router("orders",
+                     {{"127.0.0.1:" + std::to_string(h.proxy->admin_port()), kAdminToken}});
+  Status routed = router.Pause(std::chrono::seconds(5), std::chrono::seconds(60));
+  EXPECT_TRUE(routed.ok()) << routed.ToString();
+  EXPECT_EQ(OrdersRoute(h)["paused"], true);
+  EXPECT_TRUE(router.Resume().ok());
+  EXPECT_EQ(h.Metric("pgshift_proxy_expired_pauses_refused_total"), 1);
 }
 
 }  // namespace

@@ -38,9 +38,9 @@ void ProxyProcess::KillNow() {
 }
 
 void ProxyProcess::Start(int max_open_files) {
-  std::string path = h.ConfigCopy("proxy-process-" + std::to_string(port_) + ".ini",
-                                  "127.0.0.1:" + std::to_string(port_),
-                                  "127.0.0.1:" + std::to_string(admin_port_));
+  std::string path = h_.ConfigCopy("proxy-process-" + std::to_string(port_) + ".ini",
+                                   "127.0.0.1:" + std::to_string(port_),
+                                   "127.0.0.1:" + std::to_string(admin_port_));
   int out[2];
   if (pipe(out) != 0) return;
   pid_ = fork();
