@@ -295,12 +295,13 @@ Status ReadUntilReady(const BackendLogin& l, Channel& ch, BackendLink* link, Cod
 // client is told each once, and the pool's reset (backend_reset.cc) updates that entry.
 void KeepLastReported(std::vector<std::pair<std::string, std::string>>& parameters) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (auto& [name, value] : parameters) {
+  for (auto& parameter : parameters) {
+    const std::string& name = parameter.first;
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == name; });
     if (it == out.end())
-      out.emplace_back(std::move(name), std::move(value));
+      out.push_back(std::move(parameter));
     else
-      it->second = std::move(value);
+      it->second = std::move(parameter.second);
   }
   parameters = std::move(out);
 }

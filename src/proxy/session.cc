@@ -545,15 +545,15 @@ void Session::OnFenceWriteThrough(Result<std::vector<std::pair<std::string, std:
     spdlog::warn("proxy session {}: {}", id_, reported.status().ToString());
   } else {
     metrics_->Add(Metric::kFenceWriteThroughs);
-    for (auto& [name, value] : *reported) {
+    for (const auto& parameter : *reported) {
       // The client learns the new default as it would from the server itself.
-      (void)pump_.ComposeToClient(wire::ParameterStatus(name, value));
+      (void)pump_.ComposeToClient(wire::ParameterStatus(parameter.first, parameter.second));
       auto it = std::find_if(backend_parameters_.begin(), backend_parameters_.end(),
-                             [&](const auto& p) { return p.first == name; });
+                             [&](const auto& p) { return p.first == parameter.first; });
       if (it == backend_parameters_.end())
-        backend_parameters_.emplace_back(name, value);
+        backend_parameters_.push_back(parameter);
       else
-        it->second = value;
+        it->second = parameter.second;
     }
   }
   pump_.AttachBackend(std::move(backend));
