@@ -55,6 +55,10 @@ bool Session::PumpOnce() {
     if (n == Transport::kClosed) Close();
     return n > 0;
   }
+  if (stage_ == Stage::kWritingThrough && fence_write_through_inline_) {
+    if (!pump_.backend_readable()) return false;
+    return ReadFenceWriteThroughAnswer();
+  }
   // Client -> proxy.
   if (pump_.client_readable() && !held_ && stage_ != Stage::kTlsHandshake &&
       stage_ != Stage::kClosing) {
@@ -515,6 +519,26 @@ bool Session::StartFenceWriteThrough() {
   if (!pump_.backend().open() || !pump_.backend_input_decided()) return false;
   stage_ = Stage::kWritingThrough;
   held_ = true;
+  // Nothing of the client's stream waits to go to the backend (no batched send in flight
+  // either: its bytes stay counted until sent): the statement may go on the socket now.
+  if (pump_.to_backend_pending() == 0) {
+    const std::string query = wire::Query(kDeferredWriteThroughTargetFenceSql);
+    ssize_t n = pump_.backend().Write(query.data(), query.size());
+    if (n == ssize_t(query.size())) {
+      fence_write_through_inline_ = true;
+      fence_answer_.clear();
+      fence_reported_.clear();
+      fence_refused_ = Status::Ok();
+      return true;
+    }
+    if (n != Transport::kWouldBlock) {
+      // Part of a message (or nothing, the peer gone) on the wire: the stream is not whole.
+      metrics_->Add(Metric::kBackendErrors);
+      End("08006", "pgshift: the connection to the database server of \"" + cluster_->name +
+                       "\" was lost; reconnect");
+      return true;
+    }
+  }
   auto job = LoginJob(endpoint_);
   auto backend = std::make_shared<Transport>(DetachBackend());
   Worker* w = &worker_;
@@ -530,9 +554,63 @@ bool Session::StartFenceWriteThrough() {
   return true;
 }
 
+bool Session::ReadFenceWriteThroughAnswer() {
+  bool progress = false;
+  for (;;) {
+    // Exactly what the current message still needs: its header, then its body.
+    size_t need = 5;
+    if (fence_answer_.size() >= 5) {
+      uint32_t len = wire::ReadU32(fence_answer_.data() + 1);
+      if (len < 4 || len > (1u << 20)) {
+        OnFenceWriteThrough(Unavailable("malformed answer from the backend"), DetachBackend());
+        return true;
+      }
+      need = 1 + size_t(len);
+    }
+    if (fence_answer_.size() < need) {
+      char buf[4096];
+      size_t want = std::min(sizeof(buf), need - fence_answer_.size());
+      ssize_t n = pump_.backend().Read(buf, want);
+      if (n == Transport::kWouldBlock) return progress;
+      if (n == Transport::kClosed) {
+        OnFenceWriteThrough(Unavailable("the backend closed the connection"), DetachBackend());
+        return true;
+      }
+      fence_answer_.append(buf, size_t(n));
+      progress = true;
+      continue;
+    }
+    char type = fence_answer_[0];
+    std::string body = fence_answer_.substr(5, need - 5);
+    fence_answer_.clear();
+    if (type == wire::type::kErrorResponse && fence_refused_.ok()) {
+      auto f = wire::ParseErrorFields(body);
+      fence_refused_ = FailedPrecondition("cluster " + cluster_->name +
+                                          ": writing through the target fence: " + f['M'] +
+                                          " (SQLSTATE " + f['C'] + ")");
+    } else if (type == 'S') {
+      size_t z = body.find('\0');
+      if (z != std::string::npos) {
+        fence_reported_.emplace_back(body.substr(0, z),
+                                     body.substr(z + 1, body.find('\0', z + 1) - z - 1));
+      }
+    } else if (type == wire::type::kReadyForQuery) {
+      Result<std::vector<std::pair<std::string, std::string>>> reported =
+          fence_refused_.ok()
+              ? Result<std::vector<std::pair<std::string, std::string>>>(std::move(fence_reported_))
+              : fence_refused_;
+      OnFenceWriteThrough(std::move(reported), Transport());
+      return true;
+    }
+    // RowDescription, DataRow, CommandComplete, notices: nothing to keep.
+  }
+}
+
 void Session::OnFenceWriteThrough(Result<std::vector<std::pair<std::string, std::string>>> reported,
                                   Transport backend) {
   if (stage_ != Stage::kWritingThrough) return;  // the session ended meanwhile
+  const bool inline_answer = fence_write_through_inline_;
+  fence_write_through_inline_ = false;
   if (!reported.ok() && reported.status().code() == Code::kUnavailable) {
     metrics_->Add(Metric::kBackendErrors);
     spdlog::warn("proxy session {}: {}", id_, reported.status().ToString());
@@ -556,12 +634,14 @@ void Session::OnFenceWriteThrough(Result<std::vector<std::pair<std::string, std:
         it->second = parameter.second;
     }
   }
-  pump_.AttachBackend(std::move(backend));
-  worker_.Watch(pump_.backend().fd(), &backend_tag_);
+  if (!inline_answer) {
+    pump_.AttachBackend(std::move(backend));
+    worker_.Watch(pump_.backend().fd(), &backend_tag_);
+  }
   stage_ = Stage::kReady;
   held_ = false;
   pump_.ClientMayTakeOutput();
-  Pump();
+  if (!inline_answer) Pump();  // inline: the pump round that read the answer goes on
 }
 
 void Session::PrepareStandby(const Endpoint& endpoint) {

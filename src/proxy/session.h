@@ -140,10 +140,15 @@ class Session {
   // The session's route is the cluster's current one and an explicit resume confirmed it
   // (Endpoint::confirmed): only then may it write through the target fence.
   bool RouteConfirmed() const;
-  // Runs the target fence's write-through on the session's idle backend, on the connector
-  // pool, before the new work that is held meanwhile; completion OnFenceWriteThrough. False
-  // (nothing started) when the backend is gone or has undecided input.
+  // Runs the target fence's write-through on the session's idle backend before the new work
+  // that is held meanwhile: written on the event loop itself when the backend's stream is
+  // quiet (its answer read here, ReadFenceWriteThroughAnswer: no hand-off to another thread),
+  // else on the connector pool, completion OnFenceWriteThrough. False (nothing started) when
+  // the backend is gone or has undecided input.
   bool StartFenceWriteThrough();
+  // The answer to the write-through written on the loop, read message by message (never past
+  // its ReadyForQuery, so the pump reads whatever follows); true if anything was read.
+  bool ReadFenceWriteThroughAnswer();
   // Refuses before login: logs which rule refused (escaped) and ends with `message`. The
   // caller counts the refusal under its own metric.
   void Reject(const char* sqlstate, const std::string& message);
@@ -187,6 +192,11 @@ class Session {
   // its writes fail read-only there (a lapsed pause must not let commits reach the target
   // before its slots exist).
   bool fence_write_through_due_ = false;
+  // The write-through written on the loop: its answer read so far, and what it reported.
+  bool fence_write_through_inline_ = false;
+  std::string fence_answer_;
+  std::vector<std::pair<std::string, std::string>> fence_reported_;
+  Status fence_refused_;
   // A logical replication session (replication=database): forwarded only, see
   // replication_startup.h. backend_said_error_: its server's last message was an error.
   bool replication_ = false;
