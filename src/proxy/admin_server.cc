@@ -113,8 +113,12 @@ HttpResponse AdminServer::RoutesAnswer() const {
   a.version = t->version;
   for (const auto& [name, e] : t->routes) {
     ClusterControl* c = ctx_.Cluster(name);
-    a.routes[name] = {
-        e.host, e.port, e.version, e.tls == BackendTls::kRequire, c && c->paused.load(), ""};
+    a.routes[name] = {.host = e.host,
+                      .port = e.port,
+                      .version = e.version,
+                      .tls = e.tls == BackendTls::kRequire,
+                      .paused = c && c->paused.load(),
+                      .confirmed = e.confirmed};
     auto config = ctx_.config.clusters.find(name);
     if (config != ctx_.config.clusters.end()) a.routes[name].user = config->second.user;
   }
@@ -130,9 +134,10 @@ HttpResponse AdminServer::SessionsAnswer() const {
 HttpResponse AdminServer::Pause(const std::string& cluster, const json& body) {
   auto req = api::PauseRequest::FromJson(body);
   if (!req.ok()) return Refused(400, req.status().message());
-  auto r = pauses_.Pause(cluster, req->deadline, req->lease);
+  auto r = pauses_.Pause(cluster, req->deadline, req->lease, req->not_after_unix_ms);
   if (!r.ok()) return Refused(404, r.status().message());
-  api::PauseAnswer a{r->paused, r->sessions, r->held_backend_pids, r->not_drained, r->reason};
+  api::PauseAnswer a{r->paused,      r->sessions, r->held_backend_pids,
+                     r->not_drained, r->reason,   r->expired};
   return HttpResponse::Json(a.paused ? 200 : 409, a.ToJson());
 }
 

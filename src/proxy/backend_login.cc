@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -290,16 +291,31 @@ Status ReadUntilReady(const BackendLogin& l, Channel& ch, BackendLink* link, Cod
   }
 }
 
+// Keeps one entry per parameter, the last value reported, in the place of the first: the
+// client is told each once, and the pool's reset (backend_reset.cc) updates that entry.
+void KeepLastReported(std::vector<std::pair<std::string, std::string>>& parameters) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& parameter : parameters) {
+    const std::string& name = parameter.first;
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == name; });
+    if (it == out.end())
+      out.push_back(std::move(parameter));
+    else
+      it->second = std::move(parameter.second);
+  }
+  parameters = std::move(out);
+}
+
 // A server that reports read-only by default (PostgreSQL reports the parameter at login) may
 // carry the target fence: one query then, none otherwise. Not when the client chose the
-// setting itself in its startup parameters.
+// setting itself in its startup parameters, nor on a route no explicit resume confirmed yet
+// (the session then writes through later, Session::StartFenceWriteThrough).
 Status WriteThroughTargetFence(const BackendLogin& l, Channel& ch, BackendLink& link) {
-  bool read_only = false;
-  for (const auto& [name, value] : link.parameters) {
-    if (name == "default_transaction_read_only") read_only = value == "on";
-  }
   const std::string on_login_options = "default_transaction_read_only";
-  if (!read_only || l.options.contains(on_login_options)) return Status::Ok();
+  if (!l.endpoint.confirmed || !ReportsReadOnlyDefault(link.parameters) ||
+      l.options.contains(on_login_options)) {
+    return Status::Ok();
+  }
   auto options = l.options.find("options");
   if (options != l.options.end() && options->second.find(on_login_options) != std::string::npos) {
     return Status::Ok();
@@ -309,6 +325,7 @@ Status WriteThroughTargetFence(const BackendLogin& l, Channel& ch, BackendLink& 
   }
   // With the link: the server's new ParameterStatus (off) follows the first in its list.
   Status st = ReadUntilReady(l, ch, &link, Code::kFailedPrecondition);
+  KeepLastReported(link.parameters);
   return st.ok() ? st : st.Context("writing through the target fence");
 }
 
@@ -328,6 +345,31 @@ Status Replay(const BackendLogin& l, Channel& ch) {
 }
 
 }  // namespace
+
+bool ReportsReadOnlyDefault(const std::vector<std::pair<std::string, std::string>>& parameters) {
+  bool read_only = false;
+  for (const auto& [name, value] : parameters) {
+    if (name == "default_transaction_read_only") read_only = value == "on";
+  }
+  return read_only;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> WriteThroughTargetFenceNow(
+    const BackendLogin& l, Transport& backend) {
+  int f = backend.fd();
+  timeval tv{l.timeout_ms / 1000, (l.timeout_ms % 1000) * 1000};
+  setsockopt(f, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(f, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
+  Channel ch(backend);
+  BackendLink reported;  // collects the ParameterStatus messages only
+  Status st = ch.Send(wire::Query(kDeferredWriteThroughTargetFenceSql))
+                  ? ReadUntilReady(l, ch, &reported, Code::kFailedPrecondition)
+                  : Unavailable(Where(l) + ": connection lost");
+  fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
+  if (!st.ok()) return st.Context("writing through the target fence");
+  return reported.parameters;
+}
 
 Result<BackendLink> LoginToBackend(const BackendLogin& l, SSL_CTX* backend_tls) {
   auto fd = ConnectTcp(l.endpoint.host, l.endpoint.port, l.timeout_ms);

@@ -26,9 +26,23 @@ namespace pgshift::proxy {
 // slots exist the target is read-only for every client but the proxies, which resumed there
 // and must write. A source fence sets no marker, so a proxy cannot write through that one.
 // A no-op (no row) on any other server.
+// Only on a route an explicit resume confirmed (Endpoint::confirmed): a switch made inside a
+// pause that then lapsed must not let sessions commit on the target before its slots exist.
 inline constexpr const char* kWriteThroughTargetFenceSql =
     "SELECT set_config('default_transaction_read_only', 'off', false) "
     "WHERE current_setting('pgshift.target_fence', true) = 'on'";
+// The same, run later on a backend a session already uses (once its route is confirmed):
+// it leaves alone a setting the client chose, in its startup parameters ('client') or with a
+// SET or set_config() of its own ('session').
+inline constexpr const char* kDeferredWriteThroughTargetFenceSql =
+    "SELECT pg_catalog.set_config('default_transaction_read_only', 'off', false) "
+    "FROM pg_catalog.pg_settings WHERE name = 'default_transaction_read_only' "
+    "AND source NOT IN ('client', 'session') "
+    "AND pg_catalog.current_setting('pgshift.target_fence', true) = 'on'";
+
+// True when the last ParameterStatus of `default_transaction_read_only` in `parameters` is on:
+// the backend may be on a fenced target without the write-through.
+bool ReportsReadOnlyDefault(const std::vector<std::pair<std::string, std::string>>& parameters);
 
 struct BackendLogin {
   std::string cluster;
@@ -83,6 +97,14 @@ Status ReplayOnLink(const BackendLogin& login, BackendLink& link);
 // blocking for the call (at most `timeout_ms`); on kUnavailable its state is unknown.
 Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& login, Transport& old,
                                                      int timeout_ms);
+
+// Runs kDeferredWriteThroughTargetFenceSql on `backend`, a session's idle backend on
+// `login.endpoint` (non-blocking; blocking for the call, at most `login.timeout_ms`). Answers
+// the ParameterStatus messages the server sent (default_transaction_read_only off when it
+// wrote through). kUnavailable when the backend did not answer (its state is then unknown);
+// kFailedPrecondition when the server refused the statement (the backend is idle and usable).
+Result<std::vector<std::pair<std::string, std::string>>> WriteThroughTargetFenceNow(
+    const BackendLogin& login, Transport& backend);
 
 // Sends a CancelRequest for (pid, secret) to the endpoint (plain TCP, as libpq does).
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms);

@@ -221,8 +221,13 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
       }
     }
     // Before the settings, so that a session's own SET of it wins: on a target still fenced
-    // (I8) the moved session must write as soon as traffic resumes.
-    job->replay_sql.insert(job->replay_sql.begin(), kWriteThroughTargetFenceSql);
+    // (I8) the moved session must write as soon as traffic resumes. Only on a route an explicit
+    // resume confirmed: a switch inside a pause is not, and if that pause lapses the session
+    // must stay read-only there; it writes through on its first transaction after the resume
+    // (Session::StartFenceWriteThrough).
+    if (job->endpoint.confirmed) {
+      job->replay_sql.insert(job->replay_sql.begin(), kWriteThroughTargetFenceSql);
+    }
     // After the settings: some may need the login role's privileges to be set.
     job->replay_sql.insert(job->replay_sql.end(), role->begin(), role->end());
     auto result = std::make_shared<Result<BackendLink>>(Unavailable("no standby link"));

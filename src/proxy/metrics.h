@@ -27,6 +27,10 @@ namespace pgshift::proxy {
   X(kPauseMillis, "pgshift_proxy_pause_milliseconds_total", "counter",                          \
     "Time spent paused (from pause request to resume or lapse)")                                \
   X(kLeaseLapses, "pgshift_proxy_lease_lapses_total", "counter", "Pauses ended by lease lapse") \
+  X(kExpiredPausesRefused, "pgshift_proxy_expired_pauses_refused_total", "counter",             \
+    "Pause requests read after their not_after (a proxy frozen or slow), held nothing")         \
+  X(kFenceWriteThroughs, "pgshift_proxy_fence_write_throughs_total", "counter",                 \
+    "Sessions that turned read-only off on their backend once a resume confirmed the route")    \
   X(kSwitches, "pgshift_proxy_switches_total", "counter", "Route switches")                     \
   X(kSessionsMoved, "pgshift_proxy_sessions_moved_total", "counter",                            \
     "Sessions carried to a new backend by a switch")                                            \

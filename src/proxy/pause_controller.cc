@@ -1,6 +1,8 @@
 // Pause, renew, resume, switch and the lease watchdog.
 #include "proxy/pause_controller.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "proxy/session.h"
 
@@ -46,11 +48,43 @@ PauseOutcome PauseController::HeldOutcome(const ClusterControl& c) const {
   return out;
 }
 
+std::optional<std::chrono::milliseconds> PauseDrainBudget(std::chrono::milliseconds deadline,
+                                                          std::optional<int64_t> not_after_unix_ms,
+                                                          int64_t now_unix_ms) {
+  if (!not_after_unix_ms) return deadline;
+  int64_t left = *not_after_unix_ms + kPauseNotAfterSkew.count() - now_unix_ms;
+  if (left <= 0) return std::nullopt;
+  return std::min(deadline, std::chrono::milliseconds(left));
+}
+
 Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
                                             std::chrono::milliseconds deadline,
-                                            std::chrono::milliseconds lease) {
+                                            std::chrono::milliseconds lease,
+                                            std::optional<int64_t> not_after_unix_ms) {
   ClusterControl* c = ctx_.Cluster(cluster);
   if (!c) return NotFound("unknown cluster '" + cluster + "'");
+  const int64_t now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  std::optional<std::chrono::milliseconds> budget =
+      PauseDrainBudget(deadline, not_after_unix_ms, now_unix_ms);
+  if (!budget) {
+    // Its sender stopped waiting for the answer long ago (and may have resumed traffic or
+    // ended the migration): holding the sessions now would be an application pause for
+    // nothing, for a whole lease.
+    c->metrics.Add(Metric::kExpiredPausesRefused);
+    PauseOutcome out{.expired = true};
+    out.reason = "pause request of cluster " + cluster +
+                 " expired before this proxy read it: " + "not_after_unix_ms " +
+                 std::to_string(*not_after_unix_ms) + " is " +
+                 std::to_string(now_unix_ms - *not_after_unix_ms) +
+                 " ms before this proxy's clock (tolerance " +
+                 std::to_string(kPauseNotAfterSkew.count()) +
+                 " ms); nothing held. A frozen or slow proxy, or clocks out of sync";
+    spdlog::warn("proxy: {}", out.reason);
+    return out;
+  }
+  deadline = *budget;
   auto end = steady_clock::now() + deadline;
   uint64_t generation;
   {
@@ -113,8 +147,26 @@ Status PauseController::Renew(const std::string& cluster, std::chrono::milliseco
 Status PauseController::Resume(const std::string& cluster) {
   ClusterControl* c = ctx_.Cluster(cluster);
   if (!c) return NotFound("unknown cluster '" + cluster + "'");
-  std::lock_guard<std::mutex> l(c->mu);
-  Release(*c);
+  bool confirmed_now = false;
+  {
+    std::lock_guard<std::mutex> l(c->mu);
+    // Confirmed before the release, so that no released session runs a transaction on the
+    // route without its write-through (Session: fence_write_through_due_). Also when the pause
+    // already lapsed: the explicit resume is what confirms, not the pause.
+    ASSIGN_OR_RETURN(confirmed_now, ctx_.routes.Confirm(cluster));
+    Release(*c);
+  }
+  if (confirmed_now) {
+    spdlog::info("proxy: cluster {}: route version {} confirmed by a resume", cluster,
+                 c->route_version.load());
+    // After the release: the file's fsync is not the applications' wait. If it fails, a
+    // restart loads the route unconfirmed (read-only on a fenced target until the next resume),
+    // which is safe; the resume itself took effect.
+    if (Status st = ctx_.routes.Persist(); !st.ok()) {
+      spdlog::warn("proxy: cluster {}: the route's confirmation is not on disk: {}", cluster,
+                   st.message());
+    }
+  }
   return Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,7 +26,22 @@ struct PauseOutcome {
   std::vector<int> held_backend_pids;
   std::vector<uint64_t> not_drained;  // sessions still busy when the deadline passed
   std::string reason;                 // why the pause did not take hold
+  bool expired = false;               // refused: read after the request's not_after
 };
+
+// How far past a pause request's `not_after` (the sender's wall clock) this proxy's wall clock
+// may be before it refuses the request as stale: the skew tolerated between the engine's host
+// and the proxy's. Below the engine's own margin (it waits 2 s past the pause deadline for the
+// answer), so a pause the engine has given up on is never taken.
+inline constexpr std::chrono::milliseconds kPauseNotAfterSkew{500};
+
+// The drain budget of a pause request read at `now_unix_ms`: `deadline`, cut to what is left
+// until `not_after_unix_ms` + kPauseNotAfterSkew; nullopt when nothing is left (the request is
+// stale: a proxy that was frozen, or a request that waited in a socket). Without a not_after
+// (an older engine) the deadline as given.
+std::optional<std::chrono::milliseconds> PauseDrainBudget(std::chrono::milliseconds deadline,
+                                                          std::optional<int64_t> not_after_unix_ms,
+                                                          int64_t now_unix_ms);
 
 struct SwitchOutcome {
   uint64_t version = 0;
@@ -45,11 +61,17 @@ class PauseController {
   explicit PauseController(ProxyContext& ctx);
   ~PauseController();
 
-  // Blocks until drained or the deadline. kNotFound for an unknown cluster.
+  // Blocks until drained or the deadline (cut to the request's `not_after_unix_ms`, see
+  // PauseDrainBudget). A request read after its not_after holds nothing: not paused, expired.
+  // kNotFound for an unknown cluster.
   Result<PauseOutcome> Pause(const std::string& cluster, std::chrono::milliseconds deadline,
-                             std::chrono::milliseconds lease);
+                             std::chrono::milliseconds lease,
+                             std::optional<int64_t> not_after_unix_ms = std::nullopt);
   // kFailedPrecondition when the cluster is not paused (the lease already lapsed).
   Status Renew(const std::string& cluster, std::chrono::milliseconds lease);
+  // Releases the pause and confirms the cluster's current route (RouteStore::Confirm): the
+  // only way a switched route becomes one sessions write through the target fence on. A
+  // cluster whose pause lapsed (or that was never paused) is confirmed too; OK either way.
   Status Resume(const std::string& cluster);
   // Swaps the route (kAborted if version is not newer) and waits briefly for idle
   // sessions to move.

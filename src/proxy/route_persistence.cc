@@ -66,13 +66,18 @@ Result<PersistedRoutes> ReadPersistedRoutes(const std::string& path) {
       PersistedRoute route{r["host"].get<std::string>(), 0, r["version"].get<uint64_t>()};
       uint64_t port = r["port"].get<uint64_t>();
       ok = !route.host.empty() && port >= 1 && port <= 65535;
+      if (r.contains("confirmed")) {
+        ok = ok && r["confirmed"].is_boolean();
+        route.confirmed = ok && r["confirmed"].get<bool>();
+      }
       route.port = int(port);
       if (ok) out[it.key()] = std::move(route);
     }
     if (!ok) {
       return Corrupt(path, "route \"" + it.key() +
                                "\" needs \"host\" (a string), \"port\" (1-65535) and "
-                               "\"version\" (a non-negative integer)");
+                               "\"version\" (a non-negative integer), and \"confirmed\", if "
+                               "present, is true or false");
     }
   }
   return out;
@@ -81,7 +86,8 @@ Result<PersistedRoutes> ReadPersistedRoutes(const std::string& path) {
 Status WritePersistedRoutes(const std::string& path, const PersistedRoutes& routes) {
   json j = {{"format", 1}, {"routes", json::object()}};
   for (const auto& [name, r] : routes) {
-    j["routes"][name] = {{"host", r.host}, {"port", r.port}, {"version", r.version}};
+    j["routes"][name] = {
+        {"host", r.host}, {"port", r.port}, {"version", r.version}, {"confirmed", r.confirmed}};
   }
   // Cluster names come from the config, host names from switches: never abort on bad UTF-8.
   std::string text = j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

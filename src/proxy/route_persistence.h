@@ -3,8 +3,10 @@
 // than one it already took. Written atomically (temp file, fsync, rename, fsync of the folder):
 // a crash leaves the old table or the new one, never a mix. Read once at startup.
 //
-// Format (JSON): {"format":1,"routes":{"<cluster>":{"host":"...","port":N,"version":V}}}.
-// Only switched routes matter (version > 0); TLS toward the backend stays the config's.
+// Format (JSON): {"format":1,"routes":{"<cluster>":{"host":"...","port":N,"version":V,
+// "confirmed":B}}}. Only switched routes matter (version > 0); TLS toward the backend stays the
+// config's. `confirmed`: an explicit resume confirmed the route after its switch (route_table.h);
+// a route without the field (a file of an older pgshift) loads unconfirmed, the safe side.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@ struct PersistedRoute {
   std::string host;
   int port = 0;
   uint64_t version = 0;
+  bool confirmed = false;
 };
 
 using PersistedRoutes = std::map<std::string, PersistedRoute>;

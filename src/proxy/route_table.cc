@@ -11,7 +11,7 @@ namespace {
 PersistedRoutes SwitchedRoutes(const RouteTable& t) {
   PersistedRoutes out;
   for (const auto& [name, e] : t.routes) {
-    if (e.version > 0) out[name] = {e.host, e.port, e.version};
+    if (e.version > 0) out[name] = {e.host, e.port, e.version, e.confirmed};
   }
   return out;
 }
@@ -33,9 +33,10 @@ Status RouteStore::Restore(const std::string& path) {
     it->second.host = r.host;
     it->second.port = r.port;
     it->second.version = r.version;
+    it->second.confirmed = r.confirmed;
     if (r.version > next->version) next->version = r.version;
-    spdlog::info("proxy: cluster {} routed to {}:{} (version {}, from {})", name, r.host, r.port,
-                 r.version, path);
+    spdlog::info("proxy: cluster {} routed to {}:{} (version {}, {}, from {})", name, r.host,
+                 r.port, r.version, r.confirmed ? "confirmed" : "not confirmed by a resume", path);
   }
   path_ = path;
   table_.store(std::shared_ptr<const RouteTable>(std::move(next)));
@@ -58,6 +59,7 @@ Result<std::shared_ptr<const RouteTable>> RouteStore::Switch(const std::string& 
   e.host = host;
   e.port = port;
   e.version = version;
+  e.confirmed = false;  // until an explicit resume names it
   if (version > next->version) next->version = version;
   // On disk first: a switch a restart could forget would let an older version in again.
   if (!path_.empty()) {
@@ -68,6 +70,24 @@ Result<std::shared_ptr<const RouteTable>> RouteStore::Switch(const std::string& 
   std::shared_ptr<const RouteTable> frozen = std::move(next);
   table_.store(frozen);
   return frozen;
+}
+
+Result<bool> RouteStore::Confirm(const std::string& cluster) {
+  std::lock_guard<std::mutex> l(write_mu_);
+  auto current = table_.load();
+  auto it = current->routes.find(cluster);
+  if (it == current->routes.end()) return NotFound("unknown cluster '" + cluster + "'");
+  if (it->second.confirmed) return false;
+  auto next = std::make_shared<RouteTable>(*current);
+  next->routes[cluster].confirmed = true;
+  table_.store(std::shared_ptr<const RouteTable>(std::move(next)));
+  return true;
+}
+
+Status RouteStore::Persist() {
+  std::lock_guard<std::mutex> l(write_mu_);
+  if (path_.empty()) return Status::Ok();
+  return WritePersistedRoutes(path_, SwitchedRoutes(*table_.load()));
 }
 
 }  // namespace pgshift::proxy

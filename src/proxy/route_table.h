@@ -2,6 +2,10 @@
 // a switch builds a new table with a higher version and swaps it in atomically, so a session
 // reading the table never sees half a change. Versions only increase, also across restarts
 // when the store persists (Restore): a switch is then on disk before anyone sees it.
+//
+// A route is *confirmed* once an explicit resume of its cluster named it (Confirm): only then
+// may sessions write through the target fence there (docs/architecture.md, "The pause lease
+// and the target fence"). A switch leaves its route unconfirmed; a config route is confirmed.
 #pragma once
 
 #include <atomic>
@@ -21,6 +25,8 @@ struct Endpoint {
   int port = 0;
   BackendTls tls = BackendTls::kDisable;
   uint64_t version = 0;  // the route version this endpoint was set by
+  // An explicit resume confirmed this route since the switch that set it (see above).
+  bool confirmed = true;
 };
 
 struct RouteTable {
@@ -44,6 +50,15 @@ class RouteStore {
   // takes effect. An absent file changes nothing. kFailedPrecondition for an unreadable or
   // malformed file (see route_persistence.h). Call before any session reads the table.
   Status Restore(const std::string& path);
+
+  // Marks `cluster`'s current route confirmed, in memory at once (sessions see it from now
+  // on); true when it was not. Persist() writes it to the route file afterwards, so that the
+  // file write stays out of the held window: a crash in between loads the route unconfirmed,
+  // the safe side. kNotFound for an unknown cluster.
+  Result<bool> Confirm(const std::string& cluster);
+  // Writes the current table to the route file (nothing without one). kUnavailable naming the
+  // file when it cannot be written.
+  Status Persist();
 
  private:
   std::atomic<std::shared_ptr<const RouteTable>> table_;

@@ -1,6 +1,8 @@
 // Session protocol logic: startup, forwarding decisions, pause holding, when to switch.
 #include "proxy/session.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "proxy/admission.h"
@@ -52,6 +54,10 @@ bool Session::PumpOnce() {
     ssize_t n = client.DiscardInput();
     if (n == Transport::kClosed) Close();
     return n > 0;
+  }
+  if (stage_ == Stage::kWritingThrough && fence_write_through_inline_) {
+    if (!pump_.backend_readable()) return false;
+    return ReadFenceWriteThroughAnswer();
   }
   // Client -> proxy.
   if (pump_.client_readable() && !held_ && stage_ != Stage::kTlsHandshake &&
@@ -222,6 +228,13 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
     if (RouteStale() || (move_.backend_lost() && !cluster_->paused.load())) {
       held_ = true;
       StartMove();
+      return MessageAction::kHold;
+    }
+    // The first work after a resume confirmed the route: turn read-only off first (a no-op
+    // round trip on a server without the target fence). While the route is not confirmed
+    // the work goes as is and, on a fenced target, fails read-only.
+    if (fence_write_through_due_ && type != t::kTerminate && !cluster_->paused.load() &&
+        RouteConfirmed() && StartFenceWriteThrough()) {
       return MessageAction::kHold;
     }
     SetCountedBusy(true);  // before reading `paused`: see cluster_control.h
@@ -496,6 +509,141 @@ void Session::StartMove() {
   ReportStandby(SessionInfo::kNoStandby);
 }
 
+bool Session::RouteConfirmed() const {
+  auto table = ctx_.routes.Get();
+  auto it = table->routes.find(cluster_->name);
+  return it != table->routes.end() && it->second.confirmed && it->second.version == route_version_;
+}
+
+bool Session::StartFenceWriteThrough() {
+  if (!pump_.backend().open() || !pump_.backend_input_decided()) return false;
+  stage_ = Stage::kWritingThrough;
+  held_ = true;
+  // Nothing of the client's stream waits to go to the backend (no batched send in flight
+  // either: its bytes stay counted until sent): the statement may go on the socket now.
+  if (pump_.to_backend_pending() == 0) {
+    const std::string query = wire::Query(kDeferredWriteThroughTargetFenceSql);
+    ssize_t n = pump_.backend().Write(query.data(), query.size());
+    if (n == ssize_t(query.size())) {
+      fence_write_through_inline_ = true;
+      fence_answer_.clear();
+      fence_reported_.clear();
+      fence_refused_ = Status::Ok();
+      return true;
+    }
+    if (n != Transport::kWouldBlock) {
+      // Part of a message (or nothing, the peer gone) on the wire: the stream is not whole.
+      metrics_->Add(Metric::kBackendErrors);
+      End("08006", "pgshift: the connection to the database server of \"" + cluster_->name +
+                       "\" was lost; reconnect");
+      return true;
+    }
+  }
+  auto job = LoginJob(endpoint_);
+  auto backend = std::make_shared<Transport>(DetachBackend());
+  Worker* w = &worker_;
+  uint64_t id = id_;
+  ctx_.pool->Submit([w, id, job, backend] {
+    auto reported = std::make_shared<Result<std::vector<std::pair<std::string, std::string>>>>(
+        WriteThroughTargetFenceNow(*job, *backend));
+    w->Post([id, reported, backend](Worker& worker) {
+      if (Session* s = worker.Find(id))
+        s->OnFenceWriteThrough(std::move(*reported), std::move(*backend));
+    });
+  });
+  return true;
+}
+
+bool Session::ReadFenceWriteThroughAnswer() {
+  bool progress = false;
+  for (;;) {
+    // Exactly what the current message still needs: its header, then its body.
+    size_t need = 5;
+    if (fence_answer_.size() >= 5) {
+      uint32_t len = wire::ReadU32(fence_answer_.data() + 1);
+      if (len < 4 || len > (1u << 20)) {
+        OnFenceWriteThrough(Unavailable("malformed answer from the backend"), DetachBackend());
+        return true;
+      }
+      need = 1 + size_t(len);
+    }
+    if (fence_answer_.size() < need) {
+      char buf[4096];
+      size_t want = std::min(sizeof(buf), need - fence_answer_.size());
+      ssize_t n = pump_.backend().Read(buf, want);
+      if (n == Transport::kWouldBlock) return progress;
+      if (n == Transport::kClosed) {
+        OnFenceWriteThrough(Unavailable("the backend closed the connection"), DetachBackend());
+        return true;
+      }
+      fence_answer_.append(buf, size_t(n));
+      progress = true;
+      continue;
+    }
+    char type = fence_answer_[0];
+    std::string body = fence_answer_.substr(5, need - 5);
+    fence_answer_.clear();
+    if (type == wire::type::kErrorResponse && fence_refused_.ok()) {
+      auto f = wire::ParseErrorFields(body);
+      fence_refused_ = FailedPrecondition("cluster " + cluster_->name +
+                                          ": writing through the target fence: " + f['M'] +
+                                          " (SQLSTATE " + f['C'] + ")");
+    } else if (type == 'S') {
+      size_t z = body.find('\0');
+      if (z != std::string::npos) {
+        fence_reported_.emplace_back(body.substr(0, z),
+                                     body.substr(z + 1, body.find('\0', z + 1) - z - 1));
+      }
+    } else if (type == wire::type::kReadyForQuery) {
+      Result<std::vector<std::pair<std::string, std::string>>> reported =
+          fence_refused_.ok()
+              ? Result<std::vector<std::pair<std::string, std::string>>>(std::move(fence_reported_))
+              : fence_refused_;
+      OnFenceWriteThrough(std::move(reported), Transport());
+      return true;
+    }
+    // RowDescription, DataRow, CommandComplete, notices: nothing to keep.
+  }
+}
+
+void Session::OnFenceWriteThrough(Result<std::vector<std::pair<std::string, std::string>>> reported,
+                                  Transport backend) {
+  if (stage_ != Stage::kWritingThrough) return;  // the session ended meanwhile
+  const bool inline_answer = fence_write_through_inline_;
+  fence_write_through_inline_ = false;
+  if (!reported.ok() && reported.status().code() == Code::kUnavailable) {
+    metrics_->Add(Metric::kBackendErrors);
+    spdlog::warn("proxy session {}: {}", id_, reported.status().ToString());
+    return End("08006", "pgshift: the connection to the database server of \"" + cluster_->name +
+                            "\" was lost; reconnect");
+  }
+  fence_write_through_due_ = false;
+  if (!reported.ok()) {
+    // The backend answered and is idle: the session goes on, read-only where the fence is up.
+    spdlog::warn("proxy session {}: {}", id_, reported.status().ToString());
+  } else {
+    metrics_->Add(Metric::kFenceWriteThroughs);
+    for (const auto& parameter : *reported) {
+      // The client learns the new default as it would from the server itself.
+      (void)pump_.ComposeToClient(wire::ParameterStatus(parameter.first, parameter.second));
+      auto it = std::find_if(backend_parameters_.begin(), backend_parameters_.end(),
+                             [&](const auto& p) { return p.first == parameter.first; });
+      if (it == backend_parameters_.end())
+        backend_parameters_.push_back(parameter);
+      else
+        it->second = parameter.second;
+    }
+  }
+  if (!inline_answer) {
+    pump_.AttachBackend(std::move(backend));
+    worker_.Watch(pump_.backend().fd(), &backend_tag_);
+  }
+  stage_ = Stage::kReady;
+  held_ = false;
+  pump_.ClientMayTakeOutput();
+  if (!inline_answer) Pump();  // inline: the pump round that read the answer goes on
+}
+
 void Session::PrepareStandby(const Endpoint& endpoint) {
   if (move_.standby_opening()) return;  // its completion reports the state
   if (replication_ || stage_ != Stage::kReady) {
@@ -556,6 +704,9 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   endpoint_ = endpoint;
   route_version_ = endpoint.version;
   move_.LoggedIn();
+  // A moved session wrote through in its replay only on a confirmed route; a login (or a
+  // pooled backend, reset to the server's defaults) did if read-only is no longer reported.
+  fence_write_through_due_ = migrating ? !endpoint.confirmed : ReportsReadOnlyDefault(l.parameters);
   CancelTarget target{cluster_->name, endpoint, l.pid, l.secret};
   work_.tx = wire::kTxIdle;
   if (migrating) {

@@ -55,6 +55,9 @@ class Session {
   // Completion of a backend login started by this session.
   // `old`: the backend a switch moved the session from, to be retired once it succeeded.
   void OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transport old = {});
+  // Completion of StartFenceWriteThrough: `backend` is the session's backend, handed back.
+  void OnFenceWriteThrough(Result<std::vector<std::pair<std::string, std::string>>> reported,
+                           Transport backend);
   // Opens, in the background, a second backend connection to `endpoint` (the standby a
   // cutover will promote) for the switch to move onto (BackendMove). A connection opened
   // during recovery writes once recovery ends. Dropped when traffic resumes without a switch
@@ -77,7 +80,8 @@ class Session {
 
  private:
   // Where the session is. Before kReady: login (startup packet, TLS, admission, backend
-  // login); kMoving: a switch is under way (BackendMove); after: ending.
+  // login); kMoving: a switch is under way (BackendMove); kWritingThrough: its backend turns
+  // read-only off on a fenced target (StartFenceWriteThrough); after: ending.
   enum class Stage {
     kStartup,
     kTlsHandshake,
@@ -86,6 +90,7 @@ class Session {
     kConnecting,
     kReady,
     kMoving,
+    kWritingThrough,
     kClosing,
     kLingering,
     kClosed
@@ -132,6 +137,18 @@ class Session {
   std::shared_ptr<BackendLogin> LoginJob(const Endpoint& endpoint) const;
   void StartLogin();
   void StartMove();
+  // The session's route is the cluster's current one and an explicit resume confirmed it
+  // (Endpoint::confirmed): only then may it write through the target fence.
+  bool RouteConfirmed() const;
+  // Runs the target fence's write-through on the session's idle backend before the new work
+  // that is held meanwhile: written on the event loop itself when the backend's stream is
+  // quiet (its answer read here, ReadFenceWriteThroughAnswer: no hand-off to another thread),
+  // else on the connector pool, completion OnFenceWriteThrough. False (nothing started) when
+  // the backend is gone or has undecided input.
+  bool StartFenceWriteThrough();
+  // The answer to the write-through written on the loop, read message by message (never past
+  // its ReadyForQuery, so the pump reads whatever follows); true if anything was read.
+  bool ReadFenceWriteThroughAnswer();
   // Refuses before login: logs which rule refused (escaped) and ends with `message`. The
   // caller counts the refusal under its own metric.
   void Reject(const char* sqlstate, const std::string& message);
@@ -169,6 +186,17 @@ class Session {
   BackendMove move_;
   // New work is held in the pump (the client is not read): a pause, or a switch under way.
   bool held_ = false;
+  // The backend may be on a target-fenced server (I8) without the write-through: moved or
+  // logged in while its route was not confirmed, or handed out by the pool after a reset. The
+  // session writes through before its next new work once the route is confirmed; until then
+  // its writes fail read-only there (a lapsed pause must not let commits reach the target
+  // before its slots exist).
+  bool fence_write_through_due_ = false;
+  // The write-through written on the loop: its answer read so far, and what it reported.
+  bool fence_write_through_inline_ = false;
+  std::string fence_answer_;
+  std::vector<std::pair<std::string, std::string>> fence_reported_;
+  Status fence_refused_;
   // A logical replication session (replication=database): forwarded only, see
   // replication_startup.h. backend_said_error_: its server's last message was an error.
   bool replication_ = false;

@@ -120,7 +120,9 @@ Result<json> ParseBody(const std::string& text) {
 }
 
 json PauseRequest::ToJson() const {
-  return {{"deadline_ms", deadline.count()}, {"lease_ms", lease.count()}};
+  json j = {{"deadline_ms", deadline.count()}, {"lease_ms", lease.count()}};
+  if (not_after_unix_ms) j["not_after_unix_ms"] = *not_after_unix_ms;
+  return j;
 }
 
 Result<PauseRequest> PauseRequest::FromJson(const json& j) {
@@ -128,6 +130,13 @@ Result<PauseRequest> PauseRequest::FromJson(const json& j) {
   PauseRequest r;
   RETURN_IF_ERROR(ReadDuration(j, "deadline_ms", r.deadline, r.deadline));
   RETURN_IF_ERROR(ReadDuration(j, "lease_ms", r.lease, r.lease));
+  if (j.contains("not_after_unix_ms")) {
+    int64_t ms = 0;
+    RETURN_IF_ERROR(ReadInteger<int64_t>(
+        j, "not_after_unix_ms", std::nullopt, 0, std::numeric_limits<int64_t>::max() / 2,
+        "a non-negative integer of milliseconds since the epoch", ms));
+    r.not_after_unix_ms = ms;
+  }
   return r;
 }
 
@@ -135,7 +144,9 @@ json PauseAnswer::ToJson() const {
   if (paused) {
     return {{"paused", true}, {"sessions", sessions}, {"held_backend_pids", held_backend_pids}};
   }
-  return {{"paused", false}, {"not_drained", not_drained}, {"reason", reason}};
+  json j = {{"paused", false}, {"not_drained", not_drained}, {"reason", reason}};
+  if (expired) j["expired"] = true;
+  return j;
 }
 
 Result<PauseAnswer> PauseAnswer::FromJson(const json& j) {
@@ -146,6 +157,7 @@ Result<PauseAnswer> PauseAnswer::FromJson(const json& j) {
   RETURN_IF_ERROR(ReadIntegers(j, "held_backend_pids", a.held_backend_pids));
   RETURN_IF_ERROR(ReadIntegers(j, "not_drained", a.not_drained));
   RETURN_IF_ERROR(ReadString(j, "reason", false, a.reason));
+  if (j.contains("expired")) RETURN_IF_ERROR(ReadBool(j, "expired", a.expired));
   return a;
 }
 
@@ -243,8 +255,9 @@ Result<ResumeAnswer> ResumeAnswer::FromJson(const json& j) {
 json RoutesAnswer::ToJson() const {
   json routes_json = json::object();
   for (const auto& [name, r] : routes) {
-    routes_json[name] = {{"host", r.host}, {"port", r.port},     {"version", r.version},
-                         {"tls", r.tls},   {"paused", r.paused}, {"user", r.user}};
+    routes_json[name] = {
+        {"host", r.host},     {"port", r.port}, {"version", r.version},    {"tls", r.tls},
+        {"paused", r.paused}, {"user", r.user}, {"confirmed", r.confirmed}};
   }
   return {{"version", version}, {"routes", routes_json}};
 }
@@ -275,6 +288,7 @@ Result<RoutesAnswer> RoutesAnswer::FromJson(const json& j) {
     if (read.ok()) read = ReadBool(r, "tls", info.tls);
     if (read.ok()) read = ReadBool(r, "paused", info.paused);
     if (read.ok()) read = ReadString(r, "user", false, info.user);
+    if (read.ok() && r.contains("confirmed")) read = ReadBool(r, "confirmed", info.confirmed);
     if (!read.ok()) return InvalidArgument("route \"" + name + "\": " + read.message());
     a.routes[name] = std::move(info);
   }

@@ -39,9 +39,14 @@ Result<nlohmann::json> ParseBody(const std::string& text);
 
 // POST .../pause: hold new work until every session is idle, or give up at `deadline`.
 // The pause is a lease: it lapses after `lease` unless renewed.
+// `not_after_unix_ms`: the sender's wall clock (ms since the epoch) after which it no longer
+// waits for the answer (its clock at sending + `deadline`). A proxy that reads the request
+// later than that (plus a small skew tolerance) refuses it and holds nothing; it drains no
+// longer than until then. Absent (an older engine): the request is taken as it comes.
 struct PauseRequest {
   std::chrono::milliseconds deadline{5000};
   std::chrono::milliseconds lease{10000};
+  std::optional<int64_t> not_after_unix_ms;
   nlohmann::json ToJson() const;
   static Result<PauseRequest> FromJson(const nlohmann::json& j);
 };
@@ -53,6 +58,7 @@ struct PauseAnswer {
   std::vector<int> held_backend_pids;  // when paused: backends the fence must leave alone
   std::vector<uint64_t> not_drained;   // when not: sessions still busy at the deadline
   std::string reason;                  // when not: why
+  bool expired = false;                // when not: the request was read after its not_after
   nlohmann::json ToJson() const;
   static Result<PauseAnswer> FromJson(const nlohmann::json& j);
 };
@@ -107,7 +113,9 @@ struct SwitchAnswer {
   static Result<SwitchAnswer> FromJson(const nlohmann::json& j);
 };
 
-// POST .../resume (no body): 200 {"paused":false}. Idempotent.
+// POST .../resume (no body): 200 {"paused":false}. Idempotent. Also confirms the cluster's
+// current route (the proxy's sessions then write through a target fence there); a cluster
+// whose pause already lapsed is confirmed the same way.
 struct ResumeAnswer {
   bool paused = false;
   nlohmann::json ToJson() const;
@@ -123,6 +131,8 @@ struct RouteInfo {
   bool tls = false;
   bool paused = false;
   std::string user;  // the role the proxy logs in to the backend as (the target fence admits it)
+  // An explicit resume confirmed the route since its switch (absent from an older proxy: true).
+  bool confirmed = true;
 };
 
 struct RoutesAnswer {

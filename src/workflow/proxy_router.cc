@@ -52,10 +52,17 @@ Result<nlohmann::json> ProxyRouter::Send(const ProxyAdmin& p, HttpRequest reques
 }
 
 Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milliseconds lease) {
-  nlohmann::json body = api::PauseRequest{deadline, lease}.ToJson();
   std::vector<const ProxyAdmin*> paused;
   held_backends_.clear();
   for (const auto& p : proxies_) {
+    // Valid for as long as this call waits for the drain (each proxy's call its own): a proxy
+    // that reads it later (it was frozen) refuses it instead of holding its sessions after the
+    // cutover gave up on it.
+    const int64_t now_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    nlohmann::json body =
+        api::PauseRequest{deadline, lease, now_unix_ms + int64_t(deadline.count())}.ToJson();
     auto r = Call(p, api::kPause, body, deadline + std::chrono::seconds(2));
     Result<api::PauseAnswer> answer = r.ok() ? api::PauseAnswer::FromJson(*r) : r.status();
     if (answer.ok() && !answer->paused) answer = Aborted("the proxy answered 200 but not paused");

@@ -21,9 +21,26 @@ namespace pgshift::testing {
 ProxyProcess::ProxyProcess(const ProxyHarness& h, int max_open_files) : h_(h) {
   port_ = *ReservePort();
   admin_port_ = *ReservePort();
-  std::string path = h.ConfigCopy("proxy-process-" + std::to_string(port_) + ".ini",
-                                  "127.0.0.1:" + std::to_string(port_),
-                                  "127.0.0.1:" + std::to_string(admin_port_));
+  Start(max_open_files);
+}
+
+ProxyProcess::ProxyProcess(const ProxyHarness& h, int port, int admin_port)
+    : h_(h), port_(port), admin_port_(admin_port) {
+  Start(0);
+}
+
+void ProxyProcess::KillNow() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void ProxyProcess::Start(int max_open_files) {
+  std::string path = h_.ConfigCopy("proxy-process-" + std::to_string(port_) + ".ini",
+                                   "127.0.0.1:" + std::to_string(port_),
+                                   "127.0.0.1:" + std::to_string(admin_port_));
   int out[2];
   if (pipe(out) != 0) return;
   pid_ = fork();

@@ -15,11 +15,16 @@ class ProxyProcess {
  public:
   // `max_open_files` 0 keeps the test's limit. Waits up to 20 s for "listening on".
   explicit ProxyProcess(const ProxyHarness& h, int max_open_files = 0);
+  // On the given ports: a process started again on the ports of one that was killed serves
+  // the same config file, so it reads that one's route file (<config>.routes).
+  ProxyProcess(const ProxyHarness& h, int port, int admin_port);
   ~ProxyProcess();  // SIGTERM, then waits for the process
   ProxyProcess(const ProxyProcess&) = delete;
   ProxyProcess& operator=(const ProxyProcess&) = delete;
 
   bool started() const { return started_; }
+  // kill -9, and waits for the process: no orderly shutdown.
+  void KillNow();
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
   // libpq conninfo reaching this process with the harness's client certificate `cert`.
@@ -35,6 +40,7 @@ class ProxyProcess {
   long RssKib() const;
 
  private:
+  void Start(int max_open_files);
   const ProxyHarness& h_;
   pid_t pid_ = -1;
   int port_ = 0, admin_port_ = 0;

@@ -88,5 +88,57 @@ TEST(RouteStore, ASwitchThatCannotBePersistedIsNotMade) {
   EXPECT_EQ(store.Get()->routes.at("orders").version, 0u);
 }
 
+// A switched route is unconfirmed until an explicit resume confirms it (Confirm); the state is
+// kept in the route file, so a proxy restarted after a switch that was never resumed loads it
+// unconfirmed (its sessions stay read-only on a fenced target), and one resumed loads it
+// confirmed. A file of an older pgshift, without the field, loads unconfirmed.
+TEST(RouteStore, ASwitchIsUnconfirmedUntilConfirmedAndThatIsPersisted) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/proxy.ini.routes";
+  {
+    RouteStore store(ConfigRoutes());
+    ASSERT_TRUE(store.Restore(path).ok());
+    EXPECT_TRUE(store.Get()->routes.at("orders").confirmed);  // the config's route
+    EXPECT_EQ(store.Confirm("orders").value(), false);        // nothing to confirm
+    ASSERT_TRUE(store.Switch("orders", "10.0.0.2", 5433, 7).ok());
+    EXPECT_FALSE(store.Get()->routes.at("orders").confirmed);
+    EXPECT_TRUE(store.Get()->routes.at("billing").confirmed);
+  }
+  {
+    RouteStore restarted(ConfigRoutes());
+    ASSERT_TRUE(restarted.Restore(path).ok());
+    EXPECT_EQ(restarted.Get()->routes.at("orders").port, 5433);
+    EXPECT_FALSE(restarted.Get()->routes.at("orders").confirmed);
+    auto before = restarted.Get();
+    EXPECT_EQ(restarted.Confirm("orders").value(), true);
+    EXPECT_TRUE(restarted.Get()->routes.at("orders").confirmed);
+    EXPECT_FALSE(before->routes.at("orders").confirmed);  // an old reader's view is unchanged
+    EXPECT_EQ(restarted.Confirm("nope").status().code(), Code::kNotFound);
+    ASSERT_TRUE(restarted.Persist().ok());
+  }
+  {
+    RouteStore again(ConfigRoutes());
+    ASSERT_TRUE(again.Restore(path).ok());
+    EXPECT_TRUE(again.Get()->routes.at("orders").confirmed);
+    // A later switch of another cluster keeps this one's confirmation in the file.
+    ASSERT_TRUE(again.Switch("billing", "10.0.0.3", 6001, 2).ok());
+  }
+  RouteStore last(ConfigRoutes());
+  ASSERT_TRUE(last.Restore(path).ok());
+  EXPECT_TRUE(last.Get()->routes.at("orders").confirmed);
+  EXPECT_FALSE(last.Get()->routes.at("billing").confirmed);
+
+  std::ofstream(path) << R"({"format":1,"routes":{"orders":{"host":"h","port":5,"version":3}}})";
+  RouteStore older(ConfigRoutes());
+  ASSERT_TRUE(older.Restore(path).ok());
+  EXPECT_EQ(older.Get()->routes.at("orders").version, 3u);
+  EXPECT_FALSE(older.Get()->routes.at("orders").confirmed);
+
+  std::ofstream(path)
+      << R"({"format":1,"routes":{"orders":{"host":"h","port":5,"version":3,"confirmed":1}}})";
+  RouteStore bad(ConfigRoutes());
+  EXPECT_EQ(bad.Restore(path).code(), Code::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace pgshift::proxy

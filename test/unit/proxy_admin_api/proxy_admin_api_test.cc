@@ -201,5 +201,50 @@ TEST(ProxyAdminApi, DurationsAndIntegersMustFitTheirFields) {
   EXPECT_NE(pids.status().message().find("\"held_backend_pids\""), std::string::npos);
 }
 
+// A pause request says until when its sender waits for the answer (chaos finding 3: a proxy
+// frozen before the cutover must not take the pause when it wakes). Absent in an older engine's
+// request; an expired refusal says so in its own field.
+TEST(ProxyAdminApi, PauseNotAfterAndExpiredRoundTrip) {
+  PauseRequest req{milliseconds(1000), milliseconds(4000), 1796000000123};
+  EXPECT_EQ(req.ToJson().at("not_after_unix_ms"), 1796000000123);
+  auto back = PauseRequest::FromJson(Wire(req.ToJson()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_TRUE(back->not_after_unix_ms.has_value());
+  EXPECT_EQ(*back->not_after_unix_ms, 1796000000123);
+  auto older = PauseRequest::FromJson(json{{"deadline_ms", 1000}});
+  ASSERT_TRUE(older.ok());
+  EXPECT_FALSE(older->not_after_unix_ms.has_value());
+  EXPECT_FALSE(PauseRequest{}.ToJson().contains("not_after_unix_ms"));
+  EXPECT_NE(Refusal<PauseRequest>(json{{"not_after_unix_ms", -5}}).find("\"not_after_unix_ms\""),
+            std::string::npos);
+  EXPECT_NE(Refusal<PauseRequest>(json{{"not_after_unix_ms", "soon"}}).find("not_after_unix_ms"),
+            std::string::npos);
+
+  PauseAnswer expired{false, 0, {}, {}, "expired before this proxy read it", true};
+  EXPECT_EQ(expired.ToJson().at("expired"), true);
+  auto a = PauseAnswer::FromJson(Wire(expired.ToJson()));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->expired);
+  EXPECT_FALSE(a->paused);
+  auto plain = PauseAnswer::FromJson(Wire(PauseAnswer{false, 0, {}, {1}, "deadline"}.ToJson()));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->expired);
+}
+
+// A route's confirmation (an explicit resume named it since its switch) is in GET /v1/routes;
+// an older proxy's answer without it reads as confirmed.
+TEST(ProxyAdminApi, RouteConfirmationRoundTrips) {
+  RoutesAnswer a;
+  a.version = 5;
+  a.routes["orders"] = {"127.0.0.1", 5433, 5, false, false, "app", false};
+  auto back = RoutesAnswer::FromJson(Wire(a.ToJson()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(back->routes.at("orders").confirmed);
+  auto older = RoutesAnswer::FromJson(json::parse(
+      R"({"version":1,"routes":{"orders":{"host":"h","port":1,"version":1,"tls":false,"paused":false}}})"));
+  ASSERT_TRUE(older.ok()) << older.status().ToString();
+  EXPECT_TRUE(older->routes.at("orders").confirmed);
+}
+
 }  // namespace
 }  // namespace pgshift::proxy_admin
