@@ -203,6 +203,9 @@ Result<PrepareOutcome> PauseController::Prepare(const std::string& cluster, cons
   Endpoint to = ctx_.routes.Get()->routes.at(cluster);  // the same TLS mode toward the backend
   to.host = host;
   to.port = port;
+  // A route to come, that no resume confirmed: the links log in without writing through the
+  // target fence (already up when the engine prepares), as a moved session's replay does.
+  to.confirmed = false;
   // Marked before the workers see the request, so that the wait below cannot return before
   // they do; each session then says what it did (see Session::PrepareStandby).
   for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
