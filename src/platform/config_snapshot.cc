@@ -16,6 +16,7 @@ namespace {
 constexpr const char* kAbsentSuffix = ".absent";
 constexpr const char* kRewoundMarker = "REWOUND";
 constexpr const char* kCompleteMarker = "COMPLETE";
+constexpr const char* kFencedHbaName = "pg_hba.conf.fenced";
 }  // namespace
 
 ConfigSnapshot::ConfigSnapshot(std::string data_dir)
@@ -41,6 +42,10 @@ Status ConfigSnapshot::Save() {
     std::string from = data_dir_ + "/" + name;
     if (name == "pg_hba.conf" && fs::exists(data_dir_ + "/" + kHbaBackupName)) {
       from = data_dir_ + "/" + kHbaBackupName;  // fenced: the original is the one to keep
+      fs::copy_file(data_dir_ + "/pg_hba.conf", dir_ + "/" + kFencedHbaName,
+                    fs::copy_options::overwrite_existing, ec);
+      if (ec)
+        return Unavailable("cannot save the fenced pg_hba.conf to " + dir_ + ": " + ec.message());
     }
     if (!fs::exists(from)) {
       std::ofstream(dir_ + "/" + name + kAbsentSuffix);
@@ -68,6 +73,16 @@ Status ConfigSnapshot::Restore() const {
     RETURN_IF_ERROR(WriteDataDirFile(to, content));
   }
   return Status::Ok();
+}
+
+bool ConfigSnapshot::WasFenced() const { return fs::exists(dir_ + "/" + kFencedHbaName); }
+
+Status ConfigSnapshot::RestoreHbaFence() const {
+  if (!WasFenced()) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string original, ReadTextFile(dir_ + "/pg_hba.conf"));
+  ASSIGN_OR_RETURN(std::string fenced, ReadTextFile(dir_ + "/" + kFencedHbaName));
+  RETURN_IF_ERROR(WriteDataDirFile(data_dir_ + "/" + kHbaBackupName, original));
+  return WriteDataDirFile(data_dir_ + "/pg_hba.conf", fenced);
 }
 
 Status ConfigSnapshot::Discard() const {

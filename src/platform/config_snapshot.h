@@ -24,7 +24,13 @@ class ConfigSnapshot {
   // copy of the original when the source is fenced. No-op when a snapshot already exists.
   Status Save();
   // Puts every saved file back into the data directory and removes those that were absent.
+  // pg_hba.conf comes back as the original (unfenced).
   Status Restore() const;
+  // Whether the source was fenced when the snapshot was saved (its fenced pg_hba.conf is kept
+  // beside the original), and putting that fence back over a restored original: the fenced
+  // file in place, the original as the fence's backup, as HbaFence leaves them.
+  bool WasFenced() const;
+  Status RestoreHbaFence() const;
   Status Discard() const;
 
   // Marks / tells that pg_rewind has completed, so a re-run after a crash does not repeat it.

@@ -131,12 +131,20 @@ Status ConfigureAsFollower(const std::string& data_dir, const ConfigSnapshot& sn
   RETURN_IF_ERROR(snapshot.Restore());
   std::error_code ec;
   fs::remove(data_dir + "/" + kHbaBackupName, ec);  // the restored pg_hba.conf is the original
+  // A source that was fenced comes back fenced (pg_hba and read-only): once promoted it must
+  // take no client's write before its logical slots are recreated, or those commits reach no
+  // CDC consumer (chaos: a writer straight to the source's address in a rollback keeping the
+  // target's writes). The rollback unfences it after the slots exist, as the forward path
+  // lifts the target's fence.
+  RETURN_IF_ERROR(snapshot.RestoreHbaFence());
   std::string auto_conf_path = data_dir + "/postgresql.auto.conf";
   std::string auto_conf;
   if (fs::exists(auto_conf_path)) {
     ASSIGN_OR_RETURN(auto_conf, ReadTextFile(auto_conf_path));
   }
-  RETURN_IF_ERROR(WriteDataDirFile(auto_conf_path, FollowerAutoConf(auto_conf, target.raw())));
+  std::string follower = FollowerAutoConf(auto_conf, target.raw());
+  if (snapshot.WasFenced()) follower += "default_transaction_read_only = 'on'\n";
+  RETURN_IF_ERROR(WriteDataDirFile(auto_conf_path, follower));
   return WriteDataDirFile(data_dir + "/standby.signal", "");
 }
 

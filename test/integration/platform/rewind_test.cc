@@ -55,21 +55,33 @@ TEST(LocalRewind, OldSourceFollowsThePromotedTargetWithItsWrites) {
   ASSERT_TRUE(WaitForReplay(sconn, *target_lsn, std::chrono::seconds(30), Clock::Real()).ok());
   EXPECT_EQ(*sconn.QueryValue("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,2,3");
 
-  // Its own configuration, without the fence.
-  EXPECT_EQ(testing::HbaOf(*source), hba_before);
+  // Its own configuration, still fenced as it was when the rewind began: once promoted it
+  // must take no client's write before the rollback recreates its slots (and then unfences).
   EXPECT_EQ(testing::ReadFileText(source->data_dir() + "/postgresql.conf"), conf_before);
-  EXPECT_FALSE(fs::exists(source->data_dir() + "/" + kHbaBackupName));
+  EXPECT_EQ(testing::HbaOf(*source).rfind(kHbaFenceMarker, 0), 0u) << testing::HbaOf(*source);
+  EXPECT_EQ(testing::ReadFileText(source->data_dir() + "/" + kHbaBackupName), hba_before);
   EXPECT_FALSE(fs::exists(source->data_dir() + ".pgshift-config"));
-  std::string auto_conf = testing::ReadFileText(source->data_dir() + "/postgresql.auto.conf");
-  EXPECT_EQ(auto_conf.find("default_transaction_read_only"), std::string::npos) << "fence left";
   EXPECT_EQ(*sconn.QueryValue("SELECT reset_val FROM pg_settings "
                               "WHERE name = 'default_transaction_read_only'"),
-            "off");
+            "on");
 
   // Idempotent: a second call finds it streaming and does nothing.
   Status again = platform->RewindToFollow(target->Conn(), Clock::Real());
   EXPECT_TRUE(again.ok()) << again.ToString();
   EXPECT_TRUE(sconn.Alive());  // not restarted
+
+  // Promoted and unfenced (as the rollback does once the slots exist): its own configuration,
+  // no fence left.
+  ASSERT_TRUE(platform->Promote(sconn, std::chrono::seconds(30), Clock::Real()).ok());
+  PgConnection promoted = source->Connect();
+  Status unfenced = platform->Unfence(promoted, testing::FenceAs("postgres"));
+  ASSERT_TRUE(unfenced.ok()) << unfenced.ToString();
+  EXPECT_EQ(testing::HbaOf(*source), hba_before);
+  EXPECT_FALSE(fs::exists(source->data_dir() + "/" + kHbaBackupName));
+  std::string auto_conf = testing::ReadFileText(source->data_dir() + "/postgresql.auto.conf");
+  EXPECT_EQ(auto_conf.find("default_transaction_read_only"), std::string::npos) << "fence left";
+  PgConnection fresh = source->Connect();
+  EXPECT_EQ(*fresh.QueryValue("SHOW default_transaction_read_only"), "off");
 }
 
 // PostgreSQL 15 promotes before its end-of-recovery checkpoint completes, and that checkpoint
