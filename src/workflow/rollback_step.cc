@@ -88,9 +88,23 @@ Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   });
 }
 
+// The rollback's pause, retried when it does not take hold: sessions still in a transaction
+// on the promoted target (slow, or cut off from the proxies) keep it from draining, and they
+// end (their transactions cannot commit once the target is fenced); a rollback must not stop
+// for them (docs/chaos.md, finding 11). The engine's retry path bounds the wait.
+Status PauseForRollback(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  Status paused = ctx.router().Pause(s.pause_deadline, s.pause_lease);
+  if (paused.ok() || paused.code() == Code::kUnavailable || paused.code() == Code::kAborted) {
+    return paused;
+  }
+  return Unavailable(s.name +
+                     ": rollback: the pause did not take hold, retrying: " + paused.message());
+}
+
 Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
   const MigrationSpec& s = ctx.spec();
-  RETURN_IF_ERROR(ctx.router().Pause(s.pause_deadline, s.pause_lease));
+  RETURN_IF_ERROR(PauseForRollback(ctx));
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
   ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
   if (!in_recovery) {

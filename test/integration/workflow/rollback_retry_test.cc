@@ -4,6 +4,9 @@
 //
 //   - the rollback after promotion pauses the proxies, and the proxy's admin port refuses (it
 //     is being restarted): a proxy that does not answer is kUnavailable, retried with backoff;
+//   - the rollback after promotion pauses the proxies, and a session still in a transaction
+//     keeps the pause from draining (a target cut off from the proxies, chaos finding 11): the
+//     pause is retried until the session ends;
 //   - the rollback before promotion unfences the source, and the source stops between the
 //     read-only layer's lift and the pg_hba.conf reload ("pg_ctl: PID file ... does not
 //     exist"): a server not running is kUnavailable, retried until it is back.
@@ -21,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
 
 #include "fixture/migration_harness.h"
 #include "http/http_client.h"
@@ -198,6 +202,60 @@ TEST(RollbackRetry, AProxyRefusingTheRollbacksPauseForAMomentIsRetried) {
   EXPECT_EQ(route.value("port", 0), h.source().port()) << route.dump();
   EXPECT_EQ(route.value("paused", true), false) << route.dump();
   EXPECT_TRUE(h.AppCanWrite(proxy.AppEndpoint())) << "the source takes writes through the proxy";
+}
+
+TEST(RollbackRetry, ASessionInATransactionHoldingTheRollbacksPauseBackIsWaitedFor) {
+  MigrationHarness h({.load_clients = 0});
+  TempDir dir("pgshift-rollback-retry");
+  RestartableProxy proxy(h.source(), dir.path());
+  auto started = h.Pgshift({"migrate",
+                            "start",
+                            MigrationHarness::kName,
+                            "--source",
+                            h.source().ConnString(),
+                            "--create-target",
+                            h.target_dir(),
+                            "--proxy-admin",
+                            proxy.admin_address(),
+                            "--proxy-token-file",
+                            proxy.token_file(),
+                            "--proxy-cluster",
+                            kCluster,
+                            "--check-window",
+                            "1",
+                            "--pause-deadline",
+                            "1",
+                            "--pause-lease",
+                            "1",
+                            "--auto-cutover"});
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  auto app =
+      PgConnection::Connect(proxy.AppEndpoint().With("password", MigrationHarness::kAppPassword));
+  ASSERT_TRUE(app.ok()) << app.status().ToString();
+  auto crashed = h.Pgshift({"migrate", "run", MigrationHarness::kName},
+                           {{"PGSHIFT_CRASH_AFTER", "slot_handover"}});
+  ASSERT_EQ(crashed.exit_code, 128 + 9) << crashed.output;
+
+  // The dead engine's pause lapses (1 s lease); then the session opens a transaction, which
+  // the rollback's pause (1 s deadline) cannot drain until it ends, at the engine's first
+  // retry.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (proxy.Route().value("paused", true) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(proxy.Route().value("paused", true)) << proxy.Route().dump();
+  ASSERT_TRUE(app->Exec("BEGIN").ok());
+  ASSERT_TRUE(app->Exec("SELECT 1").ok());
+  RequestRollback(h.store_path());
+  FaultEndingClock clock([&] { EXPECT_TRUE(app->Exec("COMMIT").ok()); });
+  auto run = RunEngine(h.store_path(), clock);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->phase, Phase::kRolledBack);
+  ASSERT_TRUE(clock.first_sleep.has_value()) << "the rollback's pause never met the transaction";
+  EXPECT_EQ(StateOf(h), "rolled_back");
+  nlohmann::json route = proxy.Route();
+  EXPECT_EQ(route.value("port", 0), h.source().port()) << route.dump();
+  EXPECT_EQ(route.value("paused", true), false) << route.dump();
 }
 
 // PGSHIFT_PG_BINDIR pointing at a copy of PostgreSQL's bin directory whose pg_ctl, once armed,
