@@ -155,32 +155,33 @@ class RestartableProxy {
   std::unique_ptr<proxy::ProxyServer> server_;
 };
 
+// `migrate start` of the harness's migration with the proxy as its router, and `options`.
+CommandOutput StartBehind(MigrationHarness& h, const RestartableProxy& proxy,
+                          const std::vector<std::string>& options) {
+  std::vector<std::string> args = {"migrate",
+                                   "start",
+                                   MigrationHarness::kName,
+                                   "--source",
+                                   h.source().ConnString(),
+                                   "--create-target",
+                                   h.target_dir(),
+                                   "--proxy-admin",
+                                   proxy.admin_address(),
+                                   "--proxy-token-file",
+                                   proxy.token_file(),
+                                   "--proxy-cluster",
+                                   kCluster};
+  args.insert(args.end(), options.begin(), options.end());
+  return h.Pgshift(args);
+}
+
 TEST(RollbackRetry, AProxyRefusingTheRollbacksPauseForAMomentIsRetried) {
   MigrationHarness h({.load_clients = 0});
   TempDir dir("pgshift-rollback-retry");
   RestartableProxy proxy(h.source(), dir.path());
-  auto started = h.Pgshift({"migrate",
-                            "start",
-                            MigrationHarness::kName,
-                            "--source",
-                            h.source().ConnString(),
-                            "--create-target",
-                            h.target_dir(),
-                            "--proxy-admin",
-                            proxy.admin_address(),
-                            "--proxy-token-file",
-                            proxy.token_file(),
-                            "--proxy-cluster",
-                            kCluster,
-                            "--check-window",
-                            "1",
-                            "--fence-deadline",
-                            "5",
-                            "--drain-timeout",
-                            "10",
-                            "--cdc-timeout",
-                            "10",
-                            "--auto-cutover"});
+  auto started = StartBehind(h, proxy,
+                             {"--check-window", "1", "--fence-deadline", "5", "--drain-timeout",
+                              "10", "--cdc-timeout", "10", "--auto-cutover"});
   ASSERT_EQ(started.exit_code, 0) << started.output;
   // Promoted, slots recorded on the target; then the engine dies (the rollback after
   // promotion will pause the proxies before it fences the target and routes back).
@@ -208,26 +209,9 @@ TEST(RollbackRetry, ASessionInATransactionHoldingTheRollbacksPauseBackIsWaitedFo
   MigrationHarness h({.load_clients = 0});
   TempDir dir("pgshift-rollback-retry");
   RestartableProxy proxy(h.source(), dir.path());
-  auto started = h.Pgshift({"migrate",
-                            "start",
-                            MigrationHarness::kName,
-                            "--source",
-                            h.source().ConnString(),
-                            "--create-target",
-                            h.target_dir(),
-                            "--proxy-admin",
-                            proxy.admin_address(),
-                            "--proxy-token-file",
-                            proxy.token_file(),
-                            "--proxy-cluster",
-                            kCluster,
-                            "--check-window",
-                            "1",
-                            "--pause-deadline",
-                            "1",
-                            "--pause-lease",
-                            "1",
-                            "--auto-cutover"});
+  auto started = StartBehind(
+      h, proxy,
+      {"--check-window", "1", "--pause-deadline", "1", "--pause-lease", "1", "--auto-cutover"});
   ASSERT_EQ(started.exit_code, 0) << started.output;
   auto app =
       PgConnection::Connect(proxy.AppEndpoint().With("password", MigrationHarness::kAppPassword));
