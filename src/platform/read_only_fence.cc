@@ -1,6 +1,8 @@
 // The read-only layer, over SQL only, so it serves both platforms.
 #include "platform/read_only_fence.h"
 
+#include <optional>
+
 namespace pgshift {
 namespace {
 
@@ -46,10 +48,16 @@ Status WaitServerReadOnly(PgConnection& conn, bool on, const Deadline& deadline,
   // reset_val ignores this session's own SET: it is what a new session would get.
   const std::string sql =
       "SELECT reset_val FROM pg_settings WHERE name = 'default_transaction_read_only'";
+  // The deadline may have run out while the connection itself was stalled (a network cut
+  // between this process and the server: chaos finding 14), not while the server ignored
+  // the reload: the server gets kReloadGrace of polling from the first answer before the
+  // deadline counts.
+  std::optional<Clock::TimePoint> first_answer;
   while (true) {
     ASSIGN_OR_RETURN(std::string got, conn.QueryValue(sql));
     if (got == want) return Status::Ok();
-    if (deadline.Expired()) {
+    if (!first_answer) first_answer = clock.Now();
+    if (deadline.Expired() && clock.Now() - *first_answer >= kReloadGrace) {
       return DeadlineExceeded(conn.info().Label() + ": default_transaction_read_only is still '" +
                               got + "' after the reload, expected '" + want +
                               "'; check that postgresql.auto.conf is writable and that no "

@@ -7,6 +7,8 @@
 // pg_reload_conf() (a superuser has both; PostgreSQL 15 can GRANT them to another role).
 #pragma once
 
+#include <chrono>
+
 #include "common/clock.h"
 #include "common/status.h"
 #include "pg/connection.h"
@@ -28,7 +30,10 @@ Status ReloadServerConfiguration(PgConnection& conn);
 Status DisableServerReadOnly(PgConnection& conn);
 // Polls until the server-wide value (what new sessions get) is `on`: once this session has
 // processed the reload, the postmaster has too, and with it every file written before it
-// (pg_hba.conf included). kDeadlineExceeded if it does not happen in time.
+// (pg_hba.conf included). kDeadlineExceeded if it does not happen in time, and not before
+// kReloadGrace of polling since the server's first answer (a deadline spent on a stalled
+// connection is not the server's).
+inline constexpr std::chrono::milliseconds kReloadGrace{2000};
 Status WaitServerReadOnly(PgConnection& conn, bool on, const Deadline& deadline, Clock& clock);
 
 }  // namespace pgshift
