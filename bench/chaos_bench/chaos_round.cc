@@ -633,7 +633,12 @@ class Round {
     if (now < next_facts_poll_) return;
     next_facts_poll_ = now + std::chrono::milliseconds(200);
     auto record = store_->Get(kName);
-    if (!record.ok() || !record->data.contains("rollback_target_cdc_lsn")) return;
+    // The rollback asks for the target's slots first while the target still serves (the
+    // catch-up point), then inside its pause (the final point).
+    if (!record.ok() || (!record->data.contains("rollback_cdc_catch_up_lsn") &&
+                         !record->data.contains("rollback_target_cdc_lsn"))) {
+      return;
+    }
     auto target = LocalInstance::Attach(target_dir_, password_);
     if (!target.ok()) return;
     consumer_on_target_ = true;

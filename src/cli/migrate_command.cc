@@ -69,8 +69,9 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
   cmd->add_flag("--auto-cutover", req->options.auto_cutover, "cut over once every gate is green");
   cmd->add_flag("--rollback-keeps-target-writes", req->options.rollback_keeps_target_writes,
                 "on rollback after promotion, rewind the old source behind the new primary");
-  for (const char* k : {"check-window", "max-lag-seconds", "fence-deadline", "drain-timeout",
-                        "cdc-timeout", "pause-deadline", "pause-lease", "validate-timeout"}) {
+  for (const char* k :
+       {"check-window", "max-lag-seconds", "fence-deadline", "drain-timeout", "cdc-timeout",
+        "cdc-catch-up-timeout", "pause-deadline", "pause-lease", "validate-timeout"}) {
     cmd->add_option(std::string("--") + k, (*opt)[k], std::string(k) + " in seconds")
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
@@ -106,6 +107,7 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
     ms("fence-deadline", o.fence_deadline);
     ms("drain-timeout", o.drain_timeout);
     ms("cdc-timeout", o.cdc_timeout);
+    ms("cdc-catch-up-timeout", o.cdc_catch_up_timeout);
     ms("pause-deadline", o.pause_deadline);
     ms("pause-lease", o.pause_lease);
     ms("validate-timeout", o.validate_timeout);

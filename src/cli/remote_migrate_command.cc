@@ -120,8 +120,9 @@ void AddStart(CLI::App& m, GlobalOptions& g) {
   cmd->add_flag("--rollback-keeps-target-writes", *keep_writes,
                 "on rollback after promotion, rewind the old source behind the new primary");
   // Option names on the API: the flag's, with '_' for '-' and "_s" for seconds.
-  for (const char* k : {"check-window", "max-lag-seconds", "fence-deadline", "drain-timeout",
-                        "cdc-timeout", "pause-deadline", "validate-timeout"}) {
+  for (const char* k :
+       {"check-window", "max-lag-seconds", "fence-deadline", "drain-timeout", "cdc-timeout",
+        "cdc-catch-up-timeout", "pause-deadline", "validate-timeout"}) {
     cmd->add_option(std::string("--") + k, (*seconds)[k], std::string(k) + " in seconds")
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }

@@ -39,6 +39,8 @@ class CdcConsumer {
   // Stops the current pg_recvlogical (it confirms what it wrote, then exits) and starts one
   // against `server`, appending to the same file.
   Status Restart(const ConnInfo& server);
+  // Takes effect at the next Restart: a consumer that confirms seldom (a test's slow reader).
+  void SetStatusInterval(std::chrono::seconds interval) { options_.status_interval = interval; }
   // Stops pg_recvlogical. Idempotent.
   void Stop();
   bool Running();

@@ -235,6 +235,8 @@ Status ReadKnown(const std::string& key, const json& v, MigrationFacts& f, bool*
     ASSIGN_OR_RETURN(f.rollback_target_cdc_lsn, ReadLsn(key, v));
   } else if (key == "rollback_cdc_drained") {
     ASSIGN_OR_RETURN(f.rollback_cdc_drained, ReadBool(key, v));
+  } else if (key == "rollback_cdc_catch_up_lsn") {
+    ASSIGN_OR_RETURN(f.rollback_cdc_catch_up_lsn, ReadLsn(key, v));
   } else {
     *known = false;
   }
@@ -322,6 +324,9 @@ nlohmann::json MigrationFacts::ToJson() const {
   if (rollback_keeps_target_writes) j["rollback_keeps_target_writes"] = true;
   if (rollback_target_cdc_lsn) j["rollback_target_cdc_lsn"] = rollback_target_cdc_lsn->ToString();
   if (rollback_cdc_drained) j["rollback_cdc_drained"] = true;
+  if (rollback_cdc_catch_up_lsn) {
+    j["rollback_cdc_catch_up_lsn"] = rollback_cdc_catch_up_lsn->ToString();
+  }
   return j;
 }
 

@@ -105,6 +105,9 @@ struct MigrationFacts {
   // consumer's slot there confirms before the old source is rewound; and that they did.
   std::optional<Lsn> rollback_target_cdc_lsn;
   bool rollback_cdc_drained = false;
+  // The point marked on the target, still taking writes, that its consumers read up to
+  // before the rollback pauses (a signal for consumers following the rollback, too).
+  std::optional<Lsn> rollback_cdc_catch_up_lsn;
 
   // Keys this version does not know, kept verbatim (a JSON object).
   nlohmann::json unknown = nlohmann::json::object();

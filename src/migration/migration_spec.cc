@@ -25,6 +25,7 @@ nlohmann::json MigrationSpec::ToJson() const {
       {"fence_deadline_ms", Ms(fence_deadline)},
       {"drain_timeout_ms", Ms(drain_timeout)},
       {"cdc_timeout_ms", Ms(cdc_timeout)},
+      {"cdc_catch_up_timeout_ms", Ms(cdc_catch_up_timeout)},
       {"promote_timeout_ms", Ms(promote_timeout)},
       {"router", router},
       {"rollback_keeps_target_writes", rollback_keeps_target_writes},
@@ -69,6 +70,7 @@ Result<MigrationSpec> MigrationSpec::FromJson(const nlohmann::json& j) {
   s.fence_deadline = ms("fence_deadline_ms", s.fence_deadline);
   s.drain_timeout = ms("drain_timeout_ms", s.drain_timeout);
   s.cdc_timeout = ms("cdc_timeout_ms", s.cdc_timeout);
+  s.cdc_catch_up_timeout = ms("cdc_catch_up_timeout_ms", s.cdc_catch_up_timeout);
   s.promote_timeout = ms("promote_timeout_ms", s.promote_timeout);
   if (j.contains("fence_command")) s.fence_command = j["fence_command"].get<std::string>();
   if (j.contains("unfence_command")) s.unfence_command = j["unfence_command"].get<std::string>();

@@ -37,7 +37,12 @@ struct MigrationSpec {
   std::chrono::milliseconds pause_lease{30000};
   std::chrono::milliseconds fence_deadline{10000};
   std::chrono::milliseconds drain_timeout{30000};
+  // How long CDC consumers get to confirm while traffic is held or fenced (a rollback's drain).
   std::chrono::milliseconds cdc_timeout{30000};
+  // How long they get while traffic flows: after the switch (verify) and before a rollback's
+  // pause. Waiting there costs only WAL kept on the old source, so a consumer restarted or
+  // briefly stalled is waited for rather than stopping the migration (docs/chaos.md 12, 13).
+  std::chrono::milliseconds cdc_catch_up_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds promote_timeout{60000};
   std::optional<std::string> fence_command;
   std::optional<std::string> unfence_command;

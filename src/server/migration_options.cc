@@ -31,6 +31,8 @@ ApiError ApplyMigrationOptions(const nlohmann::json& options, MigrationSpec& spe
       e = seconds(spec.drain_timeout);
     } else if (key == "cdc_timeout_s") {
       e = seconds(spec.cdc_timeout);
+    } else if (key == "cdc_catch_up_timeout_s") {
+      e = seconds(spec.cdc_catch_up_timeout);
     } else if (key == "max_lag_bytes") {
       if (!v.is_number_unsigned() || v.get<uint64_t>() == 0) return bad("give a positive integer");
       spec.max_lag_bytes = v.get<uint64_t>();
@@ -50,7 +52,8 @@ ApiError ApplyMigrationOptions(const nlohmann::json& options, MigrationSpec& spe
       return bad(
           "unknown option (expected check_window_s, max_lag_bytes, max_lag_seconds, "
           "auto_cutover, validate_timeout_s, pause_deadline_s, fence_deadline_s, "
-          "drain_timeout_s, cdc_timeout_s, rollback_keeps_target_writes, direct_clients)");
+          "drain_timeout_s, cdc_timeout_s, cdc_catch_up_timeout_s, rollback_keeps_target_writes, "
+          "direct_clients)");
     }
     if (!e.status.ok()) return e;
   }

@@ -383,7 +383,7 @@ Result<CutoverPlan> PlanCutover(const CutoverPlanInput& input) {
   add("verify",
       "a write on the new primary; per-table checksums of the fenced source against the "
       "snapshots; commit rates and latency against the source's baseline; wait (at most " +
-          Ms(s.cdc_timeout) +
+          Ms(s.cdc_catch_up_timeout) +
           ") for every CDC consumer to confirm the fence point, then drop the old source's "
           "slots; completed");
   return plan;

@@ -4,15 +4,19 @@
 //   1. unfence the source (every layer); 2. resume the routes, which never left it;
 //   3. kRolledBack: the source is exactly as it was, nothing lost.
 // After the promotion is recorded:
-//   1. pause the routes; 2. fence the target against writes (if it was promoted);
-//   3. if asked to keep the target's writes and the platform can: wait until every CDC
-//      consumer has read the old source to the fence point and the fenced target to its final
-//      position (rollback_consumer_drain.h: the slots recreated on the old source start past
-//      every target write), pg_rewind the old source to follow the target, let it replay the
-//      target's final LSN (bounded by progress, not by the drain timeout:
+//   1. if asked to keep the target's writes, the platform can, and the target takes the
+//      traffic: wait, while it still does, until every CDC consumer has caught up with it
+//      (rollback_consumer_drain.h);
+//   2. pause the routes; 3. fence the target against writes (if it was promoted);
+//   4. if keeping the target's writes: wait until every CDC consumer has read the old source
+//      to the fence point and the fenced target to its final position (the slots recreated
+//      on the old source start past every target write); if they do not, give the traffic
+//      back to the target and stop (kRollingBack, run again to retry), so that a consumer
+//      never holds the service down; then pg_rewind the old source to follow the target, let
+//      it replay the target's final LSN (bounded by progress, not by the drain timeout:
 //      source_rewind_catch_up.h), promote it, recreate the logical slots on it;
-//   4. unfence the source; 5. route to the source with a new version and resume;
-//   6. kRolledBack.
+//   5. unfence the source; 6. route to the source with a new version and resume;
+//   7. kRolledBack.
 // Either way the target fence (target_fence_step.h) is lifted first, if it was set: fully
 // from a target still in recovery, all but read-only from a promoted one (the rollback's own
 // fence of the abandoned target). Best effort on the target; the source never carries it
@@ -64,10 +68,10 @@ void ReportCatchUp(MigrationContext& ctx, const CatchUpProgress& p) {
 }
 
 // The old source catches up with the new primary, then takes over again with its writes.
+// Assumes the CDC consumers drained (DrainCdcConsumersBeforeRewind).
 Status RewindSourceBehindTarget(MigrationContext& ctx, PgConnection& target) {
   const MigrationSpec& s = ctx.spec();
   if (ctx.facts().rollback_rewound) return Status::Ok();
-  RETURN_IF_ERROR(DrainCdcConsumersBeforeRewind(ctx, target));
   ASSIGN_OR_RETURN(Lsn target_final, CurrentWalLsn(target));
   ctx.DropConnections();
   RETURN_IF_ERROR(ctx.platform().RewindToFollow(s.target, ctx.clock()));
@@ -102,32 +106,85 @@ Status PauseForRollback(MigrationContext& ctx) {
                      ": rollback: the pause did not take hold, retrying: " + paused.message());
 }
 
+// The promoted target's fence in a rollback: SQL layers only (its host files are not the
+// source's, and the operator's fence command is for the source, not for this cluster).
+FenceOptions RollbackTargetFence(MigrationContext& ctx) {
+  const MigrationSpec& s = ctx.spec();
+  FenceOptions fence = FenceOptionsOf(s);
+  fence.fence_command.reset();
+  fence.unfence_command.reset();
+  // Its prepared transactions (replayed from the source) must not stop the way back.
+  fence.prepared_need_block = false;
+  fence.own_backend_pids = ctx.OwnTargetPids();
+  fence.orchestrator_user = s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
+  return fence;
+}
+
+// Whether the promoted target takes writes now: read-only off in its configuration (the
+// value a session resets to, so this process's own override does not count). Off means the
+// traffic ran there until this rollback; on means a run before this one fenced it already,
+// or the rollback came before the switch lifted the target fence (I8).
+Result<bool> TakesWrites(PgConnection& target) {
+  ASSIGN_OR_RETURN(std::string reset_to,
+                   target.QueryValue("SELECT reset_val FROM pg_settings "
+                                     "WHERE name = 'default_transaction_read_only'"));
+  return reset_to == "off";
+}
+
+// Step 4's way out (docs/chaos.md, finding 12): the consumers did not read to the fenced
+// target's final position. Rather than keep both clusters fenced until an operator acts, the
+// target, which served until this rollback, serves again; nothing has been rewound. The next
+// run waits for the consumers again, from a point it marks then.
+Status GiveTrafficBackToTarget(MigrationContext& ctx, PgConnection& target, const Status& why) {
+  const std::string& name = ctx.spec().name;
+  Status unfenced = MakeExternalPlatform()->Unfence(target, RollbackTargetFence(ctx));
+  if (!unfenced.ok()) {
+    return FailedPrecondition(why.message() + ". Giving the traffic back to the target failed " +
+                              "as well (its fence could not be lifted: " + unfenced.message() +
+                              "): no cluster takes writes; run 'pgshift migrate run " + name +
+                              "' again");
+  }
+  RETURN_IF_ERROR(ctx.Record([](MigrationFacts& f) { f.rollback_target_cdc_lsn.reset(); }));
+  Status resumed = ctx.router().Resume();
+  if (!resumed.ok())
+    return resumed.Context(name + ": rollback: give the traffic back to the target");
+  return FailedPrecondition(why.message() +
+                            ". Meanwhile the target takes the traffic again (its fence lifted, "
+                            "the routes resumed); the rollback is still asked for");
+}
+
 Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
   const MigrationSpec& s = ctx.spec();
+  keep_writes = keep_writes && !ctx.facts().rollback_rewound;
+  if (keep_writes && !ctx.platform().CanRewind()) {
+    return FailedPrecondition(
+        s.name +
+        ": rollback: keeping the target's writes needs pg_rewind on the source's host "
+        "(platform 'local'); this is platform '" +
+        std::string(ctx.platform().kind()) + "'");
+  }
+  bool target_served = false;
+  if (keep_writes) {
+    ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
+    ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
+    if (!in_recovery) {
+      ASSIGN_OR_RETURN(target_served, TakesWrites(*target));
+    }
+    if (target_served) RETURN_IF_ERROR(CatchUpCdcConsumersBeforeRollbackPause(ctx, *target));
+  }
   RETURN_IF_ERROR(PauseForRollback(ctx));
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
   ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
   if (!in_recovery) {
-    // Fence the promoted target with SQL only: its host files are not the source's.
-    // SQL layers only: the operator's fence command is for the source, not for this cluster.
-    FenceOptions target_fence = FenceOptionsOf(s);
-    target_fence.fence_command.reset();
-    target_fence.unfence_command.reset();
-    // Its prepared transactions (replayed from the source) must not stop the way back.
-    target_fence.prepared_need_block = false;
-    target_fence.own_backend_pids = ctx.OwnTargetPids();
-    target_fence.orchestrator_user =
-        s.target.Get("user").empty() ? "postgres" : s.target.Get("user");
-    auto fenced = MakeExternalPlatform()->Fence(*target, target_fence, ctx.clock());
+    auto fenced = MakeExternalPlatform()->Fence(*target, RollbackTargetFence(ctx), ctx.clock());
     if (!fenced.ok()) return fenced.status().Context("rollback: fence the target");
     RETURN_IF_ERROR(LiftTargetFenceForRollback(ctx, /*keep_read_only=*/true));
     if (keep_writes) {
-      if (!ctx.platform().CanRewind()) {
-        return FailedPrecondition(
-            "rollback: keeping the target's writes needs pg_rewind on the "
-            "source's host (platform 'local'); this is platform '" +
-            std::string(ctx.platform().kind()) + "'");
+      Status drained = DrainCdcConsumersBeforeRewind(ctx, *target);
+      if (drained.code() == Code::kFailedPrecondition && target_served) {
+        return GiveTrafficBackToTarget(ctx, *target, drained);
       }
+      RETURN_IF_ERROR(drained);
       RETURN_IF_ERROR(RewindSourceBehindTarget(ctx, *target));
     }
   }
