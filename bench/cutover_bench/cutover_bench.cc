@@ -436,6 +436,17 @@ json RunJson(const RunLoad::Outcome& r, int64_t cut_begin_us, int64_t cut_end_us
   };
 }
 
+// --standby-checkpoint: both sides run CHECKPOINT (a restartpoint) on the standby just
+// before the cutover, an experiment of issue 16: does the promoted server's first commits wait
+// less when its end-of-recovery checkpoint has little to write?
+bool g_standby_checkpoint = false;
+
+Status StandbyCheckpoint(const ConnInfo& standby) {
+  if (!g_standby_checkpoint) return Status::Ok();
+  ASSIGN_OR_RETURN(PgConnection c, PgConnection::Connect(standby));
+  return c.Exec("CHECKPOINT");
+}
+
 // ---- pgshift: pgshift proxy (mutual TLS) in front, the engine migrates ----
 
 // Remembers when the engine began pausing and when sessions were switched and resumed, and
@@ -448,6 +459,10 @@ class CutoverClock : public ProgressSink {
     if (u.phase == Phase::kDraining && u.message.rfind("replayed", 0) == 0) Mark("replayed");
     if (u.phase == Phase::kPromoting) Mark("promote_step_signals");  // early switch started
     if (u.phase == Phase::kSwitching) Mark("switch_step_began");
+    if (u.phase == Phase::kSwitching && u.message.rfind("resuming", 0) == 0) Mark("resume_sent");
+    if (u.phase == Phase::kSwitching && u.message.rfind("resumed", 0) == 0) {
+      Mark("resume_answered");
+    }
   }
   void Transition(Phase, Phase to, const std::string&) override {
     if (to == Phase::kPausing) began_us = WallUs();
@@ -528,6 +543,8 @@ class PgshiftSide {
                                     pgbench_endpoint_, [app] { return app; },
                                     fmt::format("{}/load-{}", dir_, i), kPgshiftLoadSeconds));
     RETURN_IF_ERROR(load->WaitRunning());
+    RETURN_IF_ERROR(
+        StandbyCheckpoint(primary_->Conn().With("port", std::to_string(spec.target_port))));
     int64_t requested = WallUs();
     RETURN_IF_ERROR(store_->RequestCutover(name, Clock::Real().WallSeconds()));
     Engine engine(*store_, Clock::Real(), clock);
@@ -679,6 +696,7 @@ class BouncerSide {
                                     app, [app] { return app; }, fmt::format("{}/load-{}", dir_, i),
                                     kBouncerLoadSeconds));
     RETURN_IF_ERROR(load->WaitRunning());
+    RETURN_IF_ERROR(StandbyCheckpoint(replica_->Conn()));
     int64_t began = WallUs();
     Status cut = Cutover(admin, src, dst, replica_->port());
     int64_t ended = WallUs();
@@ -908,6 +926,8 @@ int Main(int argc, char** argv) {
       runs = 3;
     } else if (std::strcmp(argv[i], "--tmpfs") == 0) {
       tmpfs = true;
+    } else if (std::strcmp(argv[i], "--standby-checkpoint") == 0) {
+      g_standby_checkpoint = true;
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
@@ -921,7 +941,7 @@ int Main(int argc, char** argv) {
       }
     } else {
       std::cerr << "usage: cutover_bench [--quick | --runs N] [--only SIDE] [--tmpfs] "
-                   "[--dir EMPTY_DIR]\n";
+                   "[--standby-checkpoint] [--dir EMPTY_DIR]\n";
       return 2;
     }
   }
@@ -981,6 +1001,7 @@ int Main(int argc, char** argv) {
                      "progress line",
                      kPgbenchClients, kPgshiftLoadSeconds, kBouncerLoadSeconds)},
         {"ledger_clients", kLedgerClients},
+        {"standby_checkpoint_before_cutover", g_standby_checkpoint},
         {"gap",
          "longest interval between consecutive pgbench commit completions (all clients) "
          "within 1 s before the cutover began to 1 s after it ended"},

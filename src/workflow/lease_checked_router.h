@@ -27,6 +27,7 @@ class LeaseCheckedRouter : public Router {
   Status PrepareSwitch(const Endpoint& to) override;
   // A read: the target fence admits these roles.
   Result<std::vector<std::string>> BackendRoles() override { return inner_->BackendRoles(); }
+  Result<bool> MayHaveServedOn(const Endpoint& to) override { return inner_->MayHaveServedOn(to); }
 
  private:
   std::unique_ptr<Router> inner_;

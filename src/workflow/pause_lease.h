@@ -81,6 +81,7 @@ class PauseLeaseRouter : public Router {
   bool HoldsSessionsAcrossSwitch() const override { return inner_->HoldsSessionsAcrossSwitch(); }
   Status PrepareSwitch(const Endpoint& to) override { return inner_->PrepareSwitch(to); }
   Result<std::vector<std::string>> BackendRoles() override { return inner_->BackendRoles(); }
+  Result<bool> MayHaveServedOn(const Endpoint& to) override { return inner_->MayHaveServedOn(to); }
 
  private:
   std::unique_ptr<Router> inner_;

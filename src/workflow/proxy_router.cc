@@ -130,6 +130,27 @@ Status ProxyRouter::CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t
       "resume the migration");
 }
 
+Result<bool> ProxyRouter::MayHaveServedOn(const Endpoint& to) {
+  for (const auto& p : proxies_) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = api::kRoutesPath;
+    std::string where = "proxy " + p.address + " routes";
+    auto j = Send(p, std::move(request), where, std::chrono::seconds(10));
+    if (!j.ok()) {
+      spdlog::info("{}: cannot tell whether it resumed sessions on {}:{}: {}", where, to.host,
+                   to.port, j.status().message());
+      return true;
+    }
+    ASSIGN_OR_RETURN(api::RoutesAnswer routes, api::RoutesAnswer::FromJson(*j));
+    auto it = routes.routes.find(cluster_);
+    if (it == routes.routes.end()) continue;
+    const api::RouteInfo& r = it->second;
+    if (r.host == to.host && r.port == to.port && r.confirmed) return true;
+  }
+  return false;
+}
+
 // From each proxy's GET /v1/routes (the route's login role; no secret).
 Result<std::vector<std::string>> ProxyRouter::BackendRoles() {
   std::vector<std::string> roles;

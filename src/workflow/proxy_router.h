@@ -32,6 +32,9 @@ class ProxyRouter : public Router {
   std::string RouteKey() const override { return "proxy cluster " + cluster_; }
   bool HoldsSessionsAcrossSwitch() const override { return true; }
   Result<std::vector<std::string>> BackendRoles() override;
+  // From each proxy's GET /v1/routes: a route to `to` that a resume confirmed. A proxy that
+  // does not answer counts as having served (the safe side).
+  Result<bool> MayHaveServedOn(const Endpoint& to) override;
 
  private:
   // One POST to a proxy: the answer's JSON on 200; kPermissionDenied on 401/403, kAborted on

@@ -145,7 +145,12 @@ Status GiveTrafficBackToTarget(MigrationContext& ctx, PgConnection& target, cons
                               "' again");
   }
   RETURN_IF_ERROR(ctx.Record([](MigrationFacts& f) { f.rollback_target_cdc_lsn.reset(); }));
-  Status resumed = ctx.router().Resume();
+  // The routes may still name the source (a router whose switch came after the fence's lift).
+  Status resumed = Status::Ok();
+  if (ctx.facts().route_version) {
+    resumed = ctx.router().Switch(EndpointOf(ctx.spec().target), *ctx.facts().route_version);
+  }
+  if (resumed.ok()) resumed = ctx.router().Resume();
   if (!resumed.ok())
     return resumed.Context(name + ": rollback: give the traffic back to the target");
   return FailedPrecondition(why.message() +
@@ -153,7 +158,8 @@ Status GiveTrafficBackToTarget(MigrationContext& ctx, PgConnection& target, cons
                             "the routes resumed); the rollback is still asked for");
 }
 
-Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
+// `outcome`: how the way back went, for the final transition's reason.
+Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes, std::string* outcome) {
   const MigrationSpec& s = ctx.spec();
   keep_writes = keep_writes && !ctx.facts().rollback_rewound;
   if (keep_writes && !ctx.platform().CanRewind()) {
@@ -163,14 +169,33 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes) {
         "(platform 'local'); this is platform '" +
         std::string(ctx.platform().kind()) + "'");
   }
+  // Step 1. A target that never served holds no application write: the plain way back keeps
+  // everything (the old source's slots stay and its consumers read on), with no rewind and no
+  // wait for consumers (docs/chaos.md, finding 12: a rollback asked in `switching`).
   bool target_served = false;
-  if (keep_writes) {
+  if (keep_writes && !ctx.facts().rollback_cdc_drained) {
     ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
     ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
+    bool takes_writes = false;
     if (!in_recovery) {
-      ASSIGN_OR_RETURN(target_served, TakesWrites(*target));
+      ASSIGN_OR_RETURN(takes_writes, TakesWrites(*target));
+      target_served = takes_writes;
+      if (!target_served) {
+        ASSIGN_OR_RETURN(target_served, ctx.router().MayHaveServedOn(EndpointOf(s.target)));
+      }
     }
-    if (target_served) RETURN_IF_ERROR(CatchUpCdcConsumersBeforeRollbackPause(ctx, *target));
+    if (!target_served) {
+      ctx.progress().Update({Phase::kRollingBack,
+                             "no application write reached the target (fenced since before its "
+                             "promotion, no session released there): nothing to keep, so no "
+                             "rewind and no wait for CDC consumers"});
+      *outcome =
+          "traffic back on the source; no application write had reached the target, so there "
+          "was nothing to keep";
+      keep_writes = false;
+    } else if (takes_writes) {
+      RETURN_IF_ERROR(CatchUpCdcConsumersBeforeRollbackPause(ctx, *target));
+    }
   }
   RETURN_IF_ERROR(PauseForRollback(ctx));
   ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
@@ -209,8 +234,10 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
     (void)ctx.early_switch()->get();
     ctx.early_switch().reset();
   }
+  std::string outcome =
+      after_promotion ? "traffic back on the source" : "source unfenced, nothing lost";
   if (after_promotion) {
-    RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes));
+    RETURN_IF_ERROR(RollbackAfterPromotion(ctx, keep_writes, &outcome));
   } else {
     RETURN_IF_ERROR(LiftTargetFenceForRollback(ctx, /*keep_read_only=*/false));
     ASSIGN_OR_RETURN(PgConnection * source, ctx.Source());
@@ -218,9 +245,7 @@ Result<StepOutcome> RunRollback(MigrationContext& ctx) {
     if (!unfenced.ok()) return unfenced.Context(s.name + ": rollback: unfence the source");
     RETURN_IF_ERROR(ctx.router().Resume());
   }
-  RETURN_IF_ERROR(ctx.Transition(
-      Phase::kRollingBack, Phase::kRolledBack,
-      after_promotion ? "traffic back on the source" : "source unfenced, nothing lost"));
+  RETURN_IF_ERROR(ctx.Transition(Phase::kRollingBack, Phase::kRolledBack, outcome));
   return StepOutcome::kMoved;
 }
 

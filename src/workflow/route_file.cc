@@ -64,4 +64,9 @@ Status RouteFileRouter::Resume() {
   return WriteRouteFile(path_, c);
 }
 
+Result<bool> RouteFileRouter::MayHaveServedOn(const Endpoint& to) {
+  ASSIGN_OR_RETURN(RouteFileContent c, ReadRouteFile(path_));
+  return c.endpoint.host == to.host && c.endpoint.port == to.port;
+}
+
 }  // namespace pgshift

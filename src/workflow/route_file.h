@@ -26,6 +26,8 @@ class RouteFileRouter : public Router {
   Status Switch(const Endpoint& to, uint64_t version) override;
   Status Resume() override;
   std::string Describe() const override { return "route file " + path_; }
+  // Clients follow the file by themselves: they may have, once it named `to`.
+  Result<bool> MayHaveServedOn(const Endpoint& to) override;
 
  private:
   std::string path_;

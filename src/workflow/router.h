@@ -57,6 +57,13 @@ class Router {
   // The roles the routers log in to the database as (a proxy's backend role): the target
   // fence admits them (I8). Empty when the router holds no connections of its own.
   virtual Result<std::vector<std::string>> BackendRoles() { return std::vector<std::string>{}; }
+  // Whether applications may have run on `to` since a switch to it: a resume released
+  // sessions there, or clients found it by themselves. False only when the router knows they
+  // did not (every proxy reachable, none with a confirmed route to `to`); unknown is true.
+  virtual Result<bool> MayHaveServedOn(const Endpoint& to) {
+    (void)to;
+    return true;
+  }
 };
 
 // Builds the router a migration's RouterSpec names (reading proxies' admin tokens from their

@@ -51,7 +51,9 @@ Result<StepOutcome> RunSwitch(MigrationContext& ctx) {
                          " from a pause that is not confirmed (" + held.message() + ")");
     }
   }
+  ctx.progress().Update({Phase::kSwitching, "resuming " + ctx.router().Describe()});
   RETURN_IF_ERROR(ctx.router().Resume());
+  ctx.progress().Update({Phase::kSwitching, "resumed; lifting the target fence"});
   if (holds) RETURN_IF_ERROR(LiftTargetFence(ctx));
   RETURN_IF_ERROR(ctx.Transition(
       Phase::kSwitching, Phase::kVerifying, "traffic resumed on the target",

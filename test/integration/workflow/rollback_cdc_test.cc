@@ -236,5 +236,39 @@ TEST(RollbackCdc, AConsumerThatFallsBehindInsideThePauseGetsTheTrafficGivenBackT
   EXPECT_EQ(report.duplicated, 0u) << report.first_problem;
 }
 
+// docs/chaos.md finding 12, asked in `switching`: the target was promoted and fenced (I8), no
+// session was released there, so it holds no application write. Keeping "its writes" keeps
+// nothing: the rollback takes the plain way back at once, without a rewind and without waiting
+// for a consumer that does not read (before, it waited inside the pause with both clusters
+// fenced, and stopped there).
+TEST(RollbackCdc, ARollbackAskedBeforeTheSwitchTakesThePlainWayWithoutWaitingForConsumers) {
+  MigrationHarness h{{.load_clients = 0}};
+  ASSERT_TRUE(demo::CdcConsumer::EnsureSlot(h.source().Conn(), kSlot).ok());
+  auto started = demo::CommitChecker::Start([&h] { return h.AppEndpoint(); }, {.clients = 2});
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::unique_ptr<demo::CommitChecker> load = std::move(started).value();
+  h.Start({"--auto-cutover", "--cdc-timeout", "2"});
+  auto crashed = h.Pgshift({"migrate", "run", "m1"}, {{"PGSHIFT_CRASH_AFTER", "switching"}});
+  ASSERT_EQ(crashed.exit_code, 128 + 9) << crashed.output;
+  ASSERT_EQ(h.Status()["phase"], "switching");
+
+  // No consumer reads the source's slot: a wait for one could only time out.
+  auto rb = h.Pgshift({"migrate", "rollback", "m1", "--keep-target-writes"});
+  ASSERT_EQ(rb.exit_code, 0) << rb.output;
+  EXPECT_EQ(h.Status()["state"], "rolled_back");
+  EXPECT_NE(rb.output.find("no application write had reached the target"), std::string::npos)
+      << rb.output;
+  EXPECT_FALSE(Facts(h).value("rollback_rewound", false));
+  EXPECT_FALSE(Facts(h).contains("rollback_target_cdc_lsn"));
+  EXPECT_EQ(h.source().Value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                             std::string(kSlot) + "'"),
+            "1")
+      << "the old source's slot stays for its consumer";
+  const size_t before = load->acknowledged().size();
+  EXPECT_TRUE(Eventually([&] { return load->acknowledged().size() >= before + 20; }));
+  load->Stop();
+  EXPECT_EQ(*load->CountLostCommits(h.source().Conn()), 0u) << "I2";
+}
+
 }  // namespace
 }  // namespace pgshift::testing
