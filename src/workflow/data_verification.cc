@@ -64,12 +64,16 @@ Result<VerificationResult> CompareWithSnapshots(const ConnInfo& source,
   for (auto& snap : snapshots) {
     if (!snap.taken)
       return FailedPrecondition("the snapshot of " + snap.database + " was not taken");
-    ASSIGN_OR_RETURN(auto target_sums, SumTables(snap.connection));
+    auto target_sums = SumTables(snap.connection);
+    if (!target_sums.ok()) {
+      return VerificationResult{.snapshot_lost =
+                                    snap.database + ": " + target_sums.status().message()};
+    }
     ASSIGN_OR_RETURN(PgConnection s, PgConnection::Connect(source.With("dbname", snap.database)));
     ASSIGN_OR_RETURN(auto source_sums, SumTables(s));
     for (const auto& [table, sum] : source_sums) {
-      auto it = target_sums.find(table);
-      if (it == target_sums.end()) {
+      auto it = target_sums->find(table);
+      if (it == target_sums->end()) {
         v.mismatches.push_back(table + ": missing on the target");
         continue;
       }

@@ -41,10 +41,16 @@ struct VerificationResult {
   int tables_compared = 0;
   int64_t rows_compared = 0;
   std::vector<std::string> mismatches;  // "db.schema.table: source 10 rows / target 9 rows"
+  // Non-empty: a snapshot could not be read ("db: why"), so nothing was compared. Its session
+  // ended (the target restarted, the connection broke) and the snapshot with it: no later try
+  // can read it either.
+  std::string snapshot_lost;
   nlohmann::json ToJson() const;
 };
 
 // Compares the fenced source (connected per database through `source`) with the snapshots.
+// A snapshot that cannot be read is reported in snapshot_lost, not as an error; the source's
+// errors are errors (kUnavailable is worth a retry: the snapshots are still held).
 Result<VerificationResult> CompareWithSnapshots(const ConnInfo& source,
                                                 std::vector<HeldSnapshot>& snapshots);
 
