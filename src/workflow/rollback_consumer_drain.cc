@@ -3,6 +3,8 @@
 // happen before the rewind, and why in two parts).
 #include "workflow/rollback_consumer_drain.h"
 
+#include <functional>
+
 #include "cdc/slot_handover.h"
 #include "workflow/recorded_slots.h"
 
@@ -40,7 +42,7 @@ Status Stopped(const std::string& name, const Status& waited) {
 // Which wait this is: its bound, its words, and how it finds the target's point.
 struct ConsumerWait {
   std::chrono::milliseconds timeout;
-  std::string when;  // "before pausing" / "before rewinding the old source"
+  std::string when;  // ends the progress line: "before the rollback pauses the traffic", ...
   // The point on the target every slot there must confirm (marked and recorded on demand).
   std::function<Result<Lsn>()> target_point;
 };

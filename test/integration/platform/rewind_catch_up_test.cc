@@ -136,7 +136,7 @@ TEST(RewindCatchUp, GivesUpWhenReplayStallsNotWhenTheCatchUpOutlastsTheDrainTime
   Status st = WaitForCatchUp(follower, c.goal, {.stall = 20s, .overall = 10min, .report_every = 1s},
                              clock, [&](const CatchUpProgress& p) { reports.push_back(p); });
   ASSERT_TRUE(st.ok()) << st.ToString();
-  // At 6 s exactly when the replay is done by the first poll after the release (a quiet host).
+  // At 6 s exactly when the first poll after the release finds the replay done already.
   EXPECT_GE(clock.Elapsed(), 6s) << "finished only once both locks were released";
   EXPECT_EQ(*c.source->Connect().QueryValue("SELECT count(*) FROM t"), "300");
   // Progress went through the sink, ending at the goal.
