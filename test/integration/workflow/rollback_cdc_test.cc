@@ -97,6 +97,20 @@ struct CutOverWithConsumer {
     }
   }
 
+  // The consumer reads the target's slot; `migrate run` finishes the rollback; the consumer
+  // then reads the slot recreated on the old source: every row once, no commit lost.
+  void RunAgainWithTheConsumerOnTheTarget() {
+    ASSERT_TRUE(consumer->Restart(h.TargetConn()).ok());
+    auto again = h.Pgshift({"migrate", "run", "m1"});
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_EQ(h.Status()["state"], "rolled_back");
+    ASSERT_TRUE(consumer->Restart(h.source().Conn()).ok());
+    demo::DeliveryReport report = StopAndCheckDelivery();
+    EXPECT_EQ(*load->CountLostCommits(h.source().Conn()), 0u) << "I2";
+    EXPECT_EQ(report.missing, 0u) << "I4: " << report.first_problem;
+    EXPECT_EQ(report.duplicated, 0u) << report.first_problem;
+  }
+
   // Stops the load and checks the consumer's output against every acknowledged commit.
   demo::DeliveryReport StopAndCheckDelivery() {
     load->Stop();
@@ -169,16 +183,7 @@ TEST(RollbackCdc, AConsumerThatDoesNotReadTheTargetsSlotStopsTheRollbackBeforeIt
   EXPECT_TRUE(Eventually([&] { return sc.load->acknowledged().size() >= before + 20; }))
       << "the target must keep taking the traffic while the rollback waits for its consumers";
 
-  // The consumer reads the target's slot; running again finishes the rollback, nothing lost.
-  ASSERT_TRUE(sc.consumer->Restart(sc.h.TargetConn()).ok());
-  auto again = sc.h.Pgshift({"migrate", "run", "m1"});
-  ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(sc.h.Status()["state"], "rolled_back");
-  ASSERT_TRUE(sc.consumer->Restart(sc.h.source().Conn()).ok());
-  demo::DeliveryReport report = sc.StopAndCheckDelivery();
-  EXPECT_EQ(*sc.load->CountLostCommits(sc.h.source().Conn()), 0u) << "I2";
-  EXPECT_EQ(report.missing, 0u) << "I4: " << report.first_problem;
-  EXPECT_EQ(report.duplicated, 0u) << report.first_problem;
+  sc.RunAgainWithTheConsumerOnTheTarget();
 }
 
 // docs/chaos.md finding 12: the consumer caught up while the target served, then read nothing
@@ -225,15 +230,7 @@ TEST(RollbackCdc, AConsumerThatFallsBehindInsideThePauseGetsTheTrafficGivenBackT
            "t";
   }));
   sc.consumer->SetStatusInterval(1s);
-  ASSERT_TRUE(sc.consumer->Restart(sc.h.TargetConn()).ok());
-  auto again = sc.h.Pgshift({"migrate", "run", "m1"});
-  ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(sc.h.Status()["state"], "rolled_back");
-  ASSERT_TRUE(sc.consumer->Restart(sc.h.source().Conn()).ok());
-  demo::DeliveryReport report = sc.StopAndCheckDelivery();
-  EXPECT_EQ(*sc.load->CountLostCommits(sc.h.source().Conn()), 0u) << "I2";
-  EXPECT_EQ(report.missing, 0u) << "I4: " << report.first_problem;
-  EXPECT_EQ(report.duplicated, 0u) << report.first_problem;
+  sc.RunAgainWithTheConsumerOnTheTarget();
 }
 
 // docs/chaos.md finding 12, asked in `switching`: the target was promoted and fenced (I8), no
