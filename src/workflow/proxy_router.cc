@@ -106,12 +106,15 @@ Status ProxyRouter::Switch(const Endpoint& to, uint64_t version) {
   return Status::Ok();
 }
 
-Status ProxyRouter::CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t version) {
+Result<nlohmann::json> ProxyRouter::GetRoutes(const ProxyAdmin& p) {
   HttpRequest request;
   request.method = "GET";
   request.path = api::kRoutesPath;
-  std::string where = "proxy " + p.address + " routes";
-  ASSIGN_OR_RETURN(nlohmann::json j, Send(p, std::move(request), where, std::chrono::seconds(10)));
+  return Send(p, std::move(request), "proxy " + p.address + " routes", std::chrono::seconds(10));
+}
+
+Status ProxyRouter::CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t version) {
+  ASSIGN_OR_RETURN(nlohmann::json j, GetRoutes(p));
   ASSIGN_OR_RETURN(api::RoutesAnswer routes, api::RoutesAnswer::FromJson(j));
   auto it = routes.routes.find(cluster_);
   std::string found = it == routes.routes.end()
@@ -132,11 +135,8 @@ Status ProxyRouter::CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t
 
 Result<bool> ProxyRouter::MayHaveServedOn(const Endpoint& to) {
   for (const auto& p : proxies_) {
-    HttpRequest request;
-    request.method = "GET";
-    request.path = api::kRoutesPath;
-    std::string where = "proxy " + p.address + " routes";
-    auto j = Send(p, std::move(request), where, std::chrono::seconds(10));
+    const std::string where = "proxy " + p.address + " routes";
+    auto j = GetRoutes(p);
     if (!j.ok()) {
       spdlog::info("{}: cannot tell whether it resumed sessions on {}:{}: {}", where, to.host,
                    to.port, j.status().message());
@@ -155,11 +155,8 @@ Result<bool> ProxyRouter::MayHaveServedOn(const Endpoint& to) {
 Result<std::vector<std::string>> ProxyRouter::BackendRoles() {
   std::vector<std::string> roles;
   for (const auto& p : proxies_) {
-    HttpRequest request;
-    request.method = "GET";
-    request.path = api::kRoutesPath;
-    std::string where = "proxy " + p.address + " routes";
-    auto j = Send(p, std::move(request), where, std::chrono::seconds(10));
+    const std::string where = "proxy " + p.address + " routes";
+    auto j = GetRoutes(p);
     if (!j.ok() && j.status().code() == Code::kUnavailable) {
       // A proxy that is down cannot log in anywhere; the pause will not pass without it.
       spdlog::info("{}: its backend role is unknown: {}", where, j.status().message());

@@ -46,6 +46,8 @@ class ProxyRouter : public Router {
                               std::chrono::milliseconds timeout);
   // After a 409 to a switch: Ok when the proxy's route for the cluster is `to` (the switch was
   // made before); kFailedPrecondition naming the proxy, the cluster and the route it found.
+  // One GET /v1/routes from proxy `p` (errors as Send's).
+  Result<nlohmann::json> GetRoutes(const ProxyAdmin& p);
   Status CheckRoute(const ProxyAdmin& p, const Endpoint& to, uint64_t version);
   std::string cluster_;
   std::vector<ProxyAdmin> proxies_;

@@ -42,6 +42,18 @@ struct CdcScenario {
     if (!started.ok()) throw std::runtime_error(started.status().ToString());
     load = std::move(started).value();
   }
+
+  // `run` finished the migration once `consumer` read the old source's slot to the fence point:
+  // that slot is dropped, and no acknowledged commit is missing on the new primary.
+  void ExpectCompletedAfterTheConsumerRead(const CommandOutput& run, demo::CdcConsumer& consumer) {
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(h.Status()["state"], "completed");
+    EXPECT_TRUE(SawFencePoint(output));
+    EXPECT_FALSE(SlotExists(h.source()));
+    consumer.Stop();
+    load->Stop();
+    EXPECT_EQ(*load->CountLostCommits(h.TargetConn()), 0u);
+  }
 };
 
 TEST(CdcMigration, ConsumerDrainsTheOldSlotToTheFenceThenContinuesOnTheNewPrimary) {
@@ -94,14 +106,7 @@ TEST(CdcMigration, ConsumerThatHasNotConfirmedKeepsItsSlotUntilItHas) {
   // The consumer comes back and reads up to the fence point; running again finishes.
   auto consumer = demo::CdcConsumer::Start(sc.h.source().Conn(), {kSlot, sc.output});
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  auto second = sc.h.Pgshift({"migrate", "run", "m1"});
-  EXPECT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_EQ(sc.h.Status()["state"], "completed");
-  EXPECT_TRUE(SawFencePoint(sc.output));
-  EXPECT_FALSE(SlotExists(sc.h.source()));
-  (*consumer)->Stop();
-  sc.load->Stop();
-  EXPECT_EQ(*sc.load->CountLostCommits(sc.h.TargetConn()), 0u);
+  sc.ExpectCompletedAfterTheConsumerRead(sc.h.Pgshift({"migrate", "run", "m1"}), **consumer);
 }
 
 // docs/chaos.md finding 13: after the switch nothing is held, so a consumer down for longer
@@ -122,14 +127,7 @@ TEST(CdcMigration, AConsumerDownLongerThanTheCdcTimeoutAfterTheSwitchIsWaitedFor
   ASSERT_NE(run.wait_for(std::chrono::seconds(0)), std::future_status::ready) << run.get().output;
   auto consumer = demo::CdcConsumer::Start(sc.h.source().Conn(), {kSlot, sc.output});
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  CommandOutput done = run.get();
-  EXPECT_EQ(done.exit_code, 0) << done.output;
-  EXPECT_EQ(sc.h.Status()["state"], "completed");
-  EXPECT_TRUE(SawFencePoint(sc.output));
-  EXPECT_FALSE(SlotExists(sc.h.source()));
-  (*consumer)->Stop();
-  sc.load->Stop();
-  EXPECT_EQ(*sc.load->CountLostCommits(sc.h.TargetConn()), 0u);
+  sc.ExpectCompletedAfterTheConsumerRead(run.get(), **consumer);
 }
 
 }  // namespace
