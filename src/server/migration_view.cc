@@ -97,9 +97,14 @@ nlohmann::json MigrationSummaryJson(const MigrationRecord& r, const nlohmann::js
 }
 
 Result<nlohmann::json> MigrationViewJson(ServerContext& ctx, const VisibleMigration& m) {
+  // The events first, then the record again: a transition writes its event and the new phase
+  // in one store transaction, so a record read after the events is never older than the last
+  // of them. (Read the other way round, a transition landing in between gave a view whose last
+  // event left the phase it still showed, and a client judged a restarted migration failed.)
   ASSIGN_OR_RETURN(auto events, ctx.migrations.Events(m.record.name));
+  ASSIGN_OR_RETURN(const MigrationRecord record, ctx.migrations.Get(m.record.name));
   ASSIGN_OR_RETURN(auto notes, ctx.control.Notes(m.record.name));
-  nlohmann::json j = MigrationStatusJson(m.record, events);
+  nlohmann::json j = MigrationStatusJson(record, events);
   nlohmann::json all = nlohmann::json::array();
   for (auto e : j["events"]) {
     e["kind"] = "transition";
@@ -118,8 +123,8 @@ Result<nlohmann::json> MigrationViewJson(ServerContext& ctx, const VisibleMigrat
   j["series"] = ctx.live.Series(m.record.name, ctx.clock.WallSeconds());
   j["arm"] = m.control.contains("arm") ? m.control["arm"] : nlohmann::json(nullptr);
   j["approval"] = m.control.contains("approval") ? m.control["approval"] : nlohmann::json(nullptr);
-  j["actions"] = ActionsJson(m.record, m.control, ctx.config.Team(m.team));
-  auto lag = ctx.live.LagBytes(m.record.name);
+  j["actions"] = ActionsJson(record, m.control, ctx.config.Team(m.team));
+  auto lag = ctx.live.LagBytes(record.name);
   j["lag_bytes"] = lag ? nlohmann::json(*lag) : nlohmann::json(nullptr);
   return j;
 }

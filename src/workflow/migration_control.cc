@@ -28,8 +28,10 @@ Result<MigrationSpec> MigrationControl::Start(const StartRequest& request) {
 }
 
 Result<nlohmann::json> MigrationControl::StatusJson(const std::string& name) {
-  ASSIGN_OR_RETURN(MigrationRecord r, store_.Get(name));
+  // Events before the record: a transition writes both in one transaction, so the phase read
+  // after is never older than the last event (a runner may be moving it meanwhile).
   ASSIGN_OR_RETURN(auto events, store_.Events(name));
+  ASSIGN_OR_RETURN(MigrationRecord r, store_.Get(name));
   return MigrationStatusJson(r, events);
 }
 
