@@ -106,10 +106,22 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
     }
     generation = c->generation;
   }
+  auto undrained_at_deadline = [&] {
+    PauseOutcome out{.reason = "sessions still in a transaction at the deadline"};
+    for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
+      if (s->busy.load()) out.not_drained.push_back(s->id);
+    }
+    c->metrics.Add(Metric::kPauseFailures);
+    return out;
+  };
   for (;;) {
     bool drained = c->busy.load() == 0;
     std::lock_guard<std::mutex> l(c->mu);
     if (c->generation != generation || !c->paused.load()) {
+      // Until drained, the lease ends at the drain deadline: a starved loop can find the
+      // watchdog's release before its own deadline check. The sender still learns which
+      // sessions held it.
+      if (!drained && steady_clock::now() >= end) return undrained_at_deadline();
       return PauseOutcome{.reason = "released (resume or lease lapse) while draining"};
     }
     if (drained) {
@@ -121,11 +133,7 @@ Result<PauseOutcome> PauseController::Pause(const std::string& cluster,
       return HeldOutcome(*c);
     }
     if (steady_clock::now() >= end) {
-      PauseOutcome out{.reason = "sessions still in a transaction at the deadline"};
-      for (const auto& s : ctx_.sessions.OfCluster(cluster)) {
-        if (s->busy.load()) out.not_drained.push_back(s->id);
-      }
-      c->metrics.Add(Metric::kPauseFailures);
+      PauseOutcome out = undrained_at_deadline();
       Release(*c);
       return out;
     }
