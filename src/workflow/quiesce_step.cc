@@ -92,7 +92,9 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
         s.name, staged.message());
   }
   if (!paused.ok()) {
-    return FailedPrecondition(s.name + ": quiesce: " + paused.message());
+    // (The router's message, not the rollback's: the rollback's own pause says its own.)
+    return FailedPrecondition(s.name + ": quiesce: " + paused.message() +
+                              "; cutover aborted, traffic resumed on the source");
   }
   RETURN_IF_ERROR(ctx.Transition(Phase::kPausing, Phase::kFencing,
                                  "every session held at a transaction boundary"));

@@ -90,6 +90,10 @@ TEST_F(PauseAckTest, AProxyThatIsDownAbortsTheCutoverAndTheOthersResume) {
   EXPECT_EQ(r.data.value("rollback_from", ""), "pausing") << r.data.dump();
   EXPECT_NE(r.data.value("rollback_reason", "").find("pause not acknowledged"), std::string::npos)
       << r.data.dump();
+  EXPECT_NE(
+      r.data.value("rollback_reason", "").find("cutover aborted, traffic resumed on the source"),
+      std::string::npos)
+      << r.data.dump();
   ExpectSourceStillServes();
 }
 
