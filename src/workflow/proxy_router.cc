@@ -76,7 +76,7 @@ Status ProxyRouter::Pause(std::chrono::milliseconds deadline, std::chrono::milli
       return Status(answer.status().code() == Code::kUnavailable ? Code::kUnavailable
                                                                  : Code::kFailedPrecondition,
                     "pause not acknowledged: " + answer.status().message() +
-                        "; every proxy's pause released");
+                        "; the pauses taken were released");
     }
     paused.push_back(&p);
     held_backends_.insert(answer->held_backend_pids.begin(), answer->held_backend_pids.end());

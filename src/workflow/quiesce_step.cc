@@ -92,7 +92,8 @@ Result<StepOutcome> RunQuiesce(MigrationContext& ctx) {
         s.name, staged.message());
   }
   if (!paused.ok()) {
-    // (The router's message, not the rollback's: the rollback's own pause says its own.)
+    // Said here, not by the router: a rollback's pause fails through the same call and
+    // aborts no cutover.
     return FailedPrecondition(s.name + ": quiesce: " + paused.message() +
                               "; cutover aborted, traffic resumed on the source");
   }
