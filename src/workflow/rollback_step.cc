@@ -25,6 +25,7 @@
 #include <algorithm>
 
 #include "cdc/slot_handover.h"
+#include "platform/read_only_fence.h"
 #include "platform/replication_status.h"
 #include "platform/source_rewind_catch_up.h"
 #include "workflow/recorded_slots.h"
@@ -176,10 +177,8 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes, std::stri
   if (keep_writes && !ctx.facts().rollback_cdc_drained) {
     ASSIGN_OR_RETURN(PgConnection * target, ctx.Target());
     ASSIGN_OR_RETURN(bool in_recovery, InRecovery(*target));
-    bool takes_writes = false;
     if (!in_recovery) {
-      ASSIGN_OR_RETURN(takes_writes, TakesWrites(*target));
-      target_served = takes_writes;
+      ASSIGN_OR_RETURN(target_served, TakesWrites(*target));
       if (!target_served) {
         ASSIGN_OR_RETURN(target_served, ctx.router().MayHaveServedOn(EndpointOf(s.target)));
       }
@@ -193,7 +192,13 @@ Status RollbackAfterPromotion(MigrationContext& ctx, bool keep_writes, std::stri
           "traffic back on the source; no application write had reached the target, so there "
           "was nothing to keep";
       keep_writes = false;
-    } else if (takes_writes) {
+    } else {
+      // Also when its read-only default still holds: the proxies' sessions write through the
+      // target fence from the resume on, before the switch step lifts it, and a lift just
+      // made may not have reached this session yet (chaos-20261129T224244Z, round 194: the
+      // catch-up was skipped and a consumer frozen across the cutover timed out inside the
+      // pause). The catch-up point is a write: this session writes through the fence too.
+      RETURN_IF_ERROR(ExemptSessionFromReadOnly(*target));
       RETURN_IF_ERROR(CatchUpCdcConsumersBeforeRollbackPause(ctx, *target));
     }
   }
