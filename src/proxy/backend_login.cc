@@ -311,13 +311,8 @@ void KeepLastReported(std::vector<std::pair<std::string, std::string>>& paramete
 // setting itself in its startup parameters, nor on a route no explicit resume confirmed yet
 // (the session then writes through later, Session::StartFenceWriteThrough).
 Status WriteThroughTargetFence(const BackendLogin& l, Channel& ch, BackendLink& link) {
-  const std::string on_login_options = "default_transaction_read_only";
   if (!l.endpoint.confirmed || !ReportsReadOnlyDefault(link.parameters) ||
-      l.options.contains(on_login_options)) {
-    return Status::Ok();
-  }
-  auto options = l.options.find("options");
-  if (options != l.options.end() && options->second.find(on_login_options) != std::string::npos) {
+      ClientChoseReadOnlyDefault(l.options)) {
     return Status::Ok();
   }
   if (!ch.Send(wire::Query(kWriteThroughTargetFenceSql))) {
@@ -345,6 +340,13 @@ Status Replay(const BackendLogin& l, Channel& ch) {
 }
 
 }  // namespace
+
+bool ClientChoseReadOnlyDefault(const std::map<std::string, std::string>& startup_options) {
+  const std::string name = "default_transaction_read_only";
+  if (startup_options.contains(name)) return true;
+  auto options = startup_options.find("options");
+  return options != startup_options.end() && options->second.find(name) != std::string::npos;
+}
 
 bool ReportsReadOnlyDefault(const std::vector<std::pair<std::string, std::string>>& parameters) {
   bool read_only = false;
@@ -468,8 +470,7 @@ bool DataRowText(std::string_view row, int i, std::string& out) {
 
 }  // namespace
 
-Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& l, Transport& old,
-                                                     int timeout_ms) {
+Result<SessionSettings> ReadSessionSettings(const BackendLogin& l, Transport& old, int timeout_ms) {
   // The transaction_* parameters end with their transaction (and show as 'session' even when
   // never set); role and session_authorization pin the session instead.
   std::string sql =
@@ -491,7 +492,8 @@ Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& l, Tran
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
   Channel ch(old);
   std::string calls;  // one statement, one round trip on the new server
-  Status failed;      // a server error or a bad row, reported once ReadyForQuery is read
+  SessionSettings settings;
+  Status failed;  // a server error or a bad row, reported once ReadyForQuery is read
   bool answered = ch.Send(wire::Query(sql));
   for (char type = 0; answered && type != 'Z';) {
     std::string body;
@@ -505,6 +507,7 @@ Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& l, Tran
     } else if (!DataRowText(body, 0, name) || !DataRowText(body, 1, value)) {
       failed = FailedPrecondition(Where(l) + ": malformed settings row");
     } else {
+      if (name == "default_transaction_read_only") settings.sets_read_only_default = true;
       calls += (calls.empty() ? "SELECT " : ", ") + std::string("pg_catalog.set_config(") +
                EscapedLiteral(name) + ", " + EscapedLiteral(value) + ", false)";
     }
@@ -512,8 +515,8 @@ Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& l, Tran
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
   if (!answered) return Unavailable(Where(l) + ": old backend did not answer");
   if (!failed.ok()) return failed;
-  if (calls.empty()) return std::vector<std::string>{};
-  return std::vector<std::string>{calls};
+  if (!calls.empty()) settings.replay_sql.push_back(std::move(calls));
+  return settings;
 }
 
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms) {

@@ -28,17 +28,26 @@ namespace pgshift::proxy {
 // A no-op (no row) on any other server.
 // Only on a route an explicit resume confirmed (Endpoint::confirmed): a switch made inside a
 // pause that then lapsed must not let sessions commit on the target before its slots exist.
+// Schema-qualified: a moved session's write-through runs it after the client's search_path
+// was replayed (BackendLink::read_only_default_is_servers).
 inline constexpr const char* kWriteThroughTargetFenceSql =
-    "SELECT set_config('default_transaction_read_only', 'off', false) "
-    "WHERE current_setting('pgshift.target_fence', true) = 'on'";
+    "SELECT pg_catalog.set_config('default_transaction_read_only', 'off', false) "
+    "WHERE pg_catalog.current_setting('pgshift.target_fence', true) = 'on'";
 // The same, run later on a backend a session already uses (once its route is confirmed):
 // it leaves alone a setting the client chose, in its startup parameters ('client') or with a
-// SET or set_config() of its own ('session').
+// SET or set_config() of its own ('session'). Reading the source from pg_settings lists every
+// parameter (~0.4 ms of the server's CPU, paid by each session at once right after a
+// cutover's resume), so a backend whose default is known to be the server's runs
+// kWriteThroughTargetFenceSql instead.
 inline constexpr const char* kDeferredWriteThroughTargetFenceSql =
     "SELECT pg_catalog.set_config('default_transaction_read_only', 'off', false) "
     "FROM pg_catalog.pg_settings WHERE name = 'default_transaction_read_only' "
     "AND source NOT IN ('client', 'session') "
     "AND pg_catalog.current_setting('pgshift.target_fence', true) = 'on'";
+
+// True when the client's startup parameters set default_transaction_read_only (directly or
+// in `options`): the server's default then is not the one in force.
+bool ClientChoseReadOnlyDefault(const std::map<std::string, std::string>& startup_options);
 
 // True when the last ParameterStatus of `default_transaction_read_only` in `parameters` is on:
 // the backend may be on a fenced target without the write-through.
@@ -65,6 +74,10 @@ struct BackendLink {
   std::vector<std::pair<std::string, std::string>> parameters;  // ParameterStatus
   uint32_t pid = 0, secret = 0;
   bool channel_bound = false;  // SCRAM-SHA-256-PLUS with tls-server-end-point was used
+  // Set by a switch: the link's default_transaction_read_only is the server's, since neither
+  // the client's startup parameters nor the settings replayed from its old backend set it.
+  // Its write-through may then set it without asking pg_settings where it came from.
+  bool read_only_default_is_servers = false;
 };
 
 // kUnavailable: cannot connect / timeout; kUnauthenticated: login refused (by the server, or
@@ -95,8 +108,12 @@ Status ReplayOnLink(const BackendLogin& login, BackendLink& link);
 // recreate them (one statement, or none). Asked of the old backend at a switch, since watching the
 // client's SQL cannot see set_config() nor tell a SET later rolled back. `old` is idle and
 // blocking for the call (at most `timeout_ms`); on kUnavailable its state is unknown.
-Result<std::vector<std::string>> ReadSessionSettings(const BackendLogin& login, Transport& old,
-                                                     int timeout_ms);
+struct SessionSettings {
+  std::vector<std::string> replay_sql;
+  bool sets_read_only_default = false;  // default_transaction_read_only is among them
+};
+Result<SessionSettings> ReadSessionSettings(const BackendLogin& login, Transport& old,
+                                            int timeout_ms);
 
 // Runs kDeferredWriteThroughTargetFenceSql on `backend`, a session's idle backend on
 // `login.endpoint` (non-blocking; blocking for the call, at most `login.timeout_ms`). Answers

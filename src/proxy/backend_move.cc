@@ -211,10 +211,14 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
       });
       return;
     }
+    // Known only from an answer: the SETs seen go by cannot tell what set_config() did.
+    bool read_only_default_is_servers = false;
     if (old) {
       auto settings = ReadSessionSettings(*job, *old, kOldBackendAnswerMs);
       if (settings.ok()) {
-        job->replay_sql = std::move(*settings);
+        job->replay_sql = std::move(settings->replay_sql);
+        read_only_default_is_servers =
+            !settings->sets_read_only_default && !ClientChoseReadOnlyDefault(job->options);
       } else {
         spdlog::info("proxy session {}: replaying the SETs seen instead: {}", id,
                      settings.status().ToString());
@@ -242,6 +246,7 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
     if (!result->ok() && result->status().code() == Code::kUnavailable) {
       *result = LoginToBackend(*job, tls);
     }
+    if (result->ok()) (*result)->read_only_default_is_servers = read_only_default_is_servers;
     Endpoint ep = job->endpoint;
     w->Post([id, result, ep, old](Worker& worker) {
       if (Session* s = worker.Find(id))

@@ -56,8 +56,14 @@ bool Session::PumpOnce() {
     return n > 0;
   }
   if (stage_ == Stage::kWritingThrough && fence_write_through_inline_) {
-    if (!pump_.backend_readable()) return false;
-    return ReadFenceWriteThroughAnswer();
+    // The work that started the write-through follows it to the backend; only the answer is
+    // read until its ReadyForQuery (what follows it answers the work: the pump's).
+    if (pump_.backend_writable() && pump_.to_backend_pending() > 0 &&
+        !Send(/*to_backend=*/true, progress)) {
+      return false;
+    }
+    if (!pump_.backend_readable()) return progress;
+    return ReadFenceWriteThroughAnswer() || progress;
   }
   // Client -> proxy.
   if (pump_.client_readable() && !held_ && stage_ != Stage::kTlsHandshake &&
@@ -114,8 +120,10 @@ bool Session::PumpOnce() {
       !Send(/*to_backend=*/true, progress)) {
     return false;
   }
-  // Backend -> proxy.
-  if (backend.open() && pump_.backend_readable() && stage_ != Stage::kClosing) {
+  // Backend -> proxy. Not while a write-through just started in this round: its answer is
+  // ReadFenceWriteThroughAnswer's.
+  if (backend.open() && pump_.backend_readable() && stage_ != Stage::kClosing &&
+      stage_ != Stage::kWritingThrough) {
     ssize_t n = pump_.ReadBackend();
     if (n == Transport::kClosed) {
       // The server ended the session (e.g. terminated): pass on what it said, then close.
@@ -231,10 +239,10 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
       return MessageAction::kHold;
     }
     // The first work after a resume confirmed the route: turn read-only off first (a no-op
-    // round trip on a server without the target fence). While the route is not confirmed
-    // the work goes as is and, on a fenced target, fails read-only.
+    // on a server without the target fence). While the route is not confirmed the work goes
+    // as is and, on a fenced target, fails read-only.
     if (fence_write_through_due_ && type != t::kTerminate && !cluster_->paused.load() &&
-        RouteConfirmed() && StartFenceWriteThrough()) {
+        RouteConfirmed() && StartFenceWriteThrough() == WriteThrough::kHeld) {
       return MessageAction::kHold;
     }
     SetCountedBusy(true);  // before reading `paused`: see cluster_control.h
@@ -243,6 +251,7 @@ MessageAction Session::OnClientMessage(char type, std::string_view msg, bool com
       held_ = true;
       return MessageAction::kHold;
     }
+    fence_write_through_plain_ = false;  // this work goes to the backend and may set it
   }
   switch (type) {
     case t::kQuery:
@@ -515,30 +524,33 @@ bool Session::RouteConfirmed() const {
   return it != table->routes.end() && it->second.confirmed && it->second.version == route_version_;
 }
 
-bool Session::StartFenceWriteThrough() {
-  if (!pump_.backend().open() || !pump_.backend_input_decided()) return false;
+Session::WriteThrough Session::StartFenceWriteThrough() {
+  if (!pump_.backend().open() || !pump_.backend_input_decided()) return WriteThrough::kNotStarted;
   stage_ = Stage::kWritingThrough;
-  held_ = true;
   // Nothing of the client's stream waits to go to the backend (no batched send in flight
-  // either: its bytes stay counted until sent): the statement may go on the socket now.
+  // either: its bytes stay counted until sent): the statement may go on the socket now, ahead
+  // of the work.
   if (pump_.to_backend_pending() == 0) {
-    const std::string query = wire::Query(kDeferredWriteThroughTargetFenceSql);
+    const std::string query =
+        wire::Query(fence_write_through_plain_ ? kWriteThroughTargetFenceSql
+                                               : kDeferredWriteThroughTargetFenceSql);
     ssize_t n = pump_.backend().Write(query.data(), query.size());
     if (n == ssize_t(query.size())) {
       fence_write_through_inline_ = true;
       fence_answer_.clear();
       fence_reported_.clear();
       fence_refused_ = Status::Ok();
-      return true;
+      return WriteThrough::kPipelined;
     }
     if (n != Transport::kWouldBlock) {
       // Part of a message (or nothing, the peer gone) on the wire: the stream is not whole.
       metrics_->Add(Metric::kBackendErrors);
       End("08006", "pgshift: the connection to the database server of \"" + cluster_->name +
                        "\" was lost; reconnect");
-      return true;
+      return WriteThrough::kHeld;
     }
   }
+  held_ = true;
   auto job = LoginJob(endpoint_);
   auto backend = std::make_shared<Transport>(DetachBackend());
   Worker* w = &worker_;
@@ -551,7 +563,7 @@ bool Session::StartFenceWriteThrough() {
         s->OnFenceWriteThrough(std::move(*reported), std::move(*backend));
     });
   });
-  return true;
+  return WriteThrough::kHeld;
 }
 
 bool Session::ReadFenceWriteThroughAnswer() {
@@ -707,6 +719,7 @@ void Session::OnBackendLogin(Result<BackendLink> link, Endpoint endpoint, Transp
   // A moved session wrote through in its replay only on a confirmed route; a login (or a
   // pooled backend, reset to the server's defaults) did if read-only is no longer reported.
   fence_write_through_due_ = migrating ? !endpoint.confirmed : ReportsReadOnlyDefault(l.parameters);
+  fence_write_through_plain_ = migrating && l.read_only_default_is_servers;
   CancelTarget target{cluster_->name, endpoint, l.pid, l.secret};
   work_.tx = wire::kTxIdle;
   if (migrating) {

@@ -140,12 +140,15 @@ class Session {
   // The session's route is the cluster's current one and an explicit resume confirmed it
   // (Endpoint::confirmed): only then may it write through the target fence.
   bool RouteConfirmed() const;
-  // Runs the target fence's write-through on the session's idle backend before the new work
-  // that is held meanwhile: written on the event loop itself when the backend's stream is
-  // quiet (its answer read here, ReadFenceWriteThroughAnswer: no hand-off to another thread),
-  // else on the connector pool, completion OnFenceWriteThrough. False (nothing started) when
-  // the backend is gone or has undecided input.
-  bool StartFenceWriteThrough();
+  // Runs the target fence's write-through on the session's idle backend before the new work.
+  // kPipelined: written on the event loop itself, the backend's stream being quiet; the new
+  // work follows it on the wire at once (a cutover's resume costs no round trip per session)
+  // and its answer is read here up to its ReadyForQuery (ReadFenceWriteThroughAnswer: no
+  // hand-off to another thread). kHeld: the session ended, or the statement went to the
+  // connector pool (completion OnFenceWriteThrough) and the work waits. kNotStarted: the
+  // backend is gone or has undecided input; the work goes as is.
+  enum class WriteThrough { kNotStarted, kPipelined, kHeld };
+  WriteThrough StartFenceWriteThrough();
   // The answer to the write-through written on the loop, read message by message (never past
   // its ReadyForQuery, so the pump reads whatever follows); true if anything was read.
   bool ReadFenceWriteThroughAnswer();
@@ -192,6 +195,9 @@ class Session {
   // its writes fail read-only there (a lapsed pause must not let commits reach the target
   // before its slots exist).
   bool fence_write_through_due_ = false;
+  // The backend's default_transaction_read_only is the server's (a switch learned it, and no
+  // client message went to the backend since): the write-through needs no pg_settings.
+  bool fence_write_through_plain_ = false;
   // The write-through written on the loop: its answer read so far, and what it reported.
   bool fence_write_through_inline_ = false;
   std::string fence_answer_;

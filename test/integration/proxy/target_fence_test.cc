@@ -201,7 +201,9 @@ TEST_F(TargetFenceTest, RowsWrittenAroundTheProxyReachTheCdcConsumerExactlyOnce)
 
 // The proxy alone, against an independent cluster standing in for the promoted target with
 // its fence up (the fence's own SQL layers): a session moved there by a switch and a new one
-// both write; a client around the proxy cannot, until the fence is lifted.
+// both write; a client around the proxy cannot, until the fence is lifted. A moved session's
+// first work after the resume goes out right behind its write-through: what it reads is its
+// own answer. A session that chose read-only itself keeps it.
 TEST_F(TargetFenceTest, ProxiedSessionsWriteThroughTheTargetFenceOthersDoNot) {
   auto target = PgCluster::Primary();
   ProxyHarness::PrepareBackend(*target);
@@ -211,6 +213,9 @@ TEST_F(TargetFenceTest, ProxiedSessionsWriteThroughTheTargetFenceOthersDoNot) {
   auto moved = h_.Connect();
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();
   ASSERT_TRUE(moved->Exec("SET application_name = 'moved'").ok());
+  auto chose_read_only = h_.Connect();
+  ASSERT_TRUE(chose_read_only.ok()) << chose_read_only.status().ToString();
+  ASSERT_TRUE(chose_read_only->Exec("SET default_transaction_read_only = on").ok());
 
   auto fence_conn = PgConnection::Connect(target->Conn());
   ASSERT_TRUE(fence_conn.ok());
@@ -232,9 +237,17 @@ TEST_F(TargetFenceTest, ProxiedSessionsWriteThroughTheTargetFenceOthersDoNot) {
       200);
   ASSERT_EQ(h_.Admin("POST", "/v1/clusters/orders/resume").status, 200);
 
+  auto first_answer = moved->QueryValue("SELECT current_setting('application_name')");
+  ASSERT_TRUE(first_answer.ok()) << first_answer.status().ToString();
+  EXPECT_EQ(*first_answer, "moved");
+  EXPECT_EQ(*moved->QueryValue("SELECT inet_server_port()"), std::to_string(target->port()));
   Status moved_write = moved->Exec("INSERT INTO items VALUES (1, 'moved')");
   EXPECT_TRUE(moved_write.ok()) << moved_write.ToString();
-  EXPECT_EQ(*moved->QueryValue("SELECT inet_server_port()"), std::to_string(target->port()));
+  auto kept = chose_read_only->QueryValue("SHOW default_transaction_read_only");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(*kept, "on") << "the write-through overrode a read-only default the client set";
+  EXPECT_EQ(*chose_read_only->QueryValue("SELECT inet_server_port()"),
+            std::to_string(target->port()));
   auto fresh = h_.Connect();
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   Status fresh_write = fresh->Exec("INSERT INTO items VALUES (2, 'new session')");
