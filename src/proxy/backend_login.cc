@@ -430,10 +430,20 @@ ClientRefusal RefusalForClient(const Status& failure, const std::string& cluster
 
 Status ReplayOnLink(const BackendLogin& l, BackendLink& link) {
   int f = link.transport.fd();
+  // A round trip on the server being promoted costs it CPU at the worst moment, so a quiet link
+  // (nothing to read, not hung up, nothing held in TLS) goes without the Sync that shows it
+  // alive: the replay's answers show it, and with nothing to replay it would have shown no more
+  // than the session's first work will. Anything pending (a termination, a reload's
+  // ParameterStatus) is read by the Sync as before.
+  pollfd p{f, POLLIN, 0};
+  bool quiet =
+      ::poll(&p, 1, 0) == 0 && (!link.transport.tls() || SSL_pending(link.transport.ssl()) == 0);
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
   Channel ch(link.transport);
-  if (!ch.Send(wire::Sync())) return Unavailable(Where(l) + ": standby link lost");
-  RETURN_IF_ERROR(ReadUntilReady(l, ch, nullptr, Code::kUnavailable));
+  if (!quiet) {
+    if (!ch.Send(wire::Sync())) return Unavailable(Where(l) + ": standby link lost");
+    RETURN_IF_ERROR(ReadUntilReady(l, ch, nullptr, Code::kUnavailable));
+  }
   RETURN_IF_ERROR(Replay(l, ch));
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
   return Status::Ok();
@@ -470,10 +480,11 @@ bool DataRowText(std::string_view row, int i, std::string& out) {
 
 }  // namespace
 
-Result<SessionSettings> ReadSessionSettings(const BackendLogin& l, Transport& old, int timeout_ms) {
+Result<OldBackendState> ReadOldBackendState(const BackendLogin& l, Transport& old, int timeout_ms) {
   // The transaction_* parameters end with their transaction (and show as 'session' even when
   // never set); role and session_authorization pin the session instead.
   std::string sql =
+      "SELECT CURRENT_USER, SESSION_USER; "
       "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' AND name NOT "
       "IN ('transaction_read_only', 'transaction_isolation', 'transaction_deferrable', 'role', "
       "'session_authorization')";
@@ -491,32 +502,44 @@ Result<SessionSettings> ReadSessionSettings(const BackendLogin& l, Transport& ol
   setsockopt(f, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
   Channel ch(old);
-  std::string calls;  // one statement, one round trip on the new server
-  SessionSettings settings;
-  Status failed;  // a server error or a bad row, reported once ReadyForQuery is read
+  OldBackendState state;
+  bool have_roles = false;
+  Status roles_failed;  // the first statement's error: the role is unknown
+  int statement = 0;    // 0: the roles, 1: the settings (CommandComplete moves on)
+  std::string calls;    // one statement, one round trip on the new server
   bool answered = ch.Send(wire::Query(sql));
   for (char type = 0; answered && type != 'Z';) {
     std::string body;
     answered = ch.Receive(type, body);
-    if (!answered || !failed.ok()) continue;
-    std::string name, value;
-    if (type == 'E') {
-      failed = ServerError(l, body, Code::kFailedPrecondition);
-    } else if (type != 'D') {
-      continue;  // RowDescription, CommandComplete, a reload's ParameterStatus, notices
-    } else if (!DataRowText(body, 0, name) || !DataRowText(body, 1, value)) {
-      failed = FailedPrecondition(Where(l) + ": malformed settings row");
+    if (!answered) continue;
+    Status& failed = statement == 0 ? roles_failed : state.settings_failed;
+    if (type == 'C') {
+      ++statement;
+    } else if (type == 'E' && failed.ok()) {
+      failed = ServerError(l, body, Code::kFailedPrecondition);  // the rest is not run
+    } else if (type != 'D' || !failed.ok()) {
+      continue;  // RowDescription, a reload's ParameterStatus, notices
+    } else if (statement == 0) {
+      have_roles =
+          DataRowText(body, 0, state.current_user) && DataRowText(body, 1, state.session_user);
+    } else if (std::string name, value;
+               !DataRowText(body, 0, name) || !DataRowText(body, 1, value)) {
+      state.settings_failed = FailedPrecondition(Where(l) + ": malformed settings row");
     } else {
-      if (name == "default_transaction_read_only") settings.sets_read_only_default = true;
+      if (name == "default_transaction_read_only") state.settings.sets_read_only_default = true;
       calls += (calls.empty() ? "SELECT " : ", ") + std::string("pg_catalog.set_config(") +
                EscapedLiteral(name) + ", " + EscapedLiteral(value) + ", false)";
     }
   }
   fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
   if (!answered) return Unavailable(Where(l) + ": old backend did not answer");
-  if (!failed.ok()) return failed;
-  if (!calls.empty()) settings.replay_sql.push_back(std::move(calls));
-  return settings;
+  if (!roles_failed.ok()) return roles_failed;
+  if (!have_roles) return FailedPrecondition(Where(l) + ": the old backend named no role");
+  if (statement < 2 && state.settings_failed.ok()) {
+    state.settings_failed = FailedPrecondition(Where(l) + ": the settings were not listed");
+  }
+  if (!calls.empty()) state.settings.replay_sql.push_back(std::move(calls));
+  return state;
 }
 
 Status SendCancelRequest(const Endpoint& endpoint, uint32_t pid, uint32_t secret, int timeout_ms) {

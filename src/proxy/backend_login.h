@@ -63,7 +63,7 @@ struct BackendLogin {
   std::map<std::string, std::string> options;  // other startup parameters of the client
   std::vector<std::string> replay_sql;         // run in order, each must succeed
   std::vector<std::string> replay_parse;       // raw Parse messages, then one Sync
-  std::vector<std::string> custom_settings;    // names ReadSessionSettings asks for
+  std::vector<std::string> custom_settings;    // names ReadOldBackendState asks for
   // Run once logged in, its failure ignored: see kWarmUpSql in backend_move.cc.
   std::string warm_up_sql;
   int timeout_ms = 5000;
@@ -98,21 +98,30 @@ struct ClientRefusal {
 ClientRefusal RefusalForClient(const Status& login_failure, const std::string& cluster);
 
 // A link opened earlier to the endpoint a switch now moves the session to (a standby link,
-// see Session::PrepareStandby): checks it is still alive (Sync -> ReadyForQuery), replays
-// `login`'s carried state on it, and leaves it non-blocking. kUnavailable if it died.
+// see Session::PrepareStandby): replays `login`'s carried state on it and leaves it
+// non-blocking. A link with anything to read first (a termination, a notice) is checked with a
+// Sync; a quiet one is shown alive by the replay's answers. kUnavailable if it died.
 Status ReplayOnLink(const BackendLogin& login, BackendLink& link);
 
-// The session-level settings in force on a session's current backend (pg_settings with
-// source 'session': every SET and set_config(..., false) still in effect, none rolled back;
-// plus `login.custom_settings`, which pg_settings does not list), as statements that
-// recreate them (one statement, or none). Asked of the old backend at a switch, since watching the
-// client's SQL cannot see set_config() nor tell a SET later rolled back. `old` is idle and
-// blocking for the call (at most `timeout_ms`); on kUnavailable its state is unknown.
+// What a switch reads from a session's idle old backend, in one round trip (one Query, two
+// statements): who the session runs as, and the session-level settings in force (pg_settings
+// with source 'session': every SET and set_config(..., false) still in effect, none rolled
+// back; plus `login.custom_settings`, which pg_settings does not list) as statements that
+// recreate them (one statement, or none). Asked at a switch, since watching the client's SQL
+// cannot see set_config() nor tell a SET later rolled back. `old` is idle and blocking for the
+// call (each read at most `timeout_ms`).
 struct SessionSettings {
   std::vector<std::string> replay_sql;
   bool sets_read_only_default = false;  // default_transaction_read_only is among them
 };
-Result<SessionSettings> ReadSessionSettings(const BackendLogin& login, Transport& old,
+struct OldBackendState {
+  std::string current_user, session_user;
+  SessionSettings settings;
+  Status settings_failed;  // not Ok: the settings are unknown (replay the SETs seen instead)
+};
+// kUnavailable: no answer (the backend's state is unknown); kFailedPrecondition: the roles
+// could not be read. The settings' own failure is in `settings_failed`.
+Result<OldBackendState> ReadOldBackendState(const BackendLogin& login, Transport& old,
                                             int timeout_ms);
 
 // Runs kDeferredWriteThroughTargetFenceSql on `backend`, a session's idle backend on

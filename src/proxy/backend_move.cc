@@ -1,9 +1,8 @@
 // Standby links, the switch's connector task, and retiring the old backend.
 #include "proxy/backend_move.h"
 
-#include <poll.h>
-
 #include <chrono>
+#include <optional>
 
 #include "common/log.h"
 #include "proxy/proxy_context.h"
@@ -42,77 +41,12 @@ std::string QuotedIdentifier(std::string_view name) {
   return out + "\"";
 }
 
-// Sends `sql` on the idle old backend and returns the text of the first row's columns;
-// bounded by `timeout_ms` overall. The socket stays non-blocking (poll between attempts).
-Result<std::vector<std::string>> QueryFirstRow(Transport& old, const std::string& sql,
-                                               int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto wait = [&](short events) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{old.fd(), events, 0};
-    return ::poll(&p, 1, int(left.count())) > 0;
-  };
-  std::string out = wire::Query(sql);
-  for (size_t off = 0; off < out.size();) {
-    ssize_t n = old.Write(out.data() + off, out.size() - off);
-    if (n == Transport::kClosed) return Unavailable("the old backend is gone");
-    if (n > 0)
-      off += size_t(n);
-    else if (!wait(POLLOUT))
-      return Unavailable("the old backend did not take the query in time");
-  }
-  std::string in;
-  std::vector<std::string> row;
-  bool have_row = false;
-  std::string error;
-  char buf[4096];
-  for (;;) {
-    // Whole messages first: type, length, body.
-    while (in.size() >= 5) {
-      size_t len = wire::ReadU32(in.data() + 1);
-      if (len < 4 || len > (1u << 20)) return Unavailable("malformed answer from the old backend");
-      if (in.size() < 1 + len) break;
-      char type = in[0];
-      std::string_view body(in.data() + 5, len - 4);
-      if (type == 'E' && error.empty()) {
-        auto fields = wire::ParseErrorFields(body);
-        error = fields['C'] + " " + fields['M'];
-      } else if (type == 'D' && !have_row && body.size() >= 2) {
-        have_row = true;
-        size_t count = wire::ReadU16(body.data()), pos = 2;
-        for (size_t i = 0; i < count; ++i) {
-          if (pos + 4 > body.size()) return Unavailable("malformed row from the old backend");
-          int32_t n = int32_t(wire::ReadU32(body.data() + pos));
-          pos += 4;
-          if (n < 0 || pos + size_t(n) > body.size()) {
-            return Unavailable("malformed row from the old backend");
-          }
-          row.emplace_back(body.substr(pos, size_t(n)));
-          pos += size_t(n);
-        }
-      } else if (type == 'Z') {
-        if (!error.empty()) return FailedPrecondition("the old backend refused: " + error);
-        if (!have_row) return FailedPrecondition("the old backend returned no row");
-        return row;
-      }
-      in.erase(0, 1 + len);
-    }
-    ssize_t n = old.Read(buf, sizeof(buf));
-    if (n == Transport::kClosed) return Unavailable("the old backend is gone");
-    if (n > 0)
-      in.append(buf, size_t(n));
-    else if (!wait(POLLIN))
-      return Unavailable("the old backend did not answer in time");
-  }
-}
-
 // What the session runs as on its old backend, as statements for the new one: none when it
 // runs as the proxy's login role, `SET ROLE "x"` after a SET ROLE (in any spelling, through
 // set_config('role', ...) or inside a function). kAborted, with what for the client, when the
 // role cannot be carried: the session authorization changed, or it cannot be known.
-Result<std::vector<std::string>> RoleStatements(const BackendLogin& job, Transport* old,
+Result<std::vector<std::string>> RoleStatements(const BackendLogin& job,
+                                                const Result<OldBackendState>* old,
                                                 bool role_mentioned, uint64_t id) {
   if (!old) {
     // The server ended the old backend (the fence): the role is unknowable. The session's own
@@ -124,14 +58,13 @@ Result<std::vector<std::string>> RoleStatements(const BackendLogin& job, Transpo
     }
     return std::vector<std::string>{};
   }
-  auto roles = QueryFirstRow(*old, "SELECT CURRENT_USER, SESSION_USER", kOldBackendAnswerMs);
-  if (!roles.ok() || roles->size() != 2) {
+  if (!old->ok()) {
     spdlog::warn("proxy session {}: cannot read the session's role from the old backend: {}", id,
-                 roles.ok() ? "unexpected columns" : roles.status().ToString());
+                 old->status().ToString());
     return Aborted("a role the proxy could not read from the old server");
   }
-  const std::string& current = (*roles)[0];
-  const std::string& session = (*roles)[1];
+  const std::string& current = (*old)->current_user;
+  const std::string& session = (*old)->session_user;
   if (session != job.user) {
     spdlog::warn("proxy session {}: its session authorization is {}, not the login role {}", id,
                  session, job.user);
@@ -200,9 +133,12 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
   // it hands it back to be retired.
   std::shared_ptr<Transport> old;
   if (old_backend.open()) old = std::make_shared<Transport>(std::move(old_backend));
-  ctx.pool->Submit([w, id, tls, job, standby, old, role_mentioned] {
+  auto move = [w, id, tls, job, standby, old, role_mentioned] {
+    // One round trip on the old backend: who the session runs as, and what it has set.
+    std::optional<Result<OldBackendState>> read;
+    if (old) read = ReadOldBackendState(*job, *old, kOldBackendAnswerMs);
     // The role first: a session that cannot keep its role must not go on as another one.
-    auto role = RoleStatements(*job, old.get(), role_mentioned, id);
+    auto role = RoleStatements(*job, read ? &*read : nullptr, role_mentioned, id);
     if (!role.ok()) {
       auto result = std::make_shared<Result<BackendLink>>(role.status());
       w->Post([id, result, ep = job->endpoint, old](Worker& worker) {
@@ -213,16 +149,13 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
     }
     // Known only from an answer: the SETs seen go by cannot tell what set_config() did.
     bool read_only_default_is_servers = false;
-    if (old) {
-      auto settings = ReadSessionSettings(*job, *old, kOldBackendAnswerMs);
-      if (settings.ok()) {
-        job->replay_sql = std::move(settings->replay_sql);
-        read_only_default_is_servers =
-            !settings->sets_read_only_default && !ClientChoseReadOnlyDefault(job->options);
-      } else {
-        spdlog::info("proxy session {}: replaying the SETs seen instead: {}", id,
-                     settings.status().ToString());
-      }
+    if (read && (*read)->settings_failed.ok()) {
+      job->replay_sql = std::move((*read)->settings.replay_sql);
+      read_only_default_is_servers =
+          !(*read)->settings.sets_read_only_default && !ClientChoseReadOnlyDefault(job->options);
+    } else if (read) {
+      spdlog::info("proxy session {}: replaying the SETs seen instead: {}", id,
+                   (*read)->settings_failed.ToString());
     }
     // Before the settings, so that a session's own SET of it wins: on a target still fenced
     // (I8) the moved session must write as soon as traffic resumes. Only on a route an explicit
@@ -252,7 +185,12 @@ bool BackendMove::StartSwitch(Worker& worker, uint64_t session_id,
       if (Session* s = worker.Find(id))
         s->OnBackendLogin(std::move(*result), ep, old ? std::move(*old) : Transport());
     });
-  });
+  };
+  // A move onto a standby link waits for a lane (switch_lanes.h); a login does not.
+  if (standby)
+    ctx.switch_lanes->Submit(std::move(move));
+  else
+    ctx.pool->Submit(std::move(move));
   return standby != nullptr;
 }
 

@@ -17,6 +17,7 @@
 #include "proxy/proxy_config.h"
 #include "proxy/route_table.h"
 #include "proxy/session_registry.h"
+#include "proxy/switch_lanes.h"
 #include "proxy/task_pool.h"
 #include "proxy/tls_context.h"
 
@@ -39,6 +40,9 @@ struct ProxyContext {
   // Idle backends between client sessions. Declared before `pool`: the reset tasks still
   // running at shutdown give backends back to it.
   BackendPool backend_pool;
+  // In front of `pool` for the moves of a switch. Declared before it: its moves still running
+  // at shutdown end in it.
+  std::unique_ptr<SwitchLanes> switch_lanes;
   std::unique_ptr<TaskPool> pool;  // blocking backend logins, resets and cancels
   std::vector<Worker*> workers;
   std::atomic<uint64_t> next_session_id{1};

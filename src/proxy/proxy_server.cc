@@ -31,6 +31,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::Start(const ProxyConfig& confi
   // Logins wait on the server far more than they compute: at a switch every held session logs
   // in to the new primary at once, and with 4 threads 10 sessions took three waves (~100 ms).
   ctx.pool = std::make_unique<TaskPool>(kBackendLoginThreads);
+  ctx.switch_lanes = std::make_unique<SwitchLanes>(*ctx.pool, kBackendLoginThreads);
   s->pauses_ = std::make_unique<PauseController>(ctx);
   s->admin_ = std::make_unique<AdminServer>(ctx, *s->pauses_);
   s->limits_ = std::make_unique<ConnectionLimits>(config.max_client_connections,
