@@ -4,7 +4,8 @@
 // trips on the old server (the session's settings) and on the new one (their replay) while the
 // new one is being promoted. All at once on the connector pool, the moves beyond the few that
 // keep the servers busy do not end the switch sooner: they take CPU from the promotion
-// (bench/cutover, 2 cores, ten sessions: docs/architecture.md, "The switch's lanes").
+// (bench/cutover, 2 cores, ten sessions: docs/architecture.md, "Inside the proxy, and the
+// switch's lanes").
 // So moves wait for a lane, and a switch gets one lane per kMovesPerLane sessions it moves, at
 // least one and at most `max_lanes`: a few sessions move one after the other inside the
 // promotion, thousands still move `max_lanes` at a time.
