@@ -30,7 +30,8 @@ Status ReloadServerConfiguration(PgConnection& conn);
 Status DisableServerReadOnly(PgConnection& conn);
 // Polls until the server-wide value (what new sessions get) is `on`: once this session has
 // processed the reload, the postmaster has too, and with it every file written before it
-// (pg_hba.conf included). kDeadlineExceeded if it does not happen in time, and not before
+// (pg_hba.conf included). The value is read again only once this session has re-read the
+// files (pg_conf_load_time() moved), which is polled every 250 us. kDeadlineExceeded if it does not happen in time, and not before
 // kReloadGrace of polling since the server's first answer (a deadline spent on a stalled
 // connection is not the server's).
 inline constexpr std::chrono::milliseconds kReloadGrace{2000};
