@@ -188,9 +188,11 @@ Result<SwitchOutcome> PauseController::Switch(const std::string& cluster, const 
   ctx_.backend_pool.RouteChanged(cluster, version);  // the pool follows the route
   c->metrics.Add(Metric::kSwitches);
   spdlog::info("proxy: cluster {} switched to {}:{} (version {})", cluster, host, port, version);
-  int moving = 0;
-  for (const auto& s : ctx_.sessions.OfCluster(cluster)) moving += s->replication ? 0 : 1;
-  ctx_.switch_lanes->Plan(moving);
+  if (ctx_.switch_lanes) {  // absent without a connector pool (the admin API alone)
+    int moving = 0;
+    for (const auto& s : ctx_.sessions.OfCluster(cluster)) moving += s->replication ? 0 : 1;
+    ctx_.switch_lanes->Plan(moving);
+  }
   ctx_.KickCluster(cluster);
   // Idle sessions move at once; wait a little so that a resume finds them on the new route.
   SwitchOutcome out{.version = version};
